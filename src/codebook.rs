@@ -1,0 +1,500 @@
+//! The codebook: the canonical schema of the lake, built at start-up from the VNG dataformats
+//! and the 2019→2022 version map under `config/codebook/`.
+//!
+//! This is the only module that knows variable names and codes. It loads the four dataformats
+//! (2019 v11, v12, v13 and 2022), the version map and the list of variables that must never
+//! enter the lake (postcode, open text), and derives from them:
+//!
+//! - the canonical questionnaire columns, in lake order: every 2022 variable, then
+//!   `<name>_2019` for each variable whose 2019 answers cannot be put on the 2022 scale, then
+//!   the 2019-only variables under their 2019 names;
+//! - for each questionnaire version, where each delivered variable goes ([`Target`]);
+//! - the marker variables that exist in only one version, for version detection.
+//!
+//! It does no I/O beyond reading those config files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// The two questionnaire versions the lake harmonises onto one schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Questionnaire {
+    V2019,
+    V2022,
+}
+
+impl Questionnaire {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Questionnaire::V2019 => "2019",
+            Questionnaire::V2022 => "2022",
+        }
+    }
+}
+
+/// The research variables every dataformat starts with: who, where, when, how. They are not
+/// questionnaire answers and get columns of their own in the lake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResearchVariable {
+    Respondent,
+    Gemnr,
+    Jr,
+    Kw,
+    Veldwerkmodus,
+    Org,
+    Weging,
+    Wijknr,
+}
+
+impl ResearchVariable {
+    pub const ALL: [ResearchVariable; 8] = [
+        ResearchVariable::Respondent,
+        ResearchVariable::Gemnr,
+        ResearchVariable::Jr,
+        ResearchVariable::Kw,
+        ResearchVariable::Veldwerkmodus,
+        ResearchVariable::Org,
+        ResearchVariable::Weging,
+        ResearchVariable::Wijknr,
+    ];
+
+    /// The dataformat's name for the variable.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResearchVariable::Respondent => "respondent",
+            ResearchVariable::Gemnr => "gemnr",
+            ResearchVariable::Jr => "jr",
+            ResearchVariable::Kw => "kw",
+            ResearchVariable::Veldwerkmodus => "veldwerkmodus",
+            ResearchVariable::Org => "org",
+            ResearchVariable::Weging => "weging",
+            ResearchVariable::Wijknr => "wijknr",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<ResearchVariable> {
+        ResearchVariable::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+/// One variable of one dataformat, as the VNG defines it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub label: String,
+    /// SPSS string variable (open text, postcode, `wijknr`).
+    pub text: bool,
+    pub value_labels: Vec<(i16, String)>,
+    /// Declared user-missing codes (`-1`, `88`, `99`; `dv03_*` in 2019: `11`, `88`, `99`).
+    pub user_missing: Vec<i16>,
+    /// "Don't know / not applicable" codes: valid codes, kept, but not substantive.
+    pub nonsubstantive: Vec<i16>,
+}
+
+/// One dataformat version (`2019-v11`, `2019-v12`, `2019-v13`, `2022`).
+#[derive(Clone, Debug)]
+pub struct Dataformat {
+    pub name: String,
+    pub questionnaire: Questionnaire,
+    pub variables: Vec<Variable>,
+}
+
+/// Whether a canonical column means the same in both questionnaire versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparability {
+    /// Same question and codes in 2019 and 2022.
+    Both,
+    /// Only 2022 deliveries fill it (new in 2022, or 2019 answers went to `<name>_2019`).
+    Only2022,
+    /// Only 2019 deliveries fill it (`<name>_2019`, or dropped from the 2022 dataformat).
+    Only2019,
+}
+
+impl Comparability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparability::Both => "2019 and 2022",
+            Comparability::Only2022 => "2022 only",
+            Comparability::Only2019 => "2019 only",
+        }
+    }
+}
+
+/// A questionnaire column of the lake (int16 codes).
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    pub label: String,
+    pub value_labels: Vec<(i16, String)>,
+    pub comparability: Comparability,
+}
+
+/// Where a delivered variable goes, for one questionnaire version.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    Research(ResearchVariable),
+    /// Questionnaire column `column` (index into [`Codebook::columns`]); `user_missing` codes
+    /// of the delivered version become null.
+    Answer { column: usize, user_missing: Vec<i16> },
+    /// Never read: personal data or open text (reason from `excluded-variables.csv`).
+    Excluded { reason: String },
+}
+
+/// The canonical schema and everything derived from the dataformats.
+#[derive(Clone, Debug)]
+pub struct Codebook {
+    pub formats: Vec<Dataformat>,
+    pub columns: Vec<Column>,
+    targets: HashMap<Questionnaire, HashMap<String, Target>>,
+    /// Variables that exist in one version only, for version detection.
+    pub markers: HashMap<Questionnaire, BTreeSet<String>>,
+}
+
+#[derive(Deserialize)]
+struct DataformatRow {
+    name: String,
+    label: String,
+    spss_type: String,
+    value_labels: String,
+    user_missing: String,
+    nonsubstantive_codes: String,
+}
+
+#[derive(Deserialize)]
+struct VersionMapRow {
+    var_2019: String,
+    var_2022: String,
+    change_kind: String,
+    notes: String,
+}
+
+#[derive(Deserialize)]
+struct ExcludedRow {
+    name: String,
+    reason: String,
+}
+
+/// The files the codebook is read from, relative to the config directory. The first 2019
+/// format listed wins where the 2019 formats differ (v13 is the last and most complete).
+const FORMAT_FILES: [(&str, &str, Questionnaire); 4] = [
+    ("2022", "codebook/dataformat-2022.csv", Questionnaire::V2022),
+    ("2019-v13", "codebook/dataformat-2019-v13.csv", Questionnaire::V2019),
+    ("2019-v12", "codebook/dataformat-2019-v12.csv", Questionnaire::V2019),
+    ("2019-v11", "codebook/dataformat-2019-v11.csv", Questionnaire::V2019),
+];
+const VERSION_MAP_FILE: &str = "codebook/version-mapping-2019-2022.csv";
+const EXCLUDED_FILE: &str = "codebook/excluded-variables.csv";
+
+/// Suffix of the column that keeps 2019 answers whose scale changed in 2022.
+pub const SUFFIX_2019: &str = "_2019";
+
+impl Codebook {
+    /// Loads the codebook from a config directory (`config/` by default).
+    pub fn load(config_dir: &Path) -> Result<Codebook> {
+        let mut formats = Vec::new();
+        for (name, file, questionnaire) in FORMAT_FILES {
+            let rows: Vec<DataformatRow> = read_csv(&config_dir.join(file))?;
+            let variables = rows
+                .into_iter()
+                .map(|r| variable_from_row(r).with_context(|| format!("in {file}")))
+                .collect::<Result<Vec<_>>>()?;
+            formats.push(Dataformat { name: name.to_string(), questionnaire, variables });
+        }
+        let map: Vec<VersionMapRow> = read_csv(&config_dir.join(VERSION_MAP_FILE))?;
+        let excluded: Vec<ExcludedRow> = read_csv(&config_dir.join(EXCLUDED_FILE))?;
+        let excluded: BTreeMap<String, String> =
+            excluded.into_iter().map(|r| (r.name, r.reason)).collect();
+        Codebook::build(formats, &map, &excluded)
+    }
+
+    fn build(
+        formats: Vec<Dataformat>,
+        map: &[VersionMapRow],
+        excluded: &BTreeMap<String, String>,
+    ) -> Result<Codebook> {
+        let v2022 = &formats[0];
+        let v2019: Vec<&Dataformat> = formats[1..].iter().collect();
+
+        // A string variable other than `wijknr` is open text or personal data: the list of
+        // exclusions must name it, so a new codebook with a new text field fails loudly here
+        // instead of leaking it.
+        for f in &formats {
+            for v in &f.variables {
+                if v.text && v.name != "wijknr" && !excluded.contains_key(&v.name) {
+                    bail!(
+                        "{} variable {} is text but not listed in config/{EXCLUDED_FILE}; \
+                         add it with the reason it must stay out of the lake",
+                        f.name,
+                        v.name
+                    );
+                }
+            }
+        }
+
+        // Variables whose 2019 answers go to `<name>_2019`: the scale or question changed
+        // without an exact recode.
+        let split: BTreeSet<&str> = map
+            .iter()
+            .filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty())
+            .filter(|r| r.change_kind == "recoded" || r.notes.starts_with("comparable=no"))
+            .map(|r| r.var_2019.as_str())
+            .collect();
+        let renamed: HashMap<&str, &str> = map
+            .iter()
+            .filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty())
+            .map(|r| (r.var_2019.as_str(), r.var_2022.as_str()))
+            .collect();
+
+        let is_questionnaire = |v: &Variable| {
+            ResearchVariable::from_name(&v.name).is_none() && !excluded.contains_key(&v.name)
+        };
+
+        let mut columns: Vec<Column> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut push = |columns: &mut Vec<Column>, c: Column| {
+            index.insert(c.name.clone(), columns.len());
+            columns.push(c);
+        };
+
+        let in_2019: BTreeSet<&str> =
+            v2019.iter().flat_map(|f| f.variables.iter().map(|v| v.name.as_str())).collect();
+        let mapped_2022: BTreeSet<&str> = renamed.values().copied().collect();
+        for v in v2022.variables.iter().filter(|v| is_questionnaire(v)) {
+            let from_2019 = mapped_2022.contains(v.name.as_str())
+                && !split.iter().any(|s| renamed.get(s) == Some(&v.name.as_str()));
+            let comparability =
+                if from_2019 { Comparability::Both } else { Comparability::Only2022 };
+            push(&mut columns, column_of(v, v.name.clone(), comparability));
+        }
+        let first_2019 = |name: &str| -> Option<&Variable> {
+            v2019.iter().find_map(|f| f.variables.iter().find(|v| v.name == name))
+        };
+        for name in &split {
+            let v = first_2019(name).with_context(|| {
+                format!("{VERSION_MAP_FILE} names 2019 variable {name}, no 2019 dataformat has it")
+            })?;
+            push(&mut columns, column_of(v, format!("{name}{SUFFIX_2019}"), Comparability::Only2019));
+        }
+        let mut seen_2019_only = BTreeSet::new();
+        for f in &v2019 {
+            for v in f.variables.iter().filter(|v| is_questionnaire(v)) {
+                if !renamed.contains_key(v.name.as_str()) && seen_2019_only.insert(v.name.clone()) {
+                    push(&mut columns, column_of(v, v.name.clone(), Comparability::Only2019));
+                }
+            }
+        }
+
+        let mut targets: HashMap<Questionnaire, HashMap<String, Target>> = HashMap::new();
+        for f in &formats {
+            let t = targets.entry(f.questionnaire).or_default();
+            for v in &f.variables {
+                if t.contains_key(&v.name) {
+                    continue; // an earlier (newer) 2019 format already placed it
+                }
+                let target = if let Some(reason) = excluded.get(&v.name) {
+                    Target::Excluded { reason: reason.clone() }
+                } else if let Some(r) = ResearchVariable::from_name(&v.name) {
+                    Target::Research(r)
+                } else {
+                    let canonical = match f.questionnaire {
+                        Questionnaire::V2022 => v.name.clone(),
+                        Questionnaire::V2019 if split.contains(v.name.as_str()) => {
+                            format!("{}{SUFFIX_2019}", v.name)
+                        }
+                        Questionnaire::V2019 => {
+                            renamed.get(v.name.as_str()).copied().unwrap_or(&v.name).to_string()
+                        }
+                    };
+                    let column = *index.get(&canonical).with_context(|| {
+                        format!("{} variable {} maps to unknown column {canonical}", f.name, v.name)
+                    })?;
+                    Target::Answer { column, user_missing: v.user_missing.clone() }
+                };
+                t.insert(v.name.clone(), target);
+            }
+        }
+
+        let names_2022: BTreeSet<&str> = v2022.variables.iter().map(|v| v.name.as_str()).collect();
+        let mut markers = HashMap::new();
+        markers.insert(
+            Questionnaire::V2019,
+            in_2019
+                .iter()
+                .filter(|n| !names_2022.contains(*n) && !excluded.contains_key(**n))
+                .map(|n| n.to_string())
+                .collect(),
+        );
+        markers.insert(
+            Questionnaire::V2022,
+            names_2022.iter().filter(|n| !in_2019.contains(*n)).map(|n| n.to_string()).collect(),
+        );
+
+        Ok(Codebook { formats, columns, targets, markers })
+    }
+
+    /// Where the delivered variable `name` (already in canonical spelling: lower case,
+    /// `_` for `.`) goes for a delivery of questionnaire version `q`.
+    pub fn target(&self, q: Questionnaire, name: &str) -> Option<&Target> {
+        self.targets.get(&q).and_then(|t| t.get(name))
+    }
+
+    /// True if `name` is a variable of any dataformat version.
+    pub fn is_known(&self, name: &str) -> bool {
+        self.targets.values().any(|t| t.contains_key(name))
+    }
+
+    /// The 2022 dataformat's definition of a variable.
+    pub fn variable_2022(&self, name: &str) -> Option<&Variable> {
+        self.formats[0].variables.iter().find(|v| v.name == name)
+    }
+
+    /// The index of the questionnaire column called `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+}
+
+/// Canonical spelling of a delivered column name: trimmed, lower case, `.` and spaces as `_`.
+pub fn canonical_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| match c {
+            '.' | ' ' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn column_of(v: &Variable, name: String, comparability: Comparability) -> Column {
+    Column { name, label: v.label.clone(), value_labels: v.value_labels.clone(), comparability }
+}
+
+fn variable_from_row(r: DataformatRow) -> Result<Variable> {
+    let codes = |s: &str, what: &str| -> Result<Vec<i16>> {
+        s.split('|')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.trim()
+                    .parse::<i16>()
+                    .with_context(|| format!("variable {}: {what} {p:?} is not a code", r.name))
+            })
+            .collect()
+    };
+    let mut value_labels = Vec::new();
+    for part in r.value_labels.split('|').filter(|p| !p.is_empty()) {
+        let (code, label) = part
+            .split_once('=')
+            .with_context(|| format!("variable {}: value label {part:?} lacks '='", r.name))?;
+        let code = code
+            .trim()
+            .parse::<i16>()
+            .with_context(|| format!("variable {}: value label code {code:?}", r.name))?;
+        value_labels.push((code, label.to_string()));
+    }
+    Ok(Variable {
+        text: r.spss_type == "string",
+        user_missing: codes(&r.user_missing, "user-missing value")?,
+        nonsubstantive: codes(&r.nonsubstantive_codes, "non-substantive code")?,
+        value_labels,
+        label: r.label,
+        name: r.name,
+    })
+}
+
+fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    reader
+        .deserialize()
+        .collect::<Result<Vec<T>, _>>()
+        .with_context(|| format!("config file {} is malformed", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codebook() -> Codebook {
+        Codebook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
+    }
+
+    #[test]
+    fn formats_have_the_documented_sizes() {
+        let cb = codebook();
+        let sizes: Vec<usize> = cb.formats.iter().map(|f| f.variables.len()).collect();
+        assert_eq!(sizes, vec![178, 195, 195, 195]);
+    }
+
+    #[test]
+    fn columns_start_with_2022_order_and_have_no_personal_data() {
+        let cb = codebook();
+        assert_eq!(cb.columns[0].name, "wl01");
+        assert_eq!(cb.columns[1].name, "wl02_0");
+        let names: Vec<&str> = cb.columns.iter().map(|c| c.name.as_str()).collect();
+        for forbidden in ["ch08", "wl10", "inv01", "zw08_6_text", "respondent", "weging", "wijknr"] {
+            assert!(!names.contains(&forbidden), "{forbidden} must not be a questionnaire column");
+        }
+        let unique: BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len());
+    }
+
+    #[test]
+    fn changed_scales_split_2019_answers_off() {
+        let cb = codebook();
+        let wl06 = cb.column_index("wl06").unwrap();
+        let wl06_2019 = cb.column_index("wl06_2019").unwrap();
+        assert_eq!(cb.columns[wl06].comparability, Comparability::Only2022);
+        assert_eq!(cb.columns[wl06_2019].comparability, Comparability::Only2019);
+        match cb.target(Questionnaire::V2019, "wl06") {
+            Some(Target::Answer { column, .. }) => assert_eq!(*column, wl06_2019),
+            other => panic!("wl06 2019 → {other:?}"),
+        }
+        match cb.target(Questionnaire::V2022, "wl06") {
+            Some(Target::Answer { column, .. }) => assert_eq!(*column, wl06),
+            other => panic!("wl06 2022 → {other:?}"),
+        }
+        // Same question both years: one column.
+        let wl01 = cb.column_index("wl01").unwrap();
+        assert_eq!(cb.columns[wl01].comparability, Comparability::Both);
+    }
+
+    #[test]
+    fn dv03_keeps_its_own_missing_codes() {
+        let cb = codebook();
+        match cb.target(Questionnaire::V2019, "dv03_0") {
+            Some(Target::Answer { user_missing, .. }) => assert_eq!(user_missing, &vec![11, 88, 99]),
+            other => panic!("dv03_0 → {other:?}"),
+        }
+        assert!(cb.target(Questionnaire::V2022, "dv03_0").is_none());
+    }
+
+    #[test]
+    fn postcode_and_open_text_are_excluded() {
+        let cb = codebook();
+        assert!(matches!(cb.target(Questionnaire::V2019, "ch08"), Some(Target::Excluded { .. })));
+        assert!(matches!(cb.target(Questionnaire::V2019, "wl10"), Some(Target::Excluded { .. })));
+    }
+
+    #[test]
+    fn markers_tell_the_versions_apart() {
+        let cb = codebook();
+        let m19 = &cb.markers[&Questionnaire::V2019];
+        let m22 = &cb.markers[&Questionnaire::V2022];
+        for v in ["wl11", "dv03_0", "bo04_0", "vz02_0"] {
+            assert!(m19.contains(v), "{v}");
+        }
+        for v in ["wl02_2", "vz03_5", "zw08_7"] {
+            assert!(m22.contains(v), "{v}");
+        }
+        assert!(!m19.contains("ch08"));
+    }
+
+    #[test]
+    fn canonical_names_fold_case_dots_and_spaces() {
+        assert_eq!(canonical_name(" WL02.0 "), "wl02_0");
+        assert_eq!(canonical_name("Zw15 2 3"), "zw15_2_3");
+    }
+}

@@ -1,0 +1,158 @@
+//! Findings: every problem the pipeline notices in a delivery, with a stable rule id.
+//!
+//! Stages never fail on bad data; they return their result plus findings. A finding of severity
+//! `Error` rejects its own delivery (and nothing else); a `Warning` records what was changed.
+//! Every rule id the code can emit is listed in [`RULES`], and `docs/rules.md` must describe each
+//! one (a test enforces it). Messages name columns and rows, never cell contents of columns that
+//! could hold personal data.
+
+use serde::Serialize;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A stable rule: its id never changes once released, so agencies and the data team can refer
+/// to it across years.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+}
+
+macro_rules! rules {
+    ($($konst:ident = $id:literal, $sev:ident;)*) => {
+        $(pub const $konst: Rule = Rule { id: $id, severity: Severity::$sev };)*
+        /// Every rule the code can emit, in documentation order.
+        pub const RULES: &[Rule] = &[$($konst),*];
+    };
+}
+
+rules! {
+    FILE_UNREADABLE = "ingest.file-unreadable", Error;
+    FILE_EMPTY = "ingest.file-empty", Error;
+    FILE_CORRUPT = "ingest.file-corrupt", Error;
+    FILE_NO_DATA = "ingest.no-data", Error;
+    RAGGED_ROW = "ingest.ragged-row", Warning;
+    NO_QUESTIONNAIRE_COLUMNS = "harmonise.no-questionnaire-columns", Error;
+    COLUMN_UNKNOWN = "harmonise.column-unknown", Info;
+    COLUMN_DUPLICATE = "harmonise.column-duplicate", Warning;
+    COLUMN_EXCLUDED = "harmonise.column-excluded", Info;
+    VALUE_NOT_A_CODE = "harmonise.value-not-a-code", Warning;
+    WEGING_INVALID = "harmonise.weging-invalid", Warning;
+    VERSION_CONTRADICTORY = "harmonise.version-contradictory", Warning;
+    VERSION_UNDECIDABLE = "harmonise.version-undecidable", Error;
+    MUNICIPALITY_UNKNOWN = "harmonise.municipality-unknown", Error;
+    MUNICIPALITY_SPLIT = "harmonise.municipality-split", Error;
+    MUNICIPALITY_MERGED = "harmonise.municipality-merged", Info;
+    MUNICIPALITY_MIXED = "harmonise.municipality-mixed", Error;
+    YEAR_MISSING = "harmonise.year-missing", Error;
+    YEAR_MIXED = "harmonise.year-mixed", Error;
+    NAME_HINT_DISAGREES = "harmonise.name-hint-disagrees", Warning;
+    RESPONDENT_MISSING = "harmonise.respondent-missing", Warning;
+}
+
+/// At most this many row numbers are listed in a finding; `count` holds the total.
+pub const MAX_ROWS_LISTED: usize = 20;
+
+/// One problem found in one delivery.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub rule: &'static str,
+    pub delivery_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// 1-based data row numbers (header rows not counted), the first [`MAX_ROWS_LISTED`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<u32>,
+    pub count: u64,
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding about a delivery as a whole.
+    pub fn new(rule: Rule, delivery_id: &str, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: rule.severity,
+            rule: rule.id,
+            delivery_id: delivery_id.to_string(),
+            sheet: None,
+            column: None,
+            rows: Vec::new(),
+            count: 1,
+            message: message.into(),
+        }
+    }
+
+    pub fn column(mut self, column: impl Into<String>) -> Finding {
+        self.column = Some(column.into());
+        self
+    }
+
+    pub fn sheet(mut self, sheet: Option<String>) -> Finding {
+        self.sheet = sheet;
+        self
+    }
+
+    /// Attaches the affected rows; keeps the first [`MAX_ROWS_LISTED`] and counts them all.
+    pub fn rows(mut self, rows: &[u32]) -> Finding {
+        self.count = rows.len() as u64;
+        self.rows = rows.iter().copied().take(MAX_ROWS_LISTED).collect();
+        self
+    }
+}
+
+/// True when any finding rejects the delivery.
+pub fn rejects(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.severity == Severity::Error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique() {
+        let mut ids: Vec<_> = RULES.iter().map(|r| r.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+
+    #[test]
+    fn every_rule_is_documented() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules.md"))
+            .expect("docs/rules.md exists");
+        for rule in RULES {
+            assert!(doc.contains(&format!("`{}`", rule.id)), "docs/rules.md lacks `{}`", rule.id);
+        }
+    }
+
+    #[test]
+    fn rows_are_capped_and_counted() {
+        let rows: Vec<u32> = (1..=50).collect();
+        let f = Finding::new(RAGGED_ROW, "d", "m").rows(&rows);
+        assert_eq!(f.count, 50);
+        assert_eq!(f.rows.len(), MAX_ROWS_LISTED);
+        assert_eq!(f.rows[19], 20);
+    }
+}

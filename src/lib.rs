@@ -1,0 +1,10 @@
+//! `burgerpeiling`: turns the respondent files of the VNG Burgerpeiling (the Dutch municipal
+//! citizen survey) into one harmonised, deduplicated, weighted Parquet lake.
+//!
+//! Start with `ARCHITECTURE.md` at the project root: it maps these modules onto the data flow
+//! `inbox → ingest → harmonise → (per year) assemble → lake`.
+
+pub mod codebook;
+pub mod finding;
+pub mod ingest;
+pub mod municipality;
