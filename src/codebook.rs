@@ -351,6 +351,19 @@ impl Codebook {
         self.formats[0].variables.iter().find(|v| v.name == name)
     }
 
+    /// Names the dataformats the schema was built from, for file metadata:
+    /// `2022 (canonical); 2019-v13, 2019-v12, 2019-v11 mapped`.
+    pub fn version_label(&self) -> String {
+        let older: Vec<&str> = self.formats[1..].iter().map(|f| f.name.as_str()).collect();
+        format!("{} (canonical); {} mapped", self.formats[0].name, older.join(", "))
+    }
+
+    /// The column of the age question `ch02`: completeness (protocol: answered up to and
+    /// including `ch02`) and weighting hang on it.
+    pub fn age_column(&self) -> Option<usize> {
+        self.column_index("ch02")
+    }
+
     /// The index of the questionnaire column called `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)

@@ -48,6 +48,8 @@ rules! {
     FILE_EMPTY = "ingest.file-empty", Error;
     FILE_CORRUPT = "ingest.file-corrupt", Error;
     FILE_NO_DATA = "ingest.no-data", Error;
+    NO_HEADER = "ingest.no-header", Error;
+    TITLE_ROWS_SKIPPED = "ingest.title-rows-skipped", Info;
     RAGGED_ROW = "ingest.ragged-row", Warning;
     NO_QUESTIONNAIRE_COLUMNS = "harmonise.no-questionnaire-columns", Error;
     COLUMN_UNKNOWN = "harmonise.column-unknown", Info;

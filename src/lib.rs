@@ -4,7 +4,11 @@
 //! Start with `ARCHITECTURE.md` at the project root: it maps these modules onto the data flow
 //! `inbox → ingest → harmonise → (per year) assemble → lake`.
 
+pub mod assemble;
 pub mod codebook;
 pub mod finding;
+pub mod harmonise;
 pub mod ingest;
+pub mod lake;
 pub mod municipality;
+pub mod pipeline;

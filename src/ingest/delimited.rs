@@ -5,12 +5,12 @@
 //! occurs most often in the header line. Every non-empty field is returned as text: deciding
 //! what is a number (and whether `1,5` has a decimal comma) is the harmonise stage's job.
 
-use super::{Cell, RawTable};
+use super::{Cell, KnownName, RawTable};
 use crate::finding::{self, Finding};
 
 const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
-pub fn read(bytes: &[u8], delivery_id: &str) -> (Option<RawTable>, Vec<Finding>) {
+pub fn read(bytes: &[u8], delivery_id: &str, known: KnownName) -> (Option<RawTable>, Vec<Finding>) {
     let text = decode(bytes);
     if text.contains('\0') {
         let f = Finding::new(
@@ -44,7 +44,7 @@ pub fn read(bytes: &[u8], delivery_id: &str) -> (Option<RawTable>, Vec<Finding>)
             }
         }
     }
-    super::table_from_rows(rows.into_iter(), None, delivery_id)
+    super::table_below_header(rows, None, delivery_id, known)
 }
 
 /// UTF-8 (with or without BOM), else Windows-1252.
@@ -68,6 +68,14 @@ fn sniff_delimiter(text: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn known(name: &str) -> bool {
+        ["respondent", "weging", "wl01", "a", "b", "c"].contains(&name.trim().to_lowercase().as_str())
+    }
+
+    fn read(bytes: &[u8], id: &str) -> (Option<RawTable>, Vec<Finding>) {
+        super::read(bytes, id, &known)
+    }
 
     fn cells(t: &RawTable, row: usize) -> Vec<Cell> {
         t.rows[row].clone()
@@ -98,6 +106,26 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, finding::RAGGED_ROW.id);
         assert_eq!(f[0].rows, vec![1, 2]);
+    }
+
+    #[test]
+    fn title_rows_above_the_header_are_skipped_and_reported() {
+        let (t, f) = read(b"Burgerpeiling 2023;;\n\nrespondent;wl01\n1;7\n", "d");
+        let t = t.unwrap();
+        assert_eq!(t.header, ["respondent", "wl01"]);
+        assert_eq!(t.source_rows, [1]);
+        assert_eq!(f[0].rule, finding::TITLE_ROWS_SKIPPED.id);
+        assert_eq!(f[0].rows, [1]);
+    }
+
+    #[test]
+    fn no_header_is_rejected_without_quoting_data() {
+        let (t, f) = read(b"naam;email\nJan;jan@example.nl\nQ1;x\n", "d");
+        assert!(t.is_none());
+        assert_eq!(f[0].rule, finding::NO_HEADER.id);
+        assert!(f[0].message.contains("\"Q1\""), "{}", f[0].message);
+        assert!(!f[0].message.contains("jan@"), "{}", f[0].message);
+        assert!(!f[0].message.contains("Jan"), "{}", f[0].message);
     }
 
     #[test]

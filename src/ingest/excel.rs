@@ -9,10 +9,15 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, open_workbook_auto_from_rs};
 
-use super::{Cell, Format, RawTable};
+use super::{Cell, Format, KnownName, RawTable};
 use crate::finding::{self, Finding};
 
-pub fn read(bytes: &[u8], format: Format, delivery_id: &str) -> (Option<RawTable>, Vec<Finding>) {
+pub fn read(
+    bytes: &[u8],
+    format: Format,
+    delivery_id: &str,
+    known: KnownName,
+) -> (Option<RawTable>, Vec<Finding>) {
     let corrupt = |what: String| {
         let f = Finding::new(
             finding::FILE_CORRUPT,
@@ -25,16 +30,33 @@ pub fn read(bytes: &[u8], format: Format, delivery_id: &str) -> (Option<RawTable
         Ok(w) => w,
         Err(e) => return corrupt(e.to_string()),
     };
-    let Some(sheet) = workbook.sheet_names().first().cloned() else {
+    let names = workbook.sheet_names().to_vec();
+    if names.is_empty() {
         let f = Finding::new(finding::FILE_NO_DATA, delivery_id, "the workbook has no sheets");
         return (None, vec![f]);
-    };
-    let range = match workbook.worksheet_range(&sheet) {
-        Ok(r) => r,
-        Err(e) => return corrupt(format!("sheet {sheet:?}: {e}")),
-    };
-    let rows = range.rows().map(|row| row.iter().map(cell_of).collect::<Vec<_>>());
-    super::table_from_rows(rows, Some(sheet), delivery_id)
+    }
+    // The sheet whose header matches the most variables: a notes sheet ("Toelichting") placed
+    // first must not be taken for the data.
+    let mut best: Option<(usize, String, Vec<Vec<Cell>>)> = None;
+    let mut first_rows: Vec<Vec<Cell>> = Vec::new();
+    for name in names {
+        let range = match workbook.worksheet_range(&name) {
+            Ok(r) => r,
+            Err(e) => return corrupt(format!("sheet {name:?}: {e}")),
+        };
+        let rows: Vec<Vec<Cell>> = range.rows().map(|row| row.iter().map(cell_of).collect()).collect();
+        let score = super::find_header(&rows, known).map_or(0, |(_, s)| s);
+        if first_rows.is_empty() {
+            first_rows = rows.iter().take(super::HEADER_SEARCH_ROWS).cloned().collect();
+        }
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, name, rows));
+        }
+    }
+    match best {
+        Some((score, name, rows)) if score > 0 => super::table_below_header(rows, Some(name), delivery_id, known),
+        _ => super::table_below_header(first_rows, None, delivery_id, known),
+    }
 }
 
 fn cell_of(d: &Data) -> Cell {

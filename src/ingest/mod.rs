@@ -80,8 +80,17 @@ pub struct RawTable {
     pub source_rows: Vec<u32>,
 }
 
+/// Tells whether a header cell names a dataformat variable (after case and `.`/`_` folding).
+/// The codebook provides it; ingest only uses it to find the header row and the sheet.
+pub type KnownName<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
 /// Reads one delivery. Returns the table, or `None` with an `error` finding saying why not.
-pub fn read(path: &PathBuf, format: Format, delivery_id: &str) -> (Option<RawTable>, Vec<Finding>) {
+pub fn read(
+    path: &PathBuf,
+    format: Format,
+    delivery_id: &str,
+    known: KnownName,
+) -> (Option<RawTable>, Vec<Finding>) {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -98,10 +107,103 @@ pub fn read(path: &PathBuf, format: Format, delivery_id: &str) -> (Option<RawTab
         return (None, vec![f]);
     }
     if format.is_spreadsheet() {
-        excel::read(&bytes, format, delivery_id)
+        excel::read(&bytes, format, delivery_id, known)
     } else {
-        delimited::read(&bytes, delivery_id)
+        delimited::read(&bytes, delivery_id, known)
     }
+}
+
+/// How many rows from the top the header may sit at.
+pub const HEADER_SEARCH_ROWS: usize = 30;
+/// How many dataformat variable names a row needs to be taken for the header.
+pub const MIN_HEADER_MATCHES: usize = 2;
+
+/// How many cells of `row` name a dataformat variable.
+pub(crate) fn header_score(row: &[Cell], known: KnownName) -> usize {
+    row.iter().filter(|c| matches!(c, Cell::Text(t) if known(t))).count()
+}
+
+/// The header row: the first among the first [`HEADER_SEARCH_ROWS`] with at least
+/// [`MIN_HEADER_MATCHES`] variable names. Returns its index and score.
+pub(crate) fn find_header(rows: &[Vec<Cell>], known: KnownName) -> Option<(usize, usize)> {
+    rows.iter()
+        .take(HEADER_SEARCH_ROWS)
+        .enumerate()
+        .map(|(i, r)| (i, header_score(r, known)))
+        .find(|(_, score)| *score >= MIN_HEADER_MATCHES)
+}
+
+/// Finds the header among the rows of a file, reports the title rows above it, and builds the
+/// table below it. Without a header the delivery is rejected with a finding that describes what
+/// the top of the file looks like (names only, never values that could be personal data).
+pub(crate) fn table_below_header(
+    mut rows: Vec<Vec<Cell>>,
+    sheet: Option<String>,
+    delivery_id: &str,
+    known: KnownName,
+) -> (Option<RawTable>, Vec<Finding>) {
+    let Some((at, _)) = find_header(&rows, known) else {
+        let f = Finding::new(finding::NO_HEADER, delivery_id, no_header_message(&rows)).sheet(sheet);
+        return (None, vec![f]);
+    };
+    let mut findings = Vec::new();
+    let skipped: Vec<u32> = (0..at)
+        .filter(|&i| rows[i].iter().any(|c| *c != Cell::Empty))
+        .map(|i| i as u32 + 1)
+        .collect();
+    if !skipped.is_empty() {
+        findings.push(
+            Finding::new(
+                finding::TITLE_ROWS_SKIPPED,
+                delivery_id,
+                format!(
+                    "{} row(s) above the header (file row {}) were skipped",
+                    skipped.len(),
+                    at + 1
+                ),
+            )
+            .sheet(sheet.clone())
+            .rows(&skipped),
+        );
+    }
+    rows.drain(..at);
+    let (table, more) = table_from_rows(rows.into_iter(), sheet, delivery_id);
+    findings.extend(more);
+    (table, findings)
+}
+
+fn no_header_message(rows: &[Vec<Cell>]) -> String {
+    let looked = rows.len().min(HEADER_SEARCH_ROWS);
+    // Only variable-like texts (`Q1`, `wl.01`, `v_12`) are quoted: a data row could hold a
+    // name, an e-mail address or a postcode, and none of those look like this.
+    let name_like = |t: &str| {
+        let t = t.trim();
+        let mut chars = t.chars();
+        t.len() <= 30
+            && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+            && t.chars().any(|c| c.is_ascii_digit() || matches!(c, '_' | '.'))
+    };
+    let seen: Vec<String> = rows
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .flat_map(|r| r.iter())
+        .filter_map(|c| match c {
+            Cell::Text(t) if name_like(t) => Some(format!("{:?}", t.trim())),
+            _ => None,
+        })
+        .take(10)
+        .collect();
+    let widest = rows.iter().take(HEADER_SEARCH_ROWS).map(|r| r.len()).max().unwrap_or(0);
+    let mut msg = format!(
+        "no header row: none of the first {looked} rows (at most {widest} cells wide) has \
+         {MIN_HEADER_MATCHES} or more dataformat variable names"
+    );
+    if !seen.is_empty() {
+        msg.push_str(&format!("; texts seen: {}", seen.join(", ")));
+    }
+    msg.push_str("; put the VNG dataformat names (respondent, gemnr, jr, wl01, ...) in one header row");
+    msg
 }
 
 /// Builds a table from the rows of a file: the first row with any cell is the header; fully

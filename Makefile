@@ -1,0 +1,24 @@
+# The two set-up commands: `make run` (the nightly job on the synthesised sample) and
+# `make test` (every test). Both work on a fresh clone with only a Rust toolchain.
+
+CARGO ?= cargo
+BIN := target/release/burgerpeiling
+SAMPLE := data/sample
+
+.PHONY: build run test clean
+
+build:
+	$(CARGO) build --release --locked
+
+# The sample inbox is synthesised once; delete data/sample to make it anew.
+$(SAMPLE)/inbox: | build
+	$(BIN) synth --out $(SAMPLE)
+
+run: build $(SAMPLE)/inbox
+	$(BIN) run --pipeline pipelines/nightly.toml
+
+test:
+	$(CARGO) test --locked --all-targets
+
+clean:
+	rm -rf data/lake data/sample

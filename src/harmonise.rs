@@ -1,0 +1,690 @@
+//! Harmonise: puts one delivery's [`RawTable`] onto the canonical schema of the lake.
+//!
+//! Maps delivered column names onto dataformat variables, decides the questionnaire version,
+//! parses codes (numbers or numeric text, decimal comma allowed), turns declared missing codes
+//! and blanks into null, resolves the municipality to today's CBS code and works out the survey
+//! year. Columns that must never enter the lake (postcode, open text, anything unknown) are
+//! dropped by name without reading a single cell. Pure: no file system, no clock. Bad data
+//! gives findings, never an `Err`.
+
+use std::collections::BTreeSet;
+
+use crate::codebook::{Codebook, Questionnaire, ResearchVariable, Target, canonical_name};
+use crate::finding::{self, Finding, rejects};
+use crate::ingest::discover::NameHints;
+use crate::ingest::{Cell, RawTable};
+use crate::municipality::{Municipalities, Municipality, Resolution};
+
+/// One delivery on the canonical schema, column by column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub delivery_id: String,
+    pub vragenlijst: Questionnaire,
+    /// The municipality the delivery belongs to today.
+    pub gemeente: Municipality,
+    /// The survey year the delivery is published under.
+    pub year: u16,
+    pub source_row: Vec<i32>,
+    pub respondent: Vec<Option<String>>,
+    pub gemnr: Vec<Option<i16>>,
+    pub jr: Vec<Option<i16>>,
+    pub kw: Vec<Option<i16>>,
+    pub veldwerkmodus: Vec<Option<i16>>,
+    pub org: Vec<Option<i16>>,
+    pub wijknr: Vec<Option<String>>,
+    pub weging: Vec<Option<f64>>,
+    /// Questionnaire answers, `answers[column][row]`, one entry per [`Codebook::columns`].
+    pub answers: Vec<Vec<Option<i16>>>,
+    /// Per row: answered up to and including the age question `ch02`.
+    pub complete: Vec<bool>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.source_row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.source_row.is_empty()
+    }
+}
+
+/// How the delivered columns were mapped: for the delivery report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ColumnMapping {
+    /// Delivered name → canonical column name.
+    pub mapped: Vec<(String, String)>,
+    /// Delivered names that were dropped, with the reason.
+    pub dropped: Vec<(String, String)>,
+}
+
+/// Everything harmonising one delivery produced.
+#[derive(Clone, Debug)]
+pub struct Harmonised {
+    /// `None` when an `error` finding rejects the delivery.
+    pub batch: Option<Batch>,
+    pub mapping: ColumnMapping,
+    pub vragenlijst: Option<Questionnaire>,
+    pub findings: Vec<Finding>,
+}
+
+/// Where a delivered column's cells go.
+enum Slot {
+    Research(ResearchVariable),
+    Answer { column: usize, user_missing: Vec<i16> },
+}
+
+/// Harmonises one delivery. `hints` come from the file name and are used only where the
+/// file's own columns are silent.
+pub fn harmonise(
+    table: &RawTable,
+    delivery_id: &str,
+    hints: &NameHints,
+    codebook: &Codebook,
+    municipalities: &Municipalities,
+) -> Harmonised {
+    let mut findings = Vec::new();
+    let mut mapping = ColumnMapping::default();
+    let names: Vec<String> = table.header.iter().map(|h| canonical_name(h)).collect();
+
+    let research_col = |var: ResearchVariable| names.iter().position(|n| n == var.name());
+    let ints = |col: Option<usize>| -> Vec<Option<i16>> {
+        match col {
+            Some(c) => table.rows.iter().map(|r| parse_code(&r[c]).ok().flatten()).collect(),
+            None => vec![None; table.rows.len()],
+        }
+    };
+    let jr = ints(research_col(ResearchVariable::Jr));
+    let gemnr = ints(research_col(ResearchVariable::Gemnr));
+
+    let year = survey_year(&jr, hints, delivery_id, &mut findings);
+    let vragenlijst = decide_version(&names, year, codebook, delivery_id, &mut findings);
+    let gemeente = municipality(&gemnr, hints, municipalities, delivery_id, &mut findings);
+
+    let Some(q) = vragenlijst else {
+        return Harmonised { batch: None, mapping, vragenlijst, findings };
+    };
+
+    // Map columns, first occurrence wins.
+    let mut slots: Vec<(usize, Slot)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for (i, (delivered, name)) in table.header.iter().zip(&names).enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            findings.push(
+                Finding::new(
+                    finding::COLUMN_DUPLICATE,
+                    delivery_id,
+                    format!("column {delivered:?} occurs more than once; the first is used"),
+                )
+                .column(delivered.clone()),
+            );
+            mapping.dropped.push((delivered.clone(), "duplicate".into()));
+            continue;
+        }
+        match codebook.target(q, name) {
+            Some(Target::Research(r)) => {
+                mapping.mapped.push((delivered.clone(), r.name().to_string()));
+                slots.push((i, Slot::Research(*r)));
+            }
+            Some(Target::Answer { column, user_missing }) => {
+                mapping.mapped.push((delivered.clone(), codebook.columns[*column].name.clone()));
+                slots.push((i, Slot::Answer { column: *column, user_missing: user_missing.clone() }));
+            }
+            Some(Target::Excluded { reason }) => {
+                findings.push(
+                    Finding::new(
+                        finding::COLUMN_EXCLUDED,
+                        delivery_id,
+                        format!("column {delivered:?} is dropped unread: {reason}"),
+                    )
+                    .column(delivered.clone()),
+                );
+                mapping.dropped.push((delivered.clone(), reason.clone()));
+            }
+            None => {
+                unknown.push(delivered.clone());
+                mapping.dropped.push((delivered.clone(), "not a variable of this dataformat".into()));
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        findings.push(Finding::new(
+            finding::COLUMN_UNKNOWN,
+            delivery_id,
+            format!(
+                "{} column(s) are not variables of the {} dataformat and were dropped: {}",
+                unknown.len(),
+                q.as_str(),
+                unknown.join(", ")
+            ),
+        ));
+    }
+    if !slots.iter().any(|(_, s)| matches!(s, Slot::Answer { .. })) {
+        findings.push(Finding::new(
+            finding::NO_QUESTIONNAIRE_COLUMNS,
+            delivery_id,
+            "no column is a questionnaire variable of the dataformat",
+        ));
+    }
+
+    let (Some(year), Some(gemeente)) = (year, gemeente) else {
+        return Harmonised { batch: None, mapping, vragenlijst, findings };
+    };
+    if rejects(&findings) {
+        return Harmonised { batch: None, mapping, vragenlijst, findings };
+    }
+
+    let n = table.rows.len();
+    let mut batch = Batch {
+        delivery_id: delivery_id.to_string(),
+        vragenlijst: q,
+        gemeente,
+        year,
+        source_row: table.source_rows.iter().map(|&r| r as i32).collect(),
+        respondent: vec![None; n],
+        gemnr,
+        jr,
+        kw: vec![None; n],
+        veldwerkmodus: vec![None; n],
+        org: vec![None; n],
+        wijknr: vec![None; n],
+        weging: vec![None; n],
+        answers: vec![vec![None; n]; codebook.columns.len()],
+        complete: vec![false; n],
+    };
+    // The file name fills what the columns do not have at all.
+    if research_col(ResearchVariable::Jr).is_none() {
+        batch.jr = vec![Some(year as i16); n];
+    }
+    if research_col(ResearchVariable::Kw).is_none()
+        && let Some(q) = hints.quarter
+    {
+        batch.kw = vec![Some(q as i16); n];
+    }
+
+    for (i, slot) in &slots {
+        let column_name = &table.header[*i];
+        let mut bad_rows = Vec::new();
+        match slot {
+            Slot::Research(ResearchVariable::Respondent) => {
+                for (r, row) in table.rows.iter().enumerate() {
+                    batch.respondent[r] = respondent_text(&row[*i]);
+                }
+            }
+            Slot::Research(ResearchVariable::Weging) => {
+                for (r, row) in table.rows.iter().enumerate() {
+                    match parse_number(&row[*i]) {
+                        Ok(v) => batch.weging[r] = v,
+                        Err(()) => bad_rows.push(table.source_rows[r]),
+                    }
+                }
+                if !bad_rows.is_empty() {
+                    findings.push(
+                        Finding::new(
+                            finding::WEGING_INVALID,
+                            delivery_id,
+                            format!("{} weging value(s) are not numbers and were set to null", bad_rows.len()),
+                        )
+                        .column(column_name.clone())
+                        .rows(&bad_rows),
+                    );
+                }
+                continue;
+            }
+            Slot::Research(ResearchVariable::Wijknr) => {
+                for (r, row) in table.rows.iter().enumerate() {
+                    batch.wijknr[r] = district_code(&row[*i], &batch.gemeente.code);
+                }
+            }
+            Slot::Research(var @ (ResearchVariable::Kw
+            | ResearchVariable::Veldwerkmodus
+            | ResearchVariable::Org)) => {
+                let target = match var {
+                    ResearchVariable::Kw => &mut batch.kw,
+                    ResearchVariable::Veldwerkmodus => &mut batch.veldwerkmodus,
+                    _ => &mut batch.org,
+                };
+                for (r, row) in table.rows.iter().enumerate() {
+                    match parse_code(&row[*i]) {
+                        Ok(v) => target[r] = v,
+                        Err(()) => bad_rows.push(table.source_rows[r]),
+                    }
+                }
+            }
+            // Read above, before the version and municipality were decided.
+            Slot::Research(ResearchVariable::Gemnr | ResearchVariable::Jr) => {}
+            Slot::Answer { column, user_missing } => {
+                let out = &mut batch.answers[*column];
+                for (r, row) in table.rows.iter().enumerate() {
+                    match parse_code(&row[*i]) {
+                        Ok(Some(v)) if user_missing.contains(&v) => out[r] = None,
+                        Ok(v) => out[r] = v,
+                        Err(()) => bad_rows.push(table.source_rows[r]),
+                    }
+                }
+            }
+        }
+        if !bad_rows.is_empty() {
+            findings.push(
+                Finding::new(
+                    finding::VALUE_NOT_A_CODE,
+                    delivery_id,
+                    format!("{} value(s) are not whole-number codes and were set to null", bad_rows.len()),
+                )
+                .column(column_name.clone())
+                .rows(&bad_rows),
+            );
+        }
+    }
+
+    let missing: Vec<u32> = (0..n)
+        .filter(|&r| batch.respondent[r].is_none())
+        .map(|r| table.source_rows[r])
+        .collect();
+    if !missing.is_empty() {
+        findings.push(
+            Finding::new(
+                finding::RESPONDENT_MISSING,
+                delivery_id,
+                format!("{} row(s) have no respondent number", missing.len()),
+            )
+            .rows(&missing),
+        );
+    }
+
+    if let Some(age) = codebook.age_column() {
+        batch.complete = batch.answers[age].iter().map(Option::is_some).collect();
+    }
+    Harmonised { batch: Some(batch), mapping, vragenlijst, findings }
+}
+
+/// The survey year: the `jr` column, else the file name.
+fn survey_year(
+    jr: &[Option<i16>],
+    hints: &NameHints,
+    delivery_id: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<u16> {
+    let years: BTreeSet<i16> = jr.iter().flatten().copied().collect();
+    match years.len() {
+        0 => match hints.year {
+            Some(y) => Some(y),
+            None => {
+                findings.push(Finding::new(
+                    finding::YEAR_MISSING,
+                    delivery_id,
+                    "neither the jr column nor the file name gives the survey year",
+                ));
+                None
+            }
+        },
+        1 => {
+            let y = *years.first().expect("one year") as u16;
+            if let Some(h) = hints.year.filter(|h| *h != y) {
+                findings.push(
+                    Finding::new(
+                        finding::NAME_HINT_DISAGREES,
+                        delivery_id,
+                        format!("the file name says year {h}, the jr column {y}; {y} is used"),
+                    )
+                    .column("jr"),
+                );
+            }
+            Some(y)
+        }
+        _ => {
+            let list: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+            findings.push(
+                Finding::new(
+                    finding::YEAR_MIXED,
+                    delivery_id,
+                    format!("the jr column holds several years: {}", list.join(", ")),
+                )
+                .column("jr"),
+            );
+            None
+        }
+    }
+}
+
+/// The questionnaire version, from the variables only one version has, else from the year.
+fn decide_version(
+    names: &[String],
+    year: Option<u16>,
+    codebook: &Codebook,
+    delivery_id: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Questionnaire> {
+    let count = |q: Questionnaire| names.iter().filter(|n| codebook.markers[&q].contains(*n)).count();
+    let (n2019, n2022) = (count(Questionnaire::V2019), count(Questionnaire::V2022));
+    let by_markers = match (n2019, n2022) {
+        (0, 0) => None,
+        (_, 0) => Some(Questionnaire::V2019),
+        (0, _) => Some(Questionnaire::V2022),
+        (a, b) => {
+            let q = if a >= b { Questionnaire::V2019 } else { Questionnaire::V2022 };
+            findings.push(Finding::new(
+                finding::VERSION_CONTRADICTORY,
+                delivery_id,
+                format!(
+                    "the file has {a} variable(s) only the 2019 dataformat has and {b} only the \
+                     2022 dataformat has; read as {}",
+                    q.as_str()
+                ),
+            ));
+            Some(q)
+        }
+    };
+    // 2022 is the transition year: without marker variables it could be either.
+    let by_year = match year {
+        Some(y) if y < 2022 => Some(Questionnaire::V2019),
+        Some(y) if y > 2022 => Some(Questionnaire::V2022),
+        _ => None,
+    };
+    let decided = by_markers.or(by_year);
+    if decided.is_none() {
+        findings.push(Finding::new(
+            finding::VERSION_UNDECIDABLE,
+            delivery_id,
+            "the file has no variable that only one dataformat version has, and its year does \
+             not tell the version",
+        ));
+    }
+    decided
+}
+
+/// The municipality: the `gemnr` column, else the file name; resolved to today's code.
+fn municipality(
+    gemnr: &[Option<i16>],
+    hints: &NameHints,
+    municipalities: &Municipalities,
+    delivery_id: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Municipality> {
+    let numbers: BTreeSet<i16> = gemnr.iter().flatten().copied().collect();
+    let hinted = hints.municipality_name.as_deref().and_then(|n| municipalities.code_by_name(n));
+    let code = match numbers.len() {
+        0 => match (hinted, &hints.municipality_name) {
+            (Some(c), _) => c.to_string(),
+            (None, Some(name)) => {
+                findings.push(Finding::new(
+                    finding::MUNICIPALITY_UNKNOWN,
+                    delivery_id,
+                    format!("no gemnr column, and the file name's municipality {name:?} is not in the CBS lists"),
+                ));
+                return None;
+            }
+            (None, None) => {
+                findings.push(Finding::new(
+                    finding::MUNICIPALITY_UNKNOWN,
+                    delivery_id,
+                    "neither a gemnr column nor the file name names the municipality",
+                ));
+                return None;
+            }
+        },
+        1 => {
+            let n = *numbers.first().expect("one number");
+            let code = format!("GM{:04}", n.max(0));
+            if let Some(h) = hinted.filter(|h| *h != code) {
+                findings.push(
+                    Finding::new(
+                        finding::NAME_HINT_DISAGREES,
+                        delivery_id,
+                        format!("the file name says municipality {h}, the gemnr column {code}; {code} is used"),
+                    )
+                    .column("gemnr"),
+                );
+            }
+            code
+        }
+        _ => {
+            let list: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+            findings.push(
+                Finding::new(
+                    finding::MUNICIPALITY_MIXED,
+                    delivery_id,
+                    format!("the gemnr column holds several municipalities: {}", list.join(", ")),
+                )
+                .column("gemnr"),
+            );
+            return None;
+        }
+    };
+    match municipalities.resolve_code(&code) {
+        Resolution::Current(m) => Some(m),
+        Resolution::Merged { from, into } => {
+            findings.push(Finding::new(
+                finding::MUNICIPALITY_MERGED,
+                delivery_id,
+                format!("{from} has merged into {} {}; published under {}", into.code, into.name, into.code),
+            ));
+            Some(into)
+        }
+        Resolution::Split { from, into } => {
+            let list: Vec<String> = into.iter().map(|m| format!("{} {}", m.code, m.name)).collect();
+            findings.push(Finding::new(
+                finding::MUNICIPALITY_SPLIT,
+                delivery_id,
+                format!("{from} was divided over {}; deliver the current municipality's number", list.join(", ")),
+            ));
+            None
+        }
+        Resolution::Unknown => {
+            findings.push(
+                Finding::new(
+                    finding::MUNICIPALITY_UNKNOWN,
+                    delivery_id,
+                    format!("{code} is not a municipality in the CBS lists"),
+                )
+                .column("gemnr"),
+            );
+            None
+        }
+    }
+}
+
+/// A cell as a whole-number code: `3`, `3.0`, `" 3 "`, `"3,0"`. Empty is `Ok(None)`; anything
+/// else (text, fractions, out of range, dates) is `Err`.
+pub fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
+    let v = match parse_number(cell)? {
+        None => return Ok(None),
+        Some(v) => v,
+    };
+    if v.fract() != 0.0 || v < i16::MIN as f64 || v > i16::MAX as f64 {
+        return Err(());
+    }
+    Ok(Some(v as i16))
+}
+
+/// A cell as a number; text may use a decimal comma (`1,25`) or point. Empty is `Ok(None)`.
+pub fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
+    match cell {
+        Cell::Empty => Ok(None),
+        Cell::Number(v) if v.is_finite() => Ok(Some(*v)),
+        Cell::Number(_) | Cell::Date(_) => Err(()),
+        Cell::Text(t) => {
+            let t = t.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            let normalised;
+            let t = if t.contains(',') && !t.contains('.') {
+                normalised = t.replace(',', ".");
+                normalised.as_str()
+            } else {
+                t
+            };
+            t.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or(())
+        }
+    }
+}
+
+/// A respondent number as text: whole numbers without `.0`, text trimmed.
+fn respondent_text(cell: &Cell) -> Option<String> {
+    match cell {
+        Cell::Empty => None,
+        Cell::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(format!("{}", *v as i64)),
+        Cell::Number(v) => Some(v.to_string()),
+        Cell::Text(t) => Some(t.trim().to_string()).filter(|t| !t.is_empty()),
+        Cell::Date(d) => Some(d.to_string()),
+    }
+}
+
+/// Normalises a district code to `WK` + 6 digits. Digits only: up to two digits are a district
+/// number within the municipality (prefixed with its 4-digit code); three to six digits are a
+/// full code that lost its leading zeros. Anything else gives null.
+fn district_code(cell: &Cell, gemeente_code: &str) -> Option<String> {
+    let text = match cell {
+        Cell::Empty => return None,
+        Cell::Number(v) if v.fract() == 0.0 && *v >= 0.0 => format!("{}", *v as u64),
+        Cell::Number(_) | Cell::Date(_) => return None,
+        Cell::Text(t) => t.trim().to_ascii_uppercase(),
+    };
+    let digits = text.strip_prefix("WK").unwrap_or(&text).trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match digits.len() {
+        1 | 2 => Some(format!("WK{}{:0>2}", gemeente_code.trim_start_matches("GM"), digits)),
+        3..=6 => Some(format!("WK{digits:0>6}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config() -> (Codebook, Municipalities) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        (Codebook::load(&dir).unwrap(), Municipalities::load(&dir).unwrap())
+    }
+
+    fn text(s: &str) -> Cell {
+        if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    }
+
+    fn table(header: &[&str], rows: &[&[&str]]) -> RawTable {
+        RawTable {
+            sheet: None,
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: rows.iter().map(|r| r.iter().map(|c| text(c)).collect()).collect(),
+            source_rows: (1..=rows.len() as u32).collect(),
+        }
+    }
+
+    fn answer(cb: &Codebook, b: &Batch, column: &str) -> Vec<Option<i16>> {
+        b.answers[cb.column_index(column).unwrap()].clone()
+    }
+
+    #[test]
+    fn codes_parse_from_numbers_and_numeric_text() {
+        assert_eq!(parse_code(&Cell::Number(3.0)), Ok(Some(3)));
+        assert_eq!(parse_code(&text(" 3 ")), Ok(Some(3)));
+        assert_eq!(parse_code(&text("3.0")), Ok(Some(3)));
+        assert_eq!(parse_code(&text("3,0")), Ok(Some(3)));
+        assert_eq!(parse_code(&Cell::Empty), Ok(None));
+        assert_eq!(parse_code(&text("3,5")), Err(()));
+        assert_eq!(parse_code(&text("ja")), Err(()));
+        assert_eq!(parse_number(&text("1,234")), Ok(Some(1.234)));
+    }
+
+    #[test]
+    fn district_codes_are_normalised() {
+        assert_eq!(district_code(&text("WK036301"), "GM0363").as_deref(), Some("WK036301"));
+        assert_eq!(district_code(&Cell::Number(36301.0), "GM0363").as_deref(), Some("WK036301"));
+        assert_eq!(district_code(&text("3"), "GM0363").as_deref(), Some("WK036303"));
+        assert_eq!(district_code(&text("wk 12"), "GM0363").as_deref(), Some("WK036312"));
+        assert_eq!(district_code(&text("Noord"), "GM0363"), None);
+    }
+
+    #[test]
+    fn a_2022_delivery_is_harmonised() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "GEMNR", "jr", "kw", "veldwerkmodus", "weging", "wijknr", "WL01", "wl02.2", "ch02", "email"],
+            &[
+                &["12", "363", "2023", "2", "1", "1,5", "WK036301", "8", "6", "3", "x"],
+                &["13", "363", "2023", "2", "2", "0.75", "", "99", "", "", "y"],
+                &["14", "363", "2023", "2", "1", "1", "", "ja", "2", "6", "z"],
+            ],
+        );
+        let h = harmonise(&t, "d1", &NameHints::default(), &cb, &m);
+        let b = h.batch.expect("kept");
+        assert_eq!(b.vragenlijst, Questionnaire::V2022);
+        assert_eq!(b.gemeente.code, "GM0363");
+        assert_eq!(b.year, 2023);
+        assert_eq!(b.respondent, vec![Some("12".into()), Some("13".into()), Some("14".into())]);
+        assert_eq!(b.weging, vec![Some(1.5), Some(0.75), Some(1.0)]);
+        assert_eq!(answer(&cb, &b, "wl01"), vec![Some(8), None, None]);
+        assert_eq!(answer(&cb, &b, "wl02_2"), vec![Some(6), None, Some(2)]);
+        assert_eq!(b.complete, vec![true, false, true]);
+        assert_eq!(b.wijknr[0].as_deref(), Some("WK036301"));
+        let rules: Vec<&str> = h.findings.iter().map(|f| f.rule).collect();
+        assert!(rules.contains(&finding::VALUE_NOT_A_CODE.id));
+        assert!(rules.contains(&finding::COLUMN_UNKNOWN.id));
+        let bad = h.findings.iter().find(|f| f.rule == finding::VALUE_NOT_A_CODE.id).unwrap();
+        assert_eq!((bad.column.as_deref(), bad.rows.as_slice()), (Some("WL01"), &[3][..]));
+        assert!(h.mapping.dropped.iter().any(|(n, _)| n == "email"));
+    }
+
+    #[test]
+    fn a_2019_delivery_keeps_changed_scales_apart() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "gemnr", "jr", "wl11", "wl06", "dv03_0", "ch08"],
+            &[&["1", "457", "2021", "2", "3", "11", "1234AB"]],
+        );
+        let h = harmonise(&t, "d2", &NameHints::default(), &cb, &m);
+        let b = h.batch.expect("kept");
+        assert_eq!(b.vragenlijst, Questionnaire::V2019);
+        // Weesp merged into Amsterdam.
+        assert_eq!(b.gemeente.code, "GM0363");
+        assert_eq!(answer(&cb, &b, "wl06"), vec![None]);
+        assert_eq!(answer(&cb, &b, "wl06_2019"), vec![Some(3)]);
+        assert_eq!(answer(&cb, &b, "wl11"), vec![Some(2)]);
+        // dv03_* declares 11 missing in 2019.
+        assert_eq!(answer(&cb, &b, "dv03_0"), vec![None]);
+        assert!(h.findings.iter().any(|f| f.rule == finding::COLUMN_EXCLUDED.id));
+        assert!(h.findings.iter().any(|f| f.rule == finding::MUNICIPALITY_MERGED.id));
+    }
+
+    #[test]
+    fn file_name_fills_what_columns_lack() {
+        let (cb, m) = config();
+        let t = table(&["respondent", "wl01", "wl02_2"], &[&["1", "7", "1"]]);
+        let hints = NameHints {
+            year: Some(2024),
+            quarter: Some(3),
+            municipality_name: Some("'s-Hertogenbosch".into()),
+        };
+        let b = harmonise(&t, "d3", &hints, &cb, &m).batch.expect("kept");
+        assert_eq!((b.year, b.gemeente.code.as_str()), (2024, "GM0796"));
+        assert_eq!((b.jr[0], b.kw[0]), (Some(2024), Some(3)));
+    }
+
+    #[test]
+    fn undecidable_and_mixed_deliveries_are_rejected() {
+        let (cb, m) = config();
+        let no_year = table(&["respondent", "gemnr", "wl01"], &[&["1", "363", "7"]]);
+        let h = harmonise(&no_year, "d", &NameHints::default(), &cb, &m);
+        assert!(h.batch.is_none());
+        assert!(h.findings.iter().any(|f| f.rule == finding::YEAR_MISSING.id));
+
+        let mixed = table(&["respondent", "gemnr", "jr", "wl01"], &[&["1", "363", "2023", "7"], &["2", "344", "2023", "7"]]);
+        let h = harmonise(&mixed, "d", &NameHints::default(), &cb, &m);
+        assert!(h.batch.is_none());
+        assert!(h.findings.iter().any(|f| f.rule == finding::MUNICIPALITY_MIXED.id));
+
+        let nothing = table(&["respondent", "gemnr", "jr", "foo"], &[&["1", "363", "2023", "7"]]);
+        let h = harmonise(&nothing, "d", &NameHints::default(), &cb, &m);
+        assert!(h.batch.is_none());
+        assert!(h.findings.iter().any(|f| f.rule == finding::NO_QUESTIONNAIRE_COLUMNS.id));
+    }
+}

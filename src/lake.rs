@@ -1,0 +1,357 @@
+//! The lake: Parquet files on disk, and the only code that writes them.
+//!
+//! Knows the Arrow schema of each table (built from the codebook, with each variable's label
+//! and value labels as field metadata), the Parquet settings (zstd, dictionary, page
+//! statistics, row groups of 128k rows) and how to replace a file or a year partition so that a
+//! reader never sees half of one: everything is written beside its final place, synced, then
+//! renamed in. Makes no decisions about data.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::Serialize;
+
+use crate::assemble::YearTable;
+use crate::codebook::Codebook;
+
+/// Rows per Parquet row group.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Directory for files being written, inside the lake so that renames stay on one file system.
+const STAGING_DIR: &str = ".staging";
+
+/// The identifying columns of `respondents`, in contract order, before the questionnaire.
+const ID_COLUMNS: [(&str, DataType, bool); 14] = [
+    ("respondent_key", DataType::Utf8, false),
+    ("delivery_id", DataType::Utf8, false),
+    ("source_row", DataType::Int32, false),
+    ("gemeente_code", DataType::Utf8, false),
+    ("gemeente_naam", DataType::Utf8, false),
+    ("gemnr", DataType::Int16, true),
+    ("jr", DataType::Int16, true),
+    ("kw", DataType::Int16, true),
+    ("veldwerkmodus", DataType::Int16, true),
+    ("org", DataType::Int16, true),
+    ("respondent", DataType::Utf8, true),
+    ("wijknr", DataType::Utf8, true),
+    ("vragenlijst", DataType::Utf8, false),
+    ("complete", DataType::Boolean, false),
+];
+
+/// The Arrow schema of `respondents`, derived from the codebook.
+pub fn respondent_schema(codebook: &Codebook) -> SchemaRef {
+    let mut fields: Vec<Field> =
+        ID_COLUMNS.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect();
+    for c in &codebook.columns {
+        let labels: Vec<String> = c.value_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let metadata = HashMap::from([
+            ("label".to_string(), c.label.clone()),
+            ("value_labels".to_string(), labels.join("|")),
+            ("comparable".to_string(), c.comparability.as_str().to_string()),
+        ]);
+        fields.push(Field::new(&c.name, DataType::Int16, true).with_metadata(metadata));
+    }
+    let weging = codebook.formats[0].variables.iter().find(|v| v.name == "weging");
+    let mut weging_field = Field::new("weging", DataType::Float64, true);
+    if let Some(v) = weging {
+        weging_field = weging_field.with_metadata(HashMap::from([("label".to_string(), v.label.clone())]));
+    }
+    fields.push(weging_field);
+    Arc::new(Schema::new(fields))
+}
+
+/// Builds the Arrow record batch of one survey year.
+pub fn year_record_batch(table: &YearTable, codebook: &Codebook) -> Result<RecordBatch> {
+    let n = table.rows.len();
+    let rows = || table.rows.iter().map(|r| (table.batches[r.batch], r.row));
+    let strings = |f: &dyn Fn(&crate::harmonise::Batch, usize) -> Option<String>| -> ArrayRef {
+        let mut b = StringBuilder::with_capacity(n, n * 8);
+        for (batch, r) in rows() {
+            b.append_option(f(batch, r));
+        }
+        Arc::new(b.finish())
+    };
+    let int16 = |f: &dyn Fn(&crate::harmonise::Batch, usize) -> Option<i16>| -> ArrayRef {
+        let mut b = Int16Builder::with_capacity(n);
+        for (batch, r) in rows() {
+            b.append_option(f(batch, r));
+        }
+        Arc::new(b.finish())
+    };
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    let mut keys = StringBuilder::with_capacity(n, n * 24);
+    for r in &table.rows {
+        keys.append_value(&r.respondent_key);
+    }
+    columns.push(Arc::new(keys.finish()));
+    columns.push(strings(&|b, _| Some(b.delivery_id.clone())));
+    let mut source_row = Int32Builder::with_capacity(n);
+    for (batch, r) in rows() {
+        source_row.append_value(batch.source_row[r]);
+    }
+    columns.push(Arc::new(source_row.finish()));
+    columns.push(strings(&|b, _| Some(b.gemeente.code.clone())));
+    columns.push(strings(&|b, _| Some(b.gemeente.name.clone())));
+    columns.push(int16(&|b, r| b.gemnr[r]));
+    columns.push(int16(&|b, r| b.jr[r]));
+    columns.push(int16(&|b, r| b.kw[r]));
+    columns.push(int16(&|b, r| b.veldwerkmodus[r]));
+    columns.push(int16(&|b, r| b.org[r]));
+    columns.push(strings(&|b, r| b.respondent[r].clone()));
+    columns.push(strings(&|b, r| b.wijknr[r].clone()));
+    columns.push(strings(&|b, _| Some(b.vragenlijst.as_str().to_string())));
+    let mut complete = BooleanBuilder::with_capacity(n);
+    for (batch, r) in rows() {
+        complete.append_value(batch.complete[r]);
+    }
+    columns.push(Arc::new(complete.finish()));
+    for c in 0..codebook.columns.len() {
+        columns.push(int16(&|b, r| b.answers[c][r]));
+    }
+    let mut weging = Float64Builder::with_capacity(n);
+    for (batch, r) in rows() {
+        weging.append_option(batch.weging[r]);
+    }
+    columns.push(Arc::new(weging.finish()));
+    RecordBatch::try_new(respondent_schema(codebook), columns)
+        .context("building the respondents record batch")
+}
+
+/// What the lake stores about one delivery (`deliveries.parquet`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeliveryRecord {
+    pub delivery_id: String,
+    pub file_name: String,
+    pub file_bytes: i64,
+    pub file_blake3: String,
+    /// Seconds since the Unix epoch.
+    pub first_seen: i64,
+    pub format: String,
+    pub gemeente_code: Option<String>,
+    pub jr: Option<i16>,
+    pub kw: Option<i16>,
+    pub org: Option<i16>,
+    pub vragenlijst: Option<String>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub rows_read: i64,
+    pub rows_published: i64,
+    pub rows_dropped_duplicate: i64,
+    pub findings_error: i64,
+    pub findings_warning: i64,
+}
+
+/// The record batch of `deliveries.parquet`.
+pub fn deliveries_record_batch(records: &[DeliveryRecord]) -> Result<RecordBatch> {
+    let s = |f: &dyn Fn(&DeliveryRecord) -> Option<&str>| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        for r in records {
+            b.append_option(f(r));
+        }
+        Arc::new(b.finish())
+    };
+    let i16s = |f: &dyn Fn(&DeliveryRecord) -> Option<i16>| -> ArrayRef {
+        let mut b = Int16Builder::new();
+        for r in records {
+            b.append_option(f(r));
+        }
+        Arc::new(b.finish())
+    };
+    let i64s = |f: &dyn Fn(&DeliveryRecord) -> i64| -> ArrayRef {
+        let mut b = Int64Builder::new();
+        for r in records {
+            b.append_value(f(r));
+        }
+        Arc::new(b.finish())
+    };
+    let first_seen: ArrayRef = Arc::new(
+        arrow_array::TimestampSecondArray::from(records.iter().map(|r| r.first_seen).collect::<Vec<_>>())
+            .with_timezone("UTC"),
+    );
+    let schema = Schema::new(vec![
+        Field::new("delivery_id", DataType::Utf8, false),
+        Field::new("file_name", DataType::Utf8, false),
+        Field::new("file_bytes", DataType::Int64, false),
+        Field::new("file_blake3", DataType::Utf8, false),
+        Field::new("first_seen", DataType::Timestamp(arrow_schema::TimeUnit::Second, Some("UTC".into())), false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("gemeente_code", DataType::Utf8, true),
+        Field::new("jr", DataType::Int16, true),
+        Field::new("kw", DataType::Int16, true),
+        Field::new("org", DataType::Int16, true),
+        Field::new("vragenlijst", DataType::Utf8, true),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, true),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_published", DataType::Int64, false),
+        Field::new("rows_dropped_duplicate", DataType::Int64, false),
+        Field::new("findings_error", DataType::Int64, false),
+        Field::new("findings_warning", DataType::Int64, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        s(&|r| Some(&r.delivery_id)),
+        s(&|r| Some(&r.file_name)),
+        i64s(&|r| r.file_bytes),
+        s(&|r| Some(&r.file_blake3)),
+        first_seen,
+        s(&|r| Some(&r.format)),
+        s(&|r| r.gemeente_code.as_deref()),
+        i16s(&|r| r.jr),
+        i16s(&|r| r.kw),
+        i16s(&|r| r.org),
+        s(&|r| r.vragenlijst.as_deref()),
+        s(&|r| Some(&r.status)),
+        s(&|r| r.reason.as_deref()),
+        i64s(&|r| r.rows_read),
+        i64s(&|r| r.rows_published),
+        i64s(&|r| r.rows_dropped_duplicate),
+        i64s(&|r| r.findings_error),
+        i64s(&|r| r.findings_warning),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).context("building the deliveries record batch")
+}
+
+/// The Parquet settings every lake file is written with. `metadata` goes into the file's
+/// key-value metadata, sorted by key so the bytes do not depend on insertion order.
+pub fn writer_properties(metadata: &[(String, String)]) -> Result<WriterProperties> {
+    let mut kv: Vec<KeyValue> =
+        metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    kv.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_key_value_metadata(Some(kv))
+        .build())
+}
+
+/// Writes one Parquet file at `path`, fully synced.
+fn write_parquet(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<()> {
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    let file = writer.into_inner()?;
+    file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
+    Ok(())
+}
+
+/// A fresh directory under the lake's staging area for one run's files.
+pub fn staging_dir(lake: &Path, run_id: &str) -> Result<PathBuf> {
+    let dir = lake.join(STAGING_DIR).join(run_id);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A file written into the lake.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PublishedFile {
+    /// Path relative to the lake.
+    pub path: String,
+    pub rows: usize,
+    pub bytes: u64,
+    pub blake3: String,
+}
+
+/// Writes `batch` as `<lake>/<relative>`, replacing any earlier file by rename.
+pub fn publish_file(
+    lake: &Path,
+    staging: &Path,
+    relative: &str,
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> Result<PublishedFile> {
+    let tmp = staging.join(relative.replace('/', "__"));
+    write_parquet(&tmp, batch, props)?;
+    let published = describe(&tmp, relative, batch.num_rows())?;
+    let target = lake.join(relative);
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::rename(&tmp, &target)
+        .with_context(|| format!("cannot move {} into the lake", target.display()))?;
+    sync_dir(target.parent().unwrap_or(lake))?;
+    Ok(published)
+}
+
+/// Writes one survey year as `<lake>/respondents/jaar=YYYY/part-0000.parquet`, replacing the
+/// year's directory as a whole.
+pub fn publish_year(
+    lake: &Path,
+    staging: &Path,
+    year: u16,
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> Result<PublishedFile> {
+    let name = format!("jaar={year}");
+    let new_dir = staging.join(&name);
+    fs::create_dir_all(&new_dir)?;
+    let part = "part-0000.parquet";
+    write_parquet(&new_dir.join(part), batch, props)?;
+    sync_dir(&new_dir)?;
+    let relative = format!("respondents/{name}/{part}");
+    let published = describe(&new_dir.join(part), &relative, batch.num_rows())?;
+
+    let parent = lake.join("respondents");
+    fs::create_dir_all(&parent)?;
+    let target = parent.join(&name);
+    if target.exists() {
+        let old = staging.join(format!("{name}.old"));
+        fs::rename(&target, &old)
+            .with_context(|| format!("cannot move the old partition {} aside", target.display()))?;
+        fs::rename(&new_dir, &target)?;
+        fs::remove_dir_all(&old)?;
+    } else {
+        fs::rename(&new_dir, &target)?;
+    }
+    sync_dir(&parent)?;
+    Ok(published)
+}
+
+/// Writes `bytes` to `<lake>/<relative>` by write-to-temp and rename.
+pub fn publish_bytes(lake: &Path, staging: &Path, relative: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = staging.join(relative.replace('/', "__"));
+    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    File::open(&tmp)?.sync_all()?;
+    let target = lake.join(relative);
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::rename(&tmp, &target).with_context(|| format!("cannot move {} into the lake", target.display()))?;
+    Ok(())
+}
+
+/// Removes the run's staging directory once everything is in place.
+pub fn finish_staging(lake: &Path, staging: &Path) -> Result<()> {
+    fs::remove_dir_all(staging).with_context(|| format!("cannot remove {}", staging.display()))?;
+    let root = lake.join(STAGING_DIR);
+    if fs::read_dir(&root).map(|mut d| d.next().is_none()).unwrap_or(false) {
+        fs::remove_dir(&root)?;
+    }
+    Ok(())
+}
+
+fn describe(path: &Path, relative: &str, rows: usize) -> Result<PublishedFile> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read back {}", path.display()))?;
+    Ok(PublishedFile {
+        path: relative.to_string(),
+        rows,
+        bytes: bytes.len() as u64,
+        blake3: blake3::hash(&bytes).to_hex().to_string(),
+    })
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync directory {}", dir.display()))
+}

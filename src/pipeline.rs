@@ -1,0 +1,394 @@
+//! The pipeline: reads the pipeline file and runs the stages in order for `run`.
+//!
+//! `inbox → discover → (per file, in parallel) read + harmonise → (per year) assemble →
+//! lake`. A delivery that cannot be read or harmonised is rejected with its findings; the others
+//! are published. A byte-identical copy of an earlier file is recorded as `duplicate_file` and
+//! not read again. Knows no file format details and no variable names.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::assemble::assemble;
+use crate::codebook::{Codebook, canonical_name};
+use crate::finding::{self, Finding, Severity};
+use crate::harmonise::{Batch, Harmonised, harmonise};
+use crate::ingest::{self, Delivery};
+use crate::lake::{self, DeliveryRecord, PublishedFile};
+use crate::municipality::Municipalities;
+
+/// A usage or configuration problem: the CLI exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The pipeline file (`pipelines/*.toml`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// A name for logs and reports.
+    pub name: String,
+    #[serde(default)]
+    pub paths: Paths,
+}
+
+/// Default locations; command-line flags override each.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    pub inbox: Option<PathBuf>,
+    pub lake: Option<PathBuf>,
+}
+
+impl PipelineFile {
+    pub fn load(path: &Path) -> Result<(PipelineFile, Vec<u8>), UsageError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            UsageError(format!("cannot read the pipeline file {}: {e}", path.display()))
+        })?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| UsageError(format!("pipeline file {} is not UTF-8", path.display())))?;
+        let parsed = toml::from_str(text)
+            .map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
+        Ok((parsed, bytes))
+    }
+}
+
+/// What `run` needs, after flags and pipeline file are combined.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub inbox: PathBuf,
+    pub lake: PathBuf,
+    pub progress: bool,
+}
+
+/// The product's version, written into every lake file.
+pub const PRODUCT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One delivery after reading and harmonising.
+#[derive(Debug)]
+pub struct Outcome {
+    pub delivery: Delivery,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub rows_read: usize,
+    pub harmonised: Option<Harmonised>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Published,
+    Rejected,
+    DuplicateFile,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Published => "published",
+            Status::Rejected => "rejected",
+            Status::DuplicateFile => "duplicate_file",
+        }
+    }
+}
+
+impl Outcome {
+    pub fn batch(&self) -> Option<&Batch> {
+        self.harmonised.as_ref().and_then(|h| h.batch.as_ref())
+    }
+}
+
+/// What a run did, for the summary lines and the tests.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub lake: PathBuf,
+    pub years: Vec<YearSummary>,
+    pub deliveries: usize,
+    pub rejected: usize,
+    pub ignored_files: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct YearSummary {
+    pub year: u16,
+    pub deliveries: usize,
+    pub respondents: usize,
+    pub file: PublishedFile,
+}
+
+/// Codebook and municipality list, loaded once per process.
+pub struct Config {
+    pub codebook: Codebook,
+    pub municipalities: Municipalities,
+    /// BLAKE3 over every file under the config directory.
+    pub hash: String,
+}
+
+impl Config {
+    pub fn load(dir: &Path) -> Result<Config, UsageError> {
+        let err = |e: anyhow::Error| UsageError(format!("{e:#}"));
+        Ok(Config {
+            codebook: Codebook::load(dir).map_err(err)?,
+            municipalities: Municipalities::load(dir).map_err(err)?,
+            hash: hash_tree(dir).map_err(err)?,
+        })
+    }
+}
+
+/// Reads and harmonises one delivery.
+pub fn process(delivery: Delivery, config: &Config) -> Outcome {
+    let mut findings = Vec::new();
+    let mut rows_read = 0;
+    let mut harmonised = None;
+    if let Some(why) = &delivery.unreadable {
+        findings.push(Finding::new(
+            finding::FILE_UNREADABLE,
+            &delivery.id,
+            format!("cannot read {}: {why}", delivery.file_name),
+        ));
+    } else {
+        let known = |name: &str| config.codebook.is_known(&canonical_name(name));
+        let (table, read_findings) = ingest::read(&delivery.path, delivery.format, &delivery.id, &known);
+        findings.extend(read_findings);
+        if let Some(table) = table {
+            rows_read = table.rows.len();
+            let h = harmonise(&table, &delivery.id, &delivery.hints, &config.codebook, &config.municipalities);
+            findings.extend(h.findings.iter().cloned());
+            harmonised = Some(h);
+        }
+    }
+    let rejected = finding::rejects(&findings) || harmonised.as_ref().is_none_or(|h| h.batch.is_none());
+    let (status, reason) = if rejected {
+        let first = findings.iter().find(|f| f.severity == Severity::Error);
+        (Status::Rejected, Some(first.map(|f| f.message.clone()).unwrap_or_else(|| "not readable".into())))
+    } else {
+        (Status::Published, None)
+    };
+    Outcome { delivery, status, reason, rows_read, harmonised, findings }
+}
+
+/// The nightly job: reads every delivery in the inbox and publishes every year it holds.
+pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<RunSummary> {
+    let started = Instant::now();
+    let run_id = new_run_id();
+    if !opts.inbox.is_dir() {
+        return Err(UsageError(format!("the inbox {} is not a directory", opts.inbox.display())).into());
+    }
+    let inbox = ingest::discover(&opts.inbox)?;
+    tracing::info!(deliveries = inbox.deliveries.len(), ignored = inbox.ignored.len(), "inbox read");
+    for name in &inbox.ignored {
+        tracing::info!(file = %name, "ignored: not a delivery format");
+    }
+
+    // Byte-identical copies are not read twice: the first in inbox order is the delivery.
+    let mut first_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut to_read = Vec::new();
+    let mut duplicates = Vec::new();
+    for d in inbox.deliveries {
+        if d.unreadable.is_none()
+            && let Some(first) = first_of.get(&d.blake3)
+        {
+            let reason = format!("same bytes as {first}");
+            duplicates.push(Outcome {
+                delivery: d,
+                status: Status::DuplicateFile,
+                reason: Some(reason),
+                rows_read: 0,
+                harmonised: None,
+                findings: Vec::new(),
+            });
+            continue;
+        }
+        if d.unreadable.is_none() {
+            first_of.insert(d.blake3.clone(), d.file_name.clone());
+        }
+        to_read.push(d);
+    }
+
+    let bar = progress_bar(opts.progress, to_read.len() as u64);
+    let mut outcomes: Vec<Outcome> = to_read
+        .into_par_iter()
+        .map(|d| {
+            let o = process(d, config);
+            bar.inc(1);
+            o
+        })
+        .collect();
+    bar.finish_and_clear();
+    outcomes.extend(duplicates);
+    outcomes.sort_by(|a, b| a.delivery.file_name.cmp(&b.delivery.file_name));
+
+    for o in &outcomes {
+        log_findings(o);
+    }
+
+    let mut by_year: BTreeMap<u16, Vec<&Batch>> = BTreeMap::new();
+    for o in &outcomes {
+        if let Some(b) = o.batch() {
+            by_year.entry(b.year).or_default().push(b);
+        }
+    }
+
+    let pipeline_hash = blake3::hash(pipeline_bytes).to_hex().to_string();
+    let staging = lake::staging_dir(&opts.lake, &run_id)?;
+    let mut years = Vec::new();
+    for (year, batches) in by_year {
+        let deliveries = batches.len();
+        let mut ids: Vec<&str> = batches.iter().map(|b| b.delivery_id.as_str()).collect();
+        ids.sort();
+        let metadata = file_metadata(config, &pipeline_hash, &ids);
+        let table = assemble(year, batches);
+        let record_batch = lake::year_record_batch(&table, &config.codebook)?;
+        let file = lake::publish_year(&opts.lake, &staging, year, &record_batch, lake::writer_properties(&metadata)?)
+            .with_context(|| format!("publishing survey year {year}"))?;
+        tracing::info!(year, deliveries, respondents = table.rows.len(), "year published");
+        years.push(YearSummary { year, deliveries, respondents: table.rows.len(), file });
+    }
+
+    let records: Vec<DeliveryRecord> = outcomes.iter().map(delivery_record).collect();
+    let mut ids: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    let deliveries_file = lake::publish_file(
+        &opts.lake,
+        &staging,
+        "deliveries.parquet",
+        &lake::deliveries_record_batch(&records)?,
+        lake::writer_properties(&file_metadata(config, &pipeline_hash, &ids))?,
+    )?;
+
+    let summary = RunSummary {
+        run_id: run_id.clone(),
+        lake: opts.lake.clone(),
+        deliveries: outcomes.len(),
+        rejected: outcomes.iter().filter(|o| o.status == Status::Rejected).count(),
+        ignored_files: inbox.ignored,
+        years,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let manifest = serde_json::json!({
+        "run_id": run_id,
+        "product_version": PRODUCT_VERSION,
+        "partitions": summary.years.iter().map(|y| serde_json::json!({
+            "year": y.year, "path": y.file.path, "rows": y.file.rows,
+            "bytes": y.file.bytes, "blake3": y.file.blake3,
+        })).collect::<Vec<_>>(),
+        "deliveries": deliveries_file,
+    });
+    // The manifest goes last: a reader that trusts it sees only complete files.
+    lake::publish_bytes(&opts.lake, &staging, "_manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    lake::finish_staging(&opts.lake, &staging)?;
+    Ok(summary)
+}
+
+fn delivery_record(o: &Outcome) -> DeliveryRecord {
+    let b = o.batch();
+    let count = |s: Severity| o.findings.iter().filter(|f| f.severity == s).count() as i64;
+    let first = |v: Option<&Vec<Option<i16>>>| v.and_then(|v| v.iter().flatten().next().copied());
+    DeliveryRecord {
+        delivery_id: o.delivery.id.clone(),
+        file_name: o.delivery.file_name.clone(),
+        file_bytes: o.delivery.bytes as i64,
+        file_blake3: o.delivery.blake3.clone(),
+        first_seen: o.delivery.modified,
+        format: o.delivery.format.as_str().to_string(),
+        gemeente_code: b.map(|b| b.gemeente.code.clone()),
+        jr: b.map(|b| b.year as i16),
+        kw: first(b.map(|b| &b.kw)),
+        org: first(b.map(|b| &b.org)),
+        vragenlijst: o.harmonised.as_ref().and_then(|h| h.vragenlijst).map(|q| q.as_str().to_string()),
+        status: o.status.as_str().to_string(),
+        reason: o.reason.clone(),
+        rows_read: o.rows_read as i64,
+        rows_published: if o.status == Status::Published { b.map_or(0, |b| b.len() as i64) } else { 0 },
+        rows_dropped_duplicate: 0,
+        findings_error: count(Severity::Error),
+        findings_warning: count(Severity::Warning),
+    }
+}
+
+/// Key-value metadata of every lake file. Nothing here changes between two runs on the same
+/// inputs: no run id, no clock.
+fn file_metadata(config: &Config, pipeline_hash: &str, delivery_ids: &[&str]) -> Vec<(String, String)> {
+    let ids = delivery_ids.join(",");
+    let build_id = blake3::hash(
+        format!("{PRODUCT_VERSION}\n{}\n{pipeline_hash}\n{ids}", config.hash).as_bytes(),
+    )
+    .to_hex()
+    .to_string();
+    vec![
+        ("burgerpeiling.product_version".into(), PRODUCT_VERSION.into()),
+        ("burgerpeiling.codebook_version".into(), config.codebook.version_label()),
+        ("burgerpeiling.config_hash".into(), config.hash.clone()),
+        ("burgerpeiling.pipeline_hash".into(), pipeline_hash.into()),
+        ("burgerpeiling.delivery_ids".into(), ids),
+        ("burgerpeiling.build_id".into(), build_id[..32].to_string()),
+    ]
+}
+
+fn log_findings(o: &Outcome) {
+    for f in &o.findings {
+        let file = &o.delivery.file_name;
+        match f.severity {
+            Severity::Error => tracing::warn!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "rejected: {}", f.message),
+            Severity::Warning => tracing::info!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "{}", f.message),
+            Severity::Info => tracing::debug!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "{}", f.message),
+        }
+    }
+}
+
+fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} files") {
+        bar.set_style(style);
+    }
+    bar.set_message("reading");
+    bar
+}
+
+/// `20261127T130500Z-1a2b`: sortable, and unique enough for one state directory.
+fn new_run_id() -> String {
+    let now = std::time::SystemTime::now();
+    let stamp = humantime::format_rfc3339_seconds(now).to_string().replace(['-', ':'], "");
+    let nanos = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let salt = blake3::hash(format!("{nanos}{}", std::process::id()).as_bytes()).to_hex();
+    format!("{stamp}-{}", &salt[..4])
+}
+
+/// BLAKE3 over the relative paths and contents of every file under `dir`, in name order.
+pub fn hash_tree(dir: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    collect_files(dir, &mut files).with_context(|| format!("cannot read config directory {}", dir.display()))?;
+    files.sort();
+    let mut hasher = blake3::Hasher::new();
+    for f in files {
+        let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        hasher.update(rel.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(&std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?);
+        hasher.update(&[0]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            collect_files(&entry.path(), out)?;
+        } else {
+            out.push(entry.path());
+        }
+    }
+    Ok(())
+}
