@@ -46,6 +46,8 @@ macro_rules! rules {
 rules! {
     FILE_UNREADABLE = "ingest.file-unreadable", Error;
     FILE_EMPTY = "ingest.file-empty", Error;
+    FILE_TOO_LARGE = "ingest.file-too-large", Error;
+    SYMLINK_OUTSIDE = "ingest.symlink-outside-inbox", Error;
     FILE_CORRUPT = "ingest.file-corrupt", Error;
     FILE_NO_DATA = "ingest.no-data", Error;
     NO_HEADER = "ingest.no-header", Error;

@@ -34,6 +34,22 @@ pub struct PipelineFile {
     pub name: String,
     #[serde(default)]
     pub paths: Paths,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Guards against files that would exhaust the machine.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Files larger than this are refused unread.
+    pub max_file_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_file_bytes: 1 << 30 }
+    }
 }
 
 /// Default locations; command-line flags override each.
@@ -62,6 +78,7 @@ impl PipelineFile {
 pub struct RunOptions {
     pub inbox: PathBuf,
     pub lake: PathBuf,
+    pub limits: Limits,
     pub progress: bool,
 }
 
@@ -147,12 +164,8 @@ pub fn process(delivery: Delivery, config: &Config) -> Outcome {
     let mut findings = Vec::new();
     let mut rows_read = 0;
     let mut harmonised = None;
-    if let Some(why) = &delivery.unreadable {
-        findings.push(Finding::new(
-            finding::FILE_UNREADABLE,
-            &delivery.id,
-            format!("cannot read {}: {why}", delivery.file_name),
-        ));
+    if let Some(refusal) = &delivery.refused {
+        findings.push(refusal.clone());
     } else {
         let known = |name: &str| config.codebook.is_known(&canonical_name(name));
         let (table, read_findings) = ingest::read(&delivery.path, delivery.format, &delivery.id, &known);
@@ -181,7 +194,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     if !opts.inbox.is_dir() {
         return Err(UsageError(format!("the inbox {} is not a directory", opts.inbox.display())).into());
     }
-    let inbox = ingest::discover(&opts.inbox)?;
+    let inbox = ingest::discover(&opts.inbox, opts.limits.max_file_bytes)?;
     tracing::info!(deliveries = inbox.deliveries.len(), ignored = inbox.ignored.len(), "inbox read");
     for name in &inbox.ignored {
         tracing::info!(file = %name, "ignored: not a delivery format");
@@ -192,7 +205,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     let mut to_read = Vec::new();
     let mut duplicates = Vec::new();
     for d in inbox.deliveries {
-        if d.unreadable.is_none()
+        if d.refused.is_none()
             && let Some(first) = first_of.get(&d.blake3)
         {
             let reason = format!("same bytes as {first}");
@@ -206,7 +219,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
             });
             continue;
         }
-        if d.unreadable.is_none() {
+        if d.refused.is_none() {
             first_of.insert(d.blake3.clone(), d.file_name.clone());
         }
         to_read.push(d);

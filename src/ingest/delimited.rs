@@ -1,9 +1,10 @@
 //! Delimited text reader (`.csv`, `.txt`) through the csv crate.
 //!
-//! Encoding: a UTF-8 byte order mark is dropped; valid UTF-8 is read as such, anything else as
-//! Windows-1252 (what Excel on Dutch Windows writes). Delimiter: the one of `;` `,` tab `|` that
-//! occurs most often in the header line. Every non-empty field is returned as text: deciding
-//! what is a number (and whether `1,5` has a decimal comma) is the harmonise stage's job.
+//! Encoding: from the byte order mark (UTF-8, UTF-16 LE/BE); without one, UTF-8 when the bytes
+//! are valid UTF-8, else Windows-1252 (what Excel on Dutch Windows writes). Delimiter: the one
+//! of `;` `,` tab `|` that splits the first rows most consistently (quotes respected), so a
+//! comma inside quoted text or a title row cannot fool it. Every non-empty field is returned as
+//! text: deciding what is a number (and whether `1,5` has a decimal comma) is harmonise's job.
 
 use super::{Cell, KnownName, RawTable};
 use crate::finding::{self, Finding};
@@ -12,11 +13,12 @@ const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
 pub fn read(bytes: &[u8], delivery_id: &str, known: KnownName) -> (Option<RawTable>, Vec<Finding>) {
     let text = decode(bytes);
-    if text.contains('\0') {
+    if looks_binary(&text) {
         let f = Finding::new(
             finding::FILE_CORRUPT,
             delivery_id,
-            "the file holds binary data (NUL bytes), not delimited text",
+            "the file holds binary data (control characters), not delimited text; \
+             export it again as CSV",
         );
         return (None, vec![f]);
     }
@@ -47,22 +49,66 @@ pub fn read(bytes: &[u8], delivery_id: &str, known: KnownName) -> (Option<RawTab
     super::table_below_header(rows, None, delivery_id, known)
 }
 
-/// UTF-8 (with or without BOM), else Windows-1252.
+/// Decodes by the byte order mark; without one UTF-8 if valid, else Windows-1252.
 fn decode(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned();
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
     }
 }
 
+/// Text has no NUL and hardly any other control characters; binary data decoded as
+/// Windows-1252 is full of them.
+fn looks_binary(text: &str) -> bool {
+    let sample = text.chars().take(64 * 1024);
+    let (mut n, mut control) = (0usize, 0usize);
+    for c in sample {
+        n += 1;
+        if c == '\0' {
+            return true;
+        }
+        if c.is_control() && !matches!(c, '\t' | '\r' | '\n') {
+            control += 1;
+        }
+    }
+    control * 100 > n
+}
+
+/// How many records the delimiter sniffer looks at.
+const SNIFF_RECORDS: usize = 50;
+
+/// The delimiter whose split of the first records has the most records of one width (the
+/// table's), then the widest. Ties go to the order of [`DELIMITERS`]: `;` first, as Dutch
+/// exports use it.
 fn sniff_delimiter(text: &str) -> u8 {
-    let header = text.lines().next().unwrap_or("");
-    DELIMITERS
-        .iter()
-        .copied()
-        .max_by_key(|d| (header.bytes().filter(|b| b == d).count(), std::cmp::Reverse(*d == b',')))
-        .unwrap_or(b';')
+    let mut best = (0usize, 0usize, DELIMITERS[0]);
+    for d in DELIMITERS {
+        let mut widths: Vec<usize> = csv::ReaderBuilder::new()
+            .delimiter(d)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes())
+            .records()
+            .take(SNIFF_RECORDS)
+            .filter_map(Result::ok)
+            .map(|r| r.len())
+            .filter(|w| *w > 1)
+            .collect();
+        widths.sort_unstable();
+        let (mut mode, mut count) = (0, 0);
+        for chunk in widths.chunk_by(|a, b| a == b) {
+            if chunk.len() > count || (chunk.len() == count && chunk[0] > mode) {
+                (mode, count) = (chunk[0], chunk.len());
+            }
+        }
+        if (count, mode) > (best.0, best.1) {
+            best = (count, mode, d);
+        }
+    }
+    best.2
 }
 
 #[cfg(test)]
@@ -129,8 +175,56 @@ mod tests {
     }
 
     #[test]
+    fn utf16_with_bom_is_decoded() {
+        let mut le = vec![0xFF, 0xFE];
+        let mut be = vec![0xFE, 0xFF];
+        for u in "respondent;wl01\r\n1;é\r\n".encode_utf16() {
+            le.extend(u.to_le_bytes());
+            be.extend(u.to_be_bytes());
+        }
+        for bytes in [le, be] {
+            let t = read(&bytes, "d").0.unwrap();
+            assert_eq!(t.header, ["respondent", "wl01"]);
+            assert_eq!(t.rows[0][1], Cell::Text("é".into()));
+        }
+    }
+
+    #[test]
+    fn delimiter_is_sniffed_by_consistency_not_count() {
+        // The header has more commas (in a quoted title) than semicolons.
+        let text = "\"Burgerpeiling, gemeente X, 2023\"\nrespondent;wl01;a\n1;\"7,5\";x\n2;8;\"a;b\"\n";
+        let t = read(text.as_bytes(), "d").0.unwrap();
+        assert_eq!(t.header, ["respondent", "wl01", "a"]);
+        assert_eq!(t.rows[1][2], Cell::Text("a;b".into()));
+        for d in ["\t", "|", ","] {
+            let text = format!("respondent{d}wl01\n1{d}2\n");
+            let t = read(text.as_bytes(), "d").0.unwrap();
+            assert_eq!(t.header, ["respondent", "wl01"], "{d:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_fields_keep_newlines() {
+        let t = read(b"respondent;wl01\n1;\"two\nlines\"\n2;3\n", "d").0.unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0][1], Cell::Text("two\nlines".into()));
+        assert_eq!(t.source_rows, [1, 2]);
+    }
+
+    #[test]
     fn binary_garbage_is_corrupt() {
         let (t, f) = read(b"\x00\x01\x02garbage", "d");
+        assert!(t.is_none());
+        assert_eq!(f[0].rule, finding::FILE_CORRUPT.id);
+        // Deterministic pseudo-random bytes without NUL.
+        let mut x: u32 = 12345;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                ((x >> 16) as u8).max(1)
+            })
+            .collect();
+        let (t, f) = read(&noise, "d");
         assert!(t.is_none());
         assert_eq!(f[0].rule, finding::FILE_CORRUPT.id);
     }

@@ -2,16 +2,20 @@
 //!
 //! A delivery's id is the first 16 hex characters of the BLAKE3 hash of its bytes, so a file
 //! renamed or copied keeps its id. Files of kinds the product does not read are returned as
-//! ignored, with their path relative to the inbox, for the run report.
+//! ignored, with their path relative to the inbox, for the run report. A symbolic link is
+//! followed only when it leads to a file inside the inbox; a file over the size limit is not
+//! read at all. Such files come back as deliveries with a `refused` finding, so they are
+//! reported like any other rejected delivery.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use super::Format;
+use crate::finding::{self, Finding};
 
 /// One file in the inbox that the product will try to read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
     /// First 16 hex characters of the BLAKE3 hash of the file (`""` if it could not be read).
     pub id: String,
@@ -25,8 +29,8 @@ pub struct Delivery {
     /// Modification time, seconds since the Unix epoch.
     pub modified: i64,
     pub hints: NameHints,
-    /// Why the file could not be hashed (then `id` is derived from its name).
-    pub unreadable: Option<String>,
+    /// Why the file is not read (then `id` is derived from its name and `blake3` is empty).
+    pub refused: Option<Finding>,
 }
 
 /// What the protocol's file name `BP-<jr>-<kw>-<municipality name>.<ext>` says.
@@ -45,25 +49,42 @@ pub struct Inbox {
 }
 
 /// Walks `inbox` recursively, in name order, so the result does not depend on the filesystem.
-pub fn discover(inbox: &Path) -> Result<Inbox> {
-    let mut files = Vec::new();
-    walk(inbox, &mut files)
+/// Files over `max_file_bytes` are refused unread.
+pub fn discover(inbox: &Path, max_file_bytes: u64) -> Result<Inbox> {
+    let root = inbox
+        .canonicalize()
+        .with_context(|| format!("cannot open the inbox {}", inbox.display()))?;
+    let mut entries = Vec::new();
+    walk(inbox, &mut entries)
         .with_context(|| format!("cannot list the inbox {}", inbox.display()))?;
-    files.sort();
+    entries.sort();
     let mut out = Inbox::default();
-    for path in files {
+    for (path, is_link) in entries {
         let file_name = relative_name(inbox, &path);
         let format = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension);
         let Some(format) = format else {
             out.ignored.push(file_name);
             continue;
         };
-        out.deliveries.push(describe(&path, file_name, format));
+        if is_link {
+            let inside = path
+                .canonicalize()
+                .is_ok_and(|target| target.starts_with(&root) && target.is_file());
+            if !inside {
+                let why = "is a symbolic link that leads outside the inbox (or nowhere); \
+                           it is not followed";
+                out.deliveries.push(refused(&path, file_name, format, finding::SYMLINK_OUTSIDE, why));
+                continue;
+            }
+        }
+        out.deliveries.push(describe(&path, file_name, format, max_file_bytes));
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Collects files (and symbolic links, flagged) below `dir`; hidden entries are skipped and
+/// linked folders are not entered.
+fn walk(dir: &Path, files: &mut Vec<(PathBuf, bool)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let kind = entry.file_type()?;
@@ -75,7 +96,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if kind.is_dir() {
             walk(&path, files)?;
         } else if kind.is_file() {
-            files.push(path);
+            files.push((path, false));
+        } else if kind.is_symlink() && !path.is_dir() {
+            files.push((path, true));
         }
     }
     Ok(())
@@ -89,40 +112,48 @@ fn relative_name(inbox: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn describe(path: &Path, file_name: String, format: Format) -> Delivery {
-    let hints = parse_name(&file_name);
-    let meta = std::fs::metadata(path);
-    let (bytes, modified) = match &meta {
-        Ok(m) => (m.len(), modified_seconds(m)),
-        Err(_) => (0, 0),
-    };
+fn describe(path: &Path, file_name: String, format: Format, max_file_bytes: u64) -> Delivery {
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if bytes > max_file_bytes {
+        let why = format!(
+            "is {bytes} bytes, over the limit of {max_file_bytes} bytes (limits.max_file_bytes \
+             in the pipeline file); it is not read"
+        );
+        return refused(path, file_name, format, finding::FILE_TOO_LARGE, &why);
+    }
     match hash_file(path) {
         Ok(hash) => Delivery {
             id: hash[..16].to_string(),
             blake3: hash,
             path: path.to_path_buf(),
+            hints: parse_name(&file_name),
             file_name,
             format,
             bytes,
-            modified,
-            hints,
-            unreadable: None,
+            modified: std::fs::metadata(path).map(|m| modified_seconds(&m)).unwrap_or(0),
+            refused: None,
         },
         Err(e) => {
-            // Not readable: give it a stable id from its name so it can still be reported.
-            let hash = blake3::hash(file_name.as_bytes()).to_hex().to_string();
-            Delivery {
-                id: hash[..16].to_string(),
-                blake3: String::new(),
-                path: path.to_path_buf(),
-                file_name,
-                format,
-                bytes,
-                modified,
-                hints,
-                unreadable: Some(e.to_string()),
-            }
+            let why = format!("cannot be read: {e}");
+            refused(path, file_name, format, finding::FILE_UNREADABLE, &why)
         }
+    }
+}
+
+/// A file the product will not read: a stable id from its name, and the finding saying why.
+fn refused(path: &Path, file_name: String, format: Format, rule: finding::Rule, why: &str) -> Delivery {
+    let id = blake3::hash(file_name.as_bytes()).to_hex()[..16].to_string();
+    let meta = std::fs::symlink_metadata(path);
+    Delivery {
+        refused: Some(Finding::new(rule, &id, format!("{file_name} {why}"))),
+        id,
+        blake3: String::new(),
+        path: path.to_path_buf(),
+        hints: parse_name(&file_name),
+        file_name,
+        format,
+        bytes: meta.as_ref().map(|m| m.len()).unwrap_or(0),
+        modified: meta.map(|m| modified_seconds(&m)).unwrap_or(0),
     }
 }
 
@@ -195,11 +226,33 @@ mod tests {
         std::fs::write(dir.path().join("sub/b.csv"), b"x").unwrap();
         std::fs::write(dir.path().join("a.csv"), b"x").unwrap();
         std::fs::write(dir.path().join("notes.pdf"), b"%PDF").unwrap();
-        let inbox = discover(dir.path()).unwrap();
+        let inbox = discover(dir.path(), u64::MAX).unwrap();
         let names: Vec<_> = inbox.deliveries.iter().map(|d| d.file_name.as_str()).collect();
         assert_eq!(names, ["a.csv", "sub/b.csv"]);
         assert_eq!(inbox.deliveries[0].id, inbox.deliveries[1].id);
         assert_eq!(inbox.deliveries[0].id, &blake3::hash(b"x").to_hex().to_string()[..16]);
         assert_eq!(inbox.ignored, ["notes.pdf"]);
+    }
+
+    #[test]
+    fn links_outside_the_inbox_and_large_files_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.csv"), b"x").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big.csv"), vec![b'x'; 100]).unwrap();
+        std::fs::write(dir.path().join("real.csv"), b"y").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.csv"), dir.path().join("out.csv")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real.csv"), dir.path().join("in.csv")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("linked-folder")).unwrap();
+        let inbox = discover(dir.path(), 10).unwrap();
+        let rule = |name: &str| {
+            let d = inbox.deliveries.iter().find(|d| d.file_name == name).unwrap();
+            d.refused.as_ref().map(|f| f.rule)
+        };
+        assert_eq!(rule("big.csv"), Some(finding::FILE_TOO_LARGE.id));
+        assert_eq!(rule("out.csv"), Some(finding::SYMLINK_OUTSIDE.id));
+        assert_eq!(rule("in.csv"), None);
+        assert_eq!(rule("real.csv"), None);
+        assert_eq!(inbox.deliveries.len(), 4, "the linked folder is not entered");
     }
 }
