@@ -8,3 +8,4 @@ pub mod codebook;
 pub mod finding;
 pub mod ingest;
 pub mod municipality;
+pub mod synth;
