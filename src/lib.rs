@@ -5,6 +5,7 @@
 //! `inbox → ingest → harmonise → (per year) assemble → lake`.
 
 pub mod assemble;
+pub mod cli;
 pub mod codebook;
 pub mod finding;
 pub mod harmonise;
@@ -12,3 +13,4 @@ pub mod ingest;
 pub mod lake;
 pub mod municipality;
 pub mod pipeline;
+pub mod synth;

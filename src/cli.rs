@@ -1,0 +1,206 @@
+//! The command line: argument parsing, logging set-up, summary output and exit codes.
+//!
+//! Exit codes (contract): 0 success (deliveries may have been rejected; the lake says which),
+//! 1 the run failed, 2 usage or configuration error, 3 `run --strict` with a rejected delivery.
+//! No pipeline logic lives here.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::pipeline::{self, Config, PipelineFile, RunOptions, UsageError};
+use crate::synth::{self, SynthOptions};
+
+#[derive(Parser, Debug)]
+#[command(name = "burgerpeiling", version, about = "Harmonised, weighted Parquet lake from Burgerpeiling deliveries")]
+struct Cli {
+    /// Pipeline definition (TOML).
+    #[arg(long, global = true, default_value = "pipelines/nightly.toml")]
+    pipeline: PathBuf,
+    /// Directory with codebook, mappings and municipalities.
+    #[arg(long, global = true, default_value = "config")]
+    config: PathBuf,
+    /// Human lines on stderr, or one JSON object a line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Progress bars on stderr (auto: only on a terminal).
+    #[arg(long, global = true, value_enum, default_value_t = Progress::Auto)]
+    progress: Progress,
+    /// Quieter (repeat for less).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    quiet: u8,
+    /// More verbose (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Progress {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The nightly job: ingest the inbox and publish every survey year it holds.
+    Run {
+        /// Inbox directory (default: the pipeline file's `paths.inbox`).
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        /// Lake directory (default: the pipeline file's `paths.lake`).
+        #[arg(long)]
+        lake: Option<PathBuf>,
+        /// Rebuild every year. Every run does so until the ledger (issue 8) makes runs
+        /// incremental, so this flag currently changes nothing.
+        #[arg(long)]
+        full: bool,
+        /// Exit with code 3 when any delivery was rejected.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write realistic synthetic deliveries and their population table.
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of municipalities.
+        #[arg(long, default_value_t = 6)]
+        municipalities: usize,
+        /// Survey years, inclusive: `2019-2024`.
+        #[arg(long, default_value = "2019-2024", value_parser = parse_years)]
+        years: (u16, u16),
+        /// Mean number of respondents per delivery.
+        #[arg(long, default_value_t = 600)]
+        respondents: usize,
+        /// Write the same answers in every messy variant agencies deliver.
+        #[arg(long)]
+        messy: bool,
+    },
+}
+
+fn parse_years(s: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("expected a year range like 2019-2024, got {s:?}");
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let a: u16 = a.trim().parse().map_err(|_| bad())?;
+    let b: u16 = b.trim().parse().map_err(|_| bad())?;
+    if a > b || !(2000..2100).contains(&a) || !(2000..2100).contains(&b) {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging(&cli);
+    match execute(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let usage = e.downcast_ref::<UsageError>().is_some();
+            eprintln!("error: {e:#}");
+            if usage { 2 } else { 1 }
+        }
+    }
+}
+
+fn execute(cli: &Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Run { inbox, lake, full: _, strict } => {
+            let (pipeline, pipeline_bytes) = PipelineFile::load(&cli.pipeline)?;
+            let config = Config::load(&cli.config)?;
+            let pick = |flag: &Option<PathBuf>, file: &Option<PathBuf>, what: &str| {
+                flag.clone().or_else(|| file.clone()).ok_or_else(|| {
+                    UsageError(format!(
+                        "no {what} directory: pass --{what} or set paths.{what} in {}",
+                        cli.pipeline.display()
+                    ))
+                })
+            };
+            let opts = RunOptions {
+                inbox: pick(inbox, &pipeline.paths.inbox, "inbox")?,
+                lake: pick(lake, &pipeline.paths.lake, "lake")?,
+                limits: pipeline.limits,
+                progress: show_progress(cli.progress),
+            };
+            let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
+            if cli.quiet == 0 {
+                println!("lake: {}", summary.lake.display());
+                for y in &summary.years {
+                    println!("{}: {} deliveries, {} respondents", y.year, y.deliveries, y.respondents);
+                }
+                if summary.rejected > 0 {
+                    println!("rejected: {} deliveries (see deliveries.parquet)", summary.rejected);
+                }
+                if !summary.ignored_files.is_empty() {
+                    println!("ignored: {} files that are not deliveries", summary.ignored_files.len());
+                }
+            }
+            Ok(if *strict && summary.rejected > 0 { 3 } else { 0 })
+        }
+        Command::Synth { out, seed, municipalities, years, respondents, messy } => {
+            let config = Config::load(&cli.config)?;
+            let opts = SynthOptions {
+                out: out.clone(),
+                seed: *seed,
+                municipalities: *municipalities,
+                years: *years,
+                respondents: *respondents,
+                messy: *messy,
+            };
+            let summary = synth::synth(&opts, &config.codebook, &config.municipalities)?;
+            if cli.quiet == 0 {
+                let n: usize = summary.deliveries.iter().map(|d| d.respondents.len()).sum();
+                println!(
+                    "synth: {} deliveries, {n} respondents under {}",
+                    summary.deliveries.len(),
+                    out.join("inbox").display()
+                );
+                println!("population: {}", summary.population_file.display());
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn show_progress(p: Progress) -> bool {
+    match p {
+        Progress::Always => true,
+        Progress::Never => false,
+        Progress::Auto => std::io::stderr().is_terminal(),
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = match (cli.verbose as i8) - (cli.quiet as i8) {
+        i8::MIN..=-2 => "error",
+        -1 => "warn",
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BURGERPEILING_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("burgerpeiling={level}")));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Text => builder.with_target(false).without_time().with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

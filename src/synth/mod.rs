@@ -1,0 +1,461 @@
+//! Synthetic Burgerpeiling deliveries: a deterministic generator of realistic respondent files
+//! (and the population table they are weighted to), for demos, tests and benchmarks of the
+//! pipeline without real survey data.
+//!
+//! [`generate`] builds every delivery in memory from a seed (pure, no I/O); [`synth`] also
+//! writes them to `<out>/inbox/<year>/BP-<year>-<quarter>-<name>.<xlsx|csv>` and the population
+//! to `<out>/population/population.csv`. Tests compare the lake with the [`GeneratedDelivery`]s.
+//!
+//! Determinism: every random choice comes from a ChaCha8 stream seeded from `(seed, what it is
+//! for)` — the municipality pick, a municipality's profile, a delivery `(code, year)`, a
+//! variable's answer distribution — so deliveries can be generated in parallel, and adding a
+//! year or a municipality leaves the other deliveries unchanged.
+
+mod answers;
+pub mod population;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail, ensure};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::codebook::{Codebook, Dataformat};
+use crate::ingest::Format;
+use crate::municipality::{Municipalities, Municipality};
+
+use answers::FormatPlan;
+use population::{PopulationProfile, RegionYear};
+
+pub use answers::{AGE_VARIABLE, RESPONDENT_AGE_SHARES};
+pub use population::{AGE_BANDS, POPULATION_SHARES};
+
+/// Name of the 2019 dataformat used for years before [`FIRST_2022_YEAR`].
+pub const DATAFORMAT_2019: &str = "2019-v13";
+pub const DATAFORMAT_2022: &str = "2022";
+/// First survey year delivered in the 2022 dataformat.
+pub const FIRST_2022_YEAR: u16 = 2022;
+
+/// Share of web respondents (`veldwerkmodus` 1); the rest answered on paper (2).
+const WEB_SHARE: f64 = 0.65;
+/// Share of respondents without a district code.
+const WIJKNR_BLANK: f64 = 0.01;
+/// Respondent count per delivery varies uniformly by this fraction around the mean.
+const RESPONDENT_SPREAD: f64 = 0.10;
+/// xlsx deliveries per [`FORMAT_CYCLE`] deliveries; the rest are csv.
+const XLSX_PER_CYCLE: usize = 11;
+const FORMAT_CYCLE: usize = 20;
+
+/// What to generate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthOptions {
+    pub out: PathBuf,
+    pub seed: u64,
+    pub municipalities: usize,
+    /// First and last survey year, inclusive.
+    pub years: (u16, u16),
+    /// Mean number of respondents per delivery.
+    pub respondents: usize,
+    /// Deliveries with the defects agencies make (not available yet: [`synth`] refuses it).
+    pub messy: bool,
+}
+
+impl Default for SynthOptions {
+    fn default() -> SynthOptions {
+        SynthOptions {
+            out: PathBuf::from("data/sample"),
+            seed: 1,
+            municipalities: 6,
+            years: (2019, 2024),
+            respondents: 600,
+            messy: false,
+        }
+    }
+}
+
+/// Everything generated for one delivery, before it is written: tests compare the lake with this.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedDelivery {
+    /// Relative to `<out>/inbox`, e.g. `2023/BP-2023-2-Utrecht.xlsx`.
+    pub file_name: String,
+    pub format: Format,
+    /// `"2019-v13"` or `"2022"`.
+    pub dataformat: &'static str,
+    /// `"GM0344"`.
+    pub gemeente_code: String,
+    pub gemnr: i16,
+    pub year: u16,
+    pub quarter: u8,
+    pub org: i16,
+    /// Questionnaire variables written, in dataformat order (after the 8 research columns).
+    pub variables: Vec<String>,
+    pub respondents: Vec<GeneratedRespondent>,
+}
+
+/// One respondent's row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedRespondent {
+    pub respondent: u32,
+    pub veldwerkmodus: i16,
+    /// Post-stratification weight on `ch02`, rounded to 3 decimals; 1 where `ch02` is blank.
+    pub weging: f64,
+    pub wijknr: Option<String>,
+    /// Aligned with [`GeneratedDelivery::variables`]; `None` = blank cell.
+    pub answers: Vec<Option<i16>>,
+}
+
+/// What [`synth`] wrote.
+#[derive(Clone, Debug)]
+pub struct SynthSummary {
+    pub deliveries: Vec<GeneratedDelivery>,
+    pub population_file: PathBuf,
+}
+
+/// A municipality's fixed characteristics across years.
+#[derive(Clone, Debug)]
+struct Profile {
+    municipality: Municipality,
+    gemnr: i16,
+    org: i16,
+    agency: String,
+    /// District codes and their relative sizes.
+    districts: Vec<(String, f64)>,
+    population: PopulationProfile,
+}
+
+/// The generation context shared by all deliveries.
+struct Plan {
+    seed: u64,
+    respondents: usize,
+    profiles: Vec<Profile>,
+    years: Vec<u16>,
+    v2019: FormatPlan,
+    v2022: FormatPlan,
+}
+
+/// Generates every delivery (pure, deterministic, no I/O), ordered by year and municipality
+/// code. Asking for more municipalities than exist gives all of them; an empty year range
+/// gives nothing. `opts.messy` and `opts.out` are not consulted: [`synth`] handles them.
+pub fn generate(
+    opts: &SynthOptions,
+    codebook: &Codebook,
+    municipalities: &Municipalities,
+) -> Vec<GeneratedDelivery> {
+    generate_plan(&plan(opts, codebook, municipalities))
+}
+
+fn generate_plan(plan: &Plan) -> Vec<GeneratedDelivery> {
+    let jobs: Vec<(usize, u16, &Profile)> = plan
+        .years
+        .iter()
+        .flat_map(|&y| plan.profiles.iter().map(move |p| (y, p)))
+        .enumerate()
+        .map(|(i, (y, p))| (i, y, p))
+        .collect();
+    jobs.par_iter().map(|&(index, year, profile)| delivery(plan, profile, year, index)).collect()
+}
+
+/// Generates the deliveries and writes `<out>/inbox/...` and `<out>/population/population.csv`.
+/// Refuses to write into an inbox that already holds files, so runs never mix.
+pub fn synth(
+    opts: &SynthOptions,
+    codebook: &Codebook,
+    municipalities: &Municipalities,
+) -> Result<SynthSummary> {
+    if opts.messy {
+        bail!("messy deliveries are not available yet; run without --messy");
+    }
+    validate(opts, municipalities)?;
+    let inbox = opts.out.join("inbox");
+    if inbox.exists()
+        && std::fs::read_dir(&inbox)
+            .with_context(|| format!("cannot list {}", inbox.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "{} already holds files; remove it or choose another --out, so synthetic \
+             deliveries of different runs do not mix",
+            inbox.display()
+        );
+    }
+
+    let plan = plan(opts, codebook, municipalities);
+    let deliveries = generate_plan(&plan);
+    for year in &plan.years {
+        let dir = inbox.join(year.to_string());
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    deliveries.par_iter().try_for_each(|d| write_delivery(&plan, &inbox, d))?;
+
+    let population_dir = opts.out.join("population");
+    std::fs::create_dir_all(&population_dir)
+        .with_context(|| format!("cannot create {}", population_dir.display()))?;
+    let population_file = population_dir.join("population.csv");
+    std::fs::write(&population_file, population::to_csv(&population_rows(&plan)))
+        .with_context(|| format!("cannot write {}", population_file.display()))?;
+    Ok(SynthSummary { deliveries, population_file })
+}
+
+/// The population table [`synth`] writes, as rows (one per region and year).
+pub fn population_table(
+    opts: &SynthOptions,
+    codebook: &Codebook,
+    municipalities: &Municipalities,
+) -> Vec<RegionYear> {
+    population_rows(&plan(opts, codebook, municipalities))
+}
+
+fn validate(opts: &SynthOptions, municipalities: &Municipalities) -> Result<()> {
+    let available = municipalities.current().count();
+    ensure!(opts.municipalities >= 1, "at least one municipality is needed");
+    ensure!(
+        opts.municipalities <= available,
+        "{} municipalities asked, the municipality list has {available}",
+        opts.municipalities
+    );
+    ensure!(
+        opts.years.0 <= opts.years.1,
+        "the first year {} is after the last year {}",
+        opts.years.0,
+        opts.years.1
+    );
+    // The dataformats exist since 2015 (2019 format used back then); beyond that nothing is
+    // known about the questionnaire.
+    ensure!(
+        (2000..=2100).contains(&opts.years.0) && (2000..=2100).contains(&opts.years.1),
+        "years must lie in 2000-2100"
+    );
+    ensure!(opts.respondents >= 1, "at least one respondent per delivery is needed");
+    Ok(())
+}
+
+fn plan(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalities) -> Plan {
+    let format = |name: &str| -> &Dataformat {
+        codebook
+            .formats
+            .iter()
+            .find(|f| f.name == name)
+            .expect("Codebook::load always loads the 2019-v13 and 2022 dataformats")
+    };
+    let v2019 = FormatPlan::new(codebook, format(DATAFORMAT_2019), DATAFORMAT_2019, opts.seed);
+    let v2022 = FormatPlan::new(codebook, format(DATAFORMAT_2022), DATAFORMAT_2022, opts.seed);
+
+    // Only agencies known to both formats, so a municipality keeps its agency across years.
+    let org_codes = |f: &Dataformat| -> Vec<(i16, String)> {
+        f.variables
+            .iter()
+            .find(|v| v.name == "org")
+            .map(|v| v.value_labels.clone())
+            .unwrap_or_default()
+    };
+    let in_2019 = org_codes(format(DATAFORMAT_2019));
+    let agencies: Vec<(i16, String)> = org_codes(format(DATAFORMAT_2022))
+        .into_iter()
+        .filter(|(c, _)| in_2019.iter().any(|(c19, _)| c19 == c))
+        .collect();
+
+    let profiles =
+        pick(opts, municipalities).into_iter().map(|m| profile(opts.seed, m, &agencies)).collect();
+    let years = if opts.years.0 <= opts.years.1 {
+        (opts.years.0..=opts.years.1).collect()
+    } else {
+        Vec::new()
+    };
+    Plan { seed: opts.seed, respondents: opts.respondents, profiles, years, v2019, v2022 }
+}
+
+/// `opts.municipalities` distinct current municipalities, drawn with the seed, in code order.
+fn pick(opts: &SynthOptions, municipalities: &Municipalities) -> Vec<Municipality> {
+    let mut all: Vec<&Municipality> = municipalities.current().collect();
+    let n = opts.municipalities.min(all.len());
+    let mut rng = rng_for(opts.seed, &["municipalities"]);
+    // Partial Fisher-Yates: the first n places end up a uniform sample.
+    for i in 0..n {
+        let j = rng.random_range(i..all.len());
+        all.swap(i, j);
+    }
+    let mut chosen: Vec<Municipality> = all[..n].iter().map(|m| (*m).clone()).collect();
+    chosen.sort();
+    chosen
+}
+
+fn profile(seed: u64, m: Municipality, agencies: &[(i16, String)]) -> Profile {
+    let mut rng = rng_for(seed, &["municipality", &m.code]);
+    let (org, agency) = if agencies.is_empty() {
+        (0, String::new())
+    } else {
+        agencies[rng.random_range(0..agencies.len())].clone()
+    };
+    let digits = m.code.trim_start_matches("GM");
+    let n_districts = rng.random_range(4..=8);
+    let districts = (0..n_districts)
+        .map(|i| (format!("WK{digits}{i:02}"), rng.random_range(0.4..1.6)))
+        .collect();
+    let population = PopulationProfile::draw(&mut rng);
+    let gemnr = i16::try_from(m.number()).unwrap_or(0);
+    Profile { municipality: m, gemnr, org, agency, districts, population }
+}
+
+fn delivery(plan: &Plan, p: &Profile, year: u16, index: usize) -> GeneratedDelivery {
+    let mut rng = rng_for(plan.seed, &["delivery", &p.municipality.code, &year.to_string()]);
+    let fp = format_plan(plan, year);
+    let quarter: u8 = rng.random_range(1..=4);
+    // Interleaved rather than blocked, so any run of deliveries holds both formats.
+    let xlsx = (index + 1) * XLSX_PER_CYCLE / FORMAT_CYCLE > index * XLSX_PER_CYCLE / FORMAT_CYCLE;
+    let format = if xlsx { Format::Xlsx } else { Format::Csv };
+    let file_name =
+        format!("{year}/BP-{year}-{quarter}-{}.{}", p.municipality.name, format.as_str());
+
+    let mean = plan.respondents as f64;
+    let n = (mean * rng.random_range(1.0 - RESPONDENT_SPREAD..=1.0 + RESPONDENT_SPREAD)).round()
+        as usize;
+    let district_total: f64 = p.districts.iter().map(|(_, w)| w).sum();
+    let mut number: u32 = rng.random_range(1..=20_000);
+    let mut respondents = Vec::with_capacity(n);
+    for _ in 0..n {
+        // Gaps, as where invited people did not respond.
+        number += rng.random_range(1..=3);
+        let veldwerkmodus = if rng.random_bool(WEB_SHARE) { 1 } else { 2 };
+        let wijknr = if rng.random_bool(WIJKNR_BLANK) {
+            None
+        } else {
+            let mut u = rng.random::<f64>() * district_total;
+            let mut code = &p.districts[p.districts.len() - 1].0;
+            for (c, w) in &p.districts {
+                if u < *w {
+                    code = c;
+                    break;
+                }
+                u -= w;
+            }
+            Some(code.clone())
+        };
+        let answers = fp.answer(&mut rng);
+        respondents.push(GeneratedRespondent {
+            respondent: number,
+            veldwerkmodus,
+            weging: 1.0,
+            wijknr,
+            answers,
+        });
+    }
+    let shares = population::shares(&p.population.counts(year));
+    weigh(&mut respondents, fp.age, &shares);
+
+    GeneratedDelivery {
+        file_name,
+        format,
+        dataformat: fp.dataformat,
+        gemeente_code: p.municipality.code.clone(),
+        gemnr: p.gemnr,
+        year,
+        quarter,
+        org: p.org,
+        variables: fp.names.clone(),
+        respondents,
+    }
+}
+
+fn format_plan(plan: &Plan, year: u16) -> &FormatPlan {
+    if year >= FIRST_2022_YEAR { &plan.v2022 } else { &plan.v2019 }
+}
+
+/// The agency's post-stratification on age: population share of the respondent's band divided
+/// by that band's share among respondents who answered `ch02`; 1 where `ch02` is blank.
+pub fn post_stratification_weights(ages: &[Option<i16>], population_shares: &[f64; 6]) -> Vec<f64> {
+    let band = |a: Option<i16>| {
+        a.and_then(|c| usize::try_from(c - 1).ok()).filter(|&b| b < population_shares.len())
+    };
+    let mut counts = [0usize; 6];
+    for b in ages.iter().filter_map(|&a| band(a)) {
+        counts[b] += 1;
+    }
+    let answered: usize = counts.iter().sum();
+    ages.iter()
+        .map(|&a| match band(a) {
+            Some(b) => {
+                let sample_share = counts[b] as f64 / answered as f64;
+                round3(population_shares[b] / sample_share)
+            }
+            None => 1.0,
+        })
+        .collect()
+}
+
+fn weigh(respondents: &mut [GeneratedRespondent], age: Option<usize>, shares: &[f64; 6]) {
+    let Some(age) = age else { return };
+    let ages: Vec<Option<i16>> = respondents.iter().map(|r| r.answers[age]).collect();
+    for (r, w) in respondents.iter_mut().zip(post_stratification_weights(&ages, shares)) {
+        r.weging = w;
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn population_rows(plan: &Plan) -> Vec<RegionYear> {
+    let mut rows = Vec::new();
+    for &year in &plan.years {
+        for p in &plan.profiles {
+            rows.push(RegionYear {
+                year,
+                region: p.municipality.code.clone(),
+                counts: p.population.counts(year),
+            });
+        }
+        rows.push(RegionYear {
+            year,
+            region: population::NATIONAL_REGION.to_string(),
+            counts: population::national_counts(year),
+        });
+    }
+    rows
+}
+
+fn write_delivery(plan: &Plan, inbox: &Path, d: &GeneratedDelivery) -> Result<()> {
+    let fp = format_plan(plan, d.year);
+    let path = inbox.join(&d.file_name);
+    let bytes = match d.format {
+        Format::Csv => write::csv(d, &fp.research).into_bytes(),
+        _ => {
+            let agency = plan
+                .profiles
+                .iter()
+                .find(|p| p.municipality.code == d.gemeente_code)
+                .map(|p| p.agency.as_str())
+                .unwrap_or_default();
+            write::xlsx(d, &fp.research, agency)
+                .with_context(|| format!("cannot build {}", d.file_name))?
+        }
+    };
+    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A ChaCha8 stream for one purpose: `parts` name it (e.g. `["delivery", "GM0344", "2023"]`).
+pub(crate) fn rng_for(seed: u64, parts: &[&str]) -> ChaCha8Rng {
+    // FNV-1a over the parts, separated so ["ab","c"] and ["a","bc"] differ; then mixed with the
+    // seed by SplitMix64 so nearby seeds give unrelated streams.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0xff)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    ChaCha8Rng::seed_from_u64(splitmix64(seed ^ splitmix64(h)))
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
