@@ -31,9 +31,10 @@ pub const AGE_VARIABLE: &str = "ch02";
 /// leave them empty (questionnaire.md §4, R2).
 const NOT_FIELDED_2022: [&str; 1] = ["dv13"];
 
-/// Hand-set weights (code, weight) where the generic scale shape would be implausible, e.g. a
-/// third of respondents answering "anders" to sex.
-const OVERRIDES: [(&str, &[(i16, f64)]); 3] = [
+/// Hand-set weights (code, weight) where the generic scale shape would be implausible: a third
+/// of respondents answering "anders" to sex, or most people volunteering (which would also
+/// leave the R3/R4 routing almost nothing to skip).
+const OVERRIDES: [(&str, &[(i16, f64)]); 5] = [
     ("ch01", &[(1, 0.48), (2, 0.51), (3, 0.01)]),
     ("dv02", &[(1, 0.55), (2, 0.45)]),
     (
@@ -50,6 +51,9 @@ const OVERRIDES: [(&str, &[(i16, f64)]); 3] = [
             (9, 0.04),
         ],
     ),
+    // Informal care and volunteering: vaak / af en toe / (bijna) nooit.
+    ("zw06_0", &[(1, 0.14), (2, 0.24), (3, 0.62)]),
+    ("zw06_3", &[(1, 0.16), (2, 0.20), (3, 0.64)]),
 ];
 
 /// Checkbox options that exclude the others of their set ("niet actief", "geen", "weet niet").

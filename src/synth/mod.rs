@@ -226,8 +226,7 @@ fn validate(opts: &SynthOptions, municipalities: &Municipalities) -> Result<()> 
         opts.years.0,
         opts.years.1
     );
-    // The dataformats exist since 2015 (2019 format used back then); beyond that nothing is
-    // known about the questionnaire.
+    // A year far outside the survey's lifetime is a typo (`24` for `2024`), not a request.
     ensure!(
         (2000..=2100).contains(&opts.years.0) && (2000..=2100).contains(&opts.years.1),
         "years must lie in 2000-2100"
