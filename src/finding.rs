@@ -49,6 +49,9 @@ rules! {
     FILE_TOO_LARGE = "ingest.file-too-large", Error;
     SYMLINK_OUTSIDE = "ingest.symlink-outside-inbox", Error;
     FILE_CORRUPT = "ingest.file-corrupt", Error;
+    PASSWORD_PROTECTED = "ingest.password-protected", Error;
+    ZIP_BOMB = "ingest.decompressed-too-large", Error;
+    FAR_CELLS_IGNORED = "ingest.far-cells-ignored", Warning;
     FILE_NO_DATA = "ingest.no-data", Error;
     NO_HEADER = "ingest.no-header", Error;
     TITLE_ROWS_SKIPPED = "ingest.title-rows-skipped", Info;

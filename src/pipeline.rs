@@ -44,11 +44,13 @@ pub struct PipelineFile {
 pub struct Limits {
     /// Files larger than this are refused unread.
     pub max_file_bytes: u64,
+    /// Workbooks (zip containers) that declare more unpacked bytes are refused unopened.
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_file_bytes: 1 << 30 }
+        Limits { max_file_bytes: 1 << 30, max_decompressed_bytes: 1 << 30 }
     }
 }
 
@@ -160,7 +162,7 @@ impl Config {
 }
 
 /// Reads and harmonises one delivery.
-pub fn process(delivery: Delivery, config: &Config) -> Outcome {
+pub fn process(delivery: Delivery, config: &Config, limits: &Limits) -> Outcome {
     let mut findings = Vec::new();
     let mut rows_read = 0;
     let mut harmonised = None;
@@ -168,7 +170,7 @@ pub fn process(delivery: Delivery, config: &Config) -> Outcome {
         findings.push(refusal.clone());
     } else {
         let known = |name: &str| config.codebook.is_known(&canonical_name(name));
-        let (table, read_findings) = ingest::read(&delivery.path, delivery.format, &delivery.id, &known);
+        let (table, read_findings) = ingest::read(&delivery.path, delivery.format, &delivery.id, &known, limits.max_decompressed_bytes);
         findings.extend(read_findings);
         if let Some(table) = table {
             rows_read = table.rows.len();
@@ -229,7 +231,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     let mut outcomes: Vec<Outcome> = to_read
         .into_par_iter()
         .map(|d| {
-            let o = process(d, config);
+            let o = process(d, config, &opts.limits);
             bar.inc(1);
             o
         })

@@ -6,7 +6,7 @@
 //! comma inside quoted text or a title row cannot fool it. Every non-empty field is returned as
 //! text: deciding what is a number (and whether `1,5` has a decimal comma) is harmonise's job.
 
-use super::{Cell, KnownName, RawTable};
+use super::{Cell, KnownName, Layout, RawTable};
 use crate::finding::{self, Finding};
 
 const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
@@ -46,7 +46,7 @@ pub fn read(bytes: &[u8], delivery_id: &str, known: KnownName) -> (Option<RawTab
             }
         }
     }
-    super::table_below_header(rows, None, delivery_id, known)
+    super::table_below_header(rows, None, delivery_id, known, Layout::Fields)
 }
 
 /// Decodes by the byte order mark; without one UTF-8 if valid, else Windows-1252.

@@ -1,62 +1,232 @@
 //! Spreadsheet reader (`.xlsx`, `.xlsm`, `.xls`, `.ods`) through calamine.
 //!
-//! Cached formula values are what calamine returns for formula cells, so a sheet full of
-//! formulas reads as its values. The table is taken from the first sheet; the header is the
-//! first row that is not empty. Fully empty rows are skipped but keep their place in the row
-//! numbering, so `source_row` still points at the row an agency sees in its own file.
+//! The container is recognised by its first bytes, not its name: a zip archive is an Office
+//! Open XML or OpenDocument workbook, an OLE compound file is an Excel 97-2003 workbook (or a
+//! password-protected one of any kind). Before a zip is opened, the uncompressed sizes its
+//! directory declares are added up and checked against the limit, so a zip bomb is refused
+//! unread. `.xlsx` sheets are streamed cell by cell, so a sheet that declares a huge dimension
+//! but holds few cells costs only its cells. Cached formula values are what calamine returns for
+//! formula cells, so a sheet of formulas reads as its values. The table comes from the sheet
+//! whose header matches the most dataformat variables.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
+#[cfg(test)]
+use std::io::Write;
 
-use calamine::{Data, Reader, open_workbook_auto_from_rs};
+use calamine::{Data, DataRef, Ods, OdsError, Reader, Xls, XlsError, Xlsx, XlsxError};
 
-use super::{Cell, Format, KnownName, RawTable};
+use super::{Cell, Format, KnownName, Layout, RawTable};
 use crate::finding::{self, Finding};
+
+/// Columns beyond this are not read: the dataformat has fewer than 200 variables, and a stray
+/// cell in column XFD must not make every row 16,384 cells wide.
+pub const MAX_COLUMNS: u32 = 4096;
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// A sheet as rows of cells, plus how many cells lay beyond [`MAX_COLUMNS`].
+struct Sheet {
+    name: String,
+    rows: Vec<Vec<Cell>>,
+    far_cells: usize,
+}
 
 pub fn read(
     bytes: &[u8],
     format: Format,
     delivery_id: &str,
     known: KnownName,
+    max_decompressed_bytes: u64,
 ) -> (Option<RawTable>, Vec<Finding>) {
-    let corrupt = |what: String| {
-        let f = Finding::new(
+    let fail = |rule: finding::Rule, message: String| (None, vec![Finding::new(rule, delivery_id, message)]);
+    let ext = format.as_str();
+    let sheets = if bytes.starts_with(ZIP_MAGIC) {
+        if let Err(message) = check_zip_sizes(bytes, max_decompressed_bytes) {
+            return fail(finding::ZIP_BOMB, message);
+        }
+        if format == Format::Ods || is_opendocument(bytes) {
+            read_ods(bytes)
+        } else {
+            read_xlsx(bytes)
+        }
+    } else if bytes.starts_with(OLE_MAGIC) {
+        // An encrypted .xlsx is an OLE file with an `EncryptedPackage` stream; the xlsx reader
+        // recognises it. Anything else in OLE is a BIFF (.xls) workbook.
+        match Xlsx::new(Cursor::new(bytes)) {
+            Err(XlsxError::Password) => Err(ReadError::Password),
+            _ => read_xls(bytes),
+        }
+    } else {
+        return fail(
             finding::FILE_CORRUPT,
-            delivery_id,
-            format!("the file cannot be read as .{}: {what}", format.as_str()),
+            format!(
+                "the file is named .{ext} but is not a spreadsheet (neither an Excel nor an \
+                 OpenDocument workbook); export it again from the survey tool"
+            ),
         );
-        (None, vec![f])
     };
-    let mut workbook = match open_workbook_auto_from_rs(Cursor::new(bytes)) {
-        Ok(w) => w,
-        Err(e) => return corrupt(e.to_string()),
+    let sheets = match sheets {
+        Ok(s) => s,
+        Err(ReadError::Password) => {
+            return fail(
+                finding::PASSWORD_PROTECTED,
+                "the workbook is password protected; deliver it without a password".into(),
+            );
+        }
+        Err(ReadError::Corrupt(e)) => {
+            return fail(finding::FILE_CORRUPT, format!("the .{ext} file is damaged and cannot be read: {e}"));
+        }
     };
-    let names = workbook.sheet_names().to_vec();
-    if names.is_empty() {
-        let f = Finding::new(finding::FILE_NO_DATA, delivery_id, "the workbook has no sheets");
-        return (None, vec![f]);
+    if sheets.is_empty() {
+        return fail(finding::FILE_NO_DATA, "the workbook has no sheets".into());
     }
-    // The sheet whose header matches the most variables: a notes sheet ("Toelichting") placed
-    // first must not be taken for the data.
-    let mut best: Option<(usize, String, Vec<Vec<Cell>>)> = None;
-    let mut first_rows: Vec<Vec<Cell>> = Vec::new();
-    for name in names {
-        let range = match workbook.worksheet_range(&name) {
-            Ok(r) => r,
-            Err(e) => return corrupt(format!("sheet {name:?}: {e}")),
-        };
-        let rows: Vec<Vec<Cell>> = range.rows().map(|row| row.iter().map(cell_of).collect()).collect();
-        let score = super::find_header(&rows, known).map_or(0, |(_, s)| s);
-        if first_rows.is_empty() {
-            first_rows = rows.iter().take(super::HEADER_SEARCH_ROWS).cloned().collect();
+    choose_sheet(sheets, delivery_id, known)
+}
+
+/// The sheet whose header row matches the most variables (the first on a tie): a notes sheet
+/// ("Toelichting") placed first must not be taken for the data.
+fn choose_sheet(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Option<RawTable>, Vec<Finding>) {
+    let scores: Vec<usize> =
+        sheets.iter().map(|s| super::find_header(&s.rows, known).map_or(0, |(_, n)| n)).collect();
+    let best = scores.iter().enumerate().max_by_key(|(i, s)| (**s, std::cmp::Reverse(*i))).map_or(0, |(i, _)| i);
+    let sheet = sheets.into_iter().nth(best).expect("index of an existing sheet");
+    let mut findings = Vec::new();
+    if sheet.far_cells > 0 {
+        findings.push(
+            Finding::new(
+                finding::FAR_CELLS_IGNORED,
+                delivery_id,
+                format!(
+                    "{} cell(s) beyond column {MAX_COLUMNS} were ignored",
+                    sheet.far_cells
+                ),
+            )
+            .sheet(Some(sheet.name.clone())),
+        );
+    }
+    let (table, more) = super::table_below_header(sheet.rows, Some(sheet.name), delivery_id, known, Layout::Grid);
+    findings.extend(more);
+    (table, findings)
+}
+
+enum ReadError {
+    Password,
+    Corrupt(String),
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
+    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|e| match e {
+        XlsxError::Password => ReadError::Password,
+        e => ReadError::Corrupt(e.to_string()),
+    })?;
+    let mut sheets = Vec::new();
+    for name in workbook.sheet_names() {
+        let mut reader =
+            workbook.worksheet_cells_reader(&name).map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))?;
+        let mut sheet = Sheet { name: name.clone(), rows: Vec::new(), far_cells: 0 };
+        while let Some(cell) = reader.next_cell().map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))? {
+            let (row, col) = cell.get_position();
+            place(&mut sheet, row, col, cell_of_ref(cell.get_value()));
         }
-        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, name, rows));
+        sheets.push(sheet);
+    }
+    Ok(sheets)
+}
+
+fn read_xls(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
+    let workbook = Xls::new(Cursor::new(bytes)).map_err(|e| match e {
+        XlsError::Password => ReadError::Password,
+        e => ReadError::Corrupt(e.to_string()),
+    })?;
+    ranges(workbook)
+}
+
+fn read_ods(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
+    let workbook = Ods::new(Cursor::new(bytes)).map_err(|e| match e {
+        OdsError::Password => ReadError::Password,
+        e => ReadError::Corrupt(e.to_string()),
+    })?;
+    ranges(workbook)
+}
+
+/// Reads every sheet of a workbook whose reader only offers whole ranges (BIFF and
+/// OpenDocument).
+fn ranges<R, RS>(mut workbook: R) -> Result<Vec<Sheet>, ReadError>
+where
+    R: Reader<RS>,
+    RS: Read + Seek,
+    R::Error: std::fmt::Display,
+{
+    let mut sheets = Vec::new();
+    for name in workbook.sheet_names() {
+        let range = workbook
+            .worksheet_range(&name)
+            .map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))?;
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        let mut sheet = Sheet { name: name.clone(), rows: Vec::new(), far_cells: 0 };
+        for (i, row) in range.rows().enumerate() {
+            for (j, d) in row.iter().enumerate() {
+                place(&mut sheet, row0 + i as u32, col0 + j as u32, cell_of(d));
+            }
+        }
+        sheets.push(sheet);
+    }
+    Ok(sheets)
+}
+
+/// Puts one cell in place, growing the rows as needed.
+fn place(sheet: &mut Sheet, row: u32, col: u32, cell: Cell) {
+    if cell == Cell::Empty {
+        return;
+    }
+    if col >= MAX_COLUMNS {
+        sheet.far_cells += 1;
+        return;
+    }
+    let (row, col) = (row as usize, col as usize);
+    if sheet.rows.len() <= row {
+        sheet.rows.resize_with(row + 1, Vec::new);
+    }
+    let r = &mut sheet.rows[row];
+    if r.len() <= col {
+        r.resize(col + 1, Cell::Empty);
+    }
+    r[col] = cell;
+}
+
+/// The uncompressed sizes a zip archive declares, added up, must stay under the limit.
+fn check_zip_sizes(bytes: &[u8], limit: u64) -> Result<(), String> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        // Not a readable zip directory: the workbook reader reports the damage.
+        return Ok(());
+    };
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        if let Ok(entry) = archive.by_index_raw(i) {
+            total = total.saturating_add(entry.size());
         }
     }
-    match best {
-        Some((score, name, rows)) if score > 0 => super::table_below_header(rows, Some(name), delivery_id, known),
-        _ => super::table_below_header(first_rows, None, delivery_id, known),
+    if total > limit {
+        return Err(format!(
+            "the workbook would unpack to {total} bytes, over the limit of {limit} bytes \
+             (limits.max_decompressed_bytes); it is not opened"
+        ));
     }
+    Ok(())
+}
+
+/// An OpenDocument file names its kind in a `mimetype` entry stored first.
+fn is_opendocument(bytes: &[u8]) -> bool {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return false;
+    };
+    let Ok(mut entry) = archive.by_name("mimetype") else {
+        return false;
+    };
+    let mut kind = String::new();
+    entry.by_ref().take(100).read_to_string(&mut kind).is_ok()
+        && kind.starts_with("application/vnd.oasis.opendocument")
 }
 
 fn cell_of(d: &Data) -> Cell {
@@ -65,10 +235,134 @@ fn cell_of(d: &Data) -> Cell {
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
         Data::Bool(b) => Cell::Number(if *b { 1.0 } else { 0.0 }),
-        Data::String(s) if s.trim().is_empty() => Cell::Empty,
-        Data::String(s) => Cell::Text(s.clone()),
+        Data::String(s) => text(s),
         Data::DateTime(dt) => Cell::Date(dt.as_f64()),
         Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
         Data::Error(e) => Cell::Text(format!("#{e:?}")),
+    }
+}
+
+fn cell_of_ref(d: &DataRef) -> Cell {
+    match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::Int(i) => Cell::Number(*i as f64),
+        DataRef::Float(f) => Cell::Number(*f),
+        DataRef::Bool(b) => Cell::Number(if *b { 1.0 } else { 0.0 }),
+        DataRef::String(s) => text(s),
+        DataRef::SharedString(s) => text(s),
+        DataRef::DateTime(dt) => Cell::Date(dt.as_f64()),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::Error(e) => Cell::Text(format!("#{e:?}")),
+    }
+}
+
+fn text(s: &str) -> Cell {
+    if s.trim().is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_xlsxwriter::{Formula, Workbook};
+
+    fn known(name: &str) -> bool {
+        ["respondent", "wl01", "ch02"].contains(&name.trim().to_lowercase().as_str())
+    }
+
+    fn read_xlsx_bytes(bytes: &[u8]) -> (Option<RawTable>, Vec<Finding>) {
+        read(bytes, Format::Xlsx, "d", &known, 1 << 30)
+    }
+
+    fn rules(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.rule).collect()
+    }
+
+    /// A workbook with a notes sheet first and the data, under a title, on the second.
+    fn workbook() -> Vec<u8> {
+        let mut wb = Workbook::new();
+        let notes = wb.add_worksheet().set_name("Toelichting").unwrap();
+        notes.write(0, 0, "Toelichting bij de levering").unwrap();
+        notes.write(1, 0, "respondent").unwrap();
+        let data = wb.add_worksheet().set_name("Data").unwrap();
+        data.write(0, 0, "Burgerpeiling 2023").unwrap();
+        for (c, h) in ["respondent", "WL01", "ch02"].iter().enumerate() {
+            data.write(2, c as u16, *h).unwrap();
+        }
+        data.write(3, 0, 101).unwrap();
+        data.write(3, 1, "7").unwrap();
+        data.write_formula(3, 2, Formula::new("=1+2").set_result("3")).unwrap();
+        data.write(5, 0, 102).unwrap();
+        data.write(5, 1, 8).unwrap();
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn the_data_sheet_wins_over_a_notes_sheet_and_titles_are_skipped() {
+        let (t, f) = read_xlsx_bytes(&workbook());
+        let t = t.expect("read");
+        assert_eq!(t.sheet.as_deref(), Some("Data"));
+        assert_eq!(t.header, ["respondent", "WL01", "ch02"]);
+        assert_eq!(t.rows[0], [Cell::Number(101.0), Cell::Text("7".into()), Cell::Number(3.0)]);
+        // The empty row between keeps its number.
+        assert_eq!(t.source_rows, [1, 3]);
+        assert_eq!(rules(&f), [finding::TITLE_ROWS_SKIPPED.id]);
+        assert_eq!(f[0].rows, [1]);
+    }
+
+    #[test]
+    fn a_text_file_named_xlsx_is_not_a_spreadsheet() {
+        let (t, f) = read_xlsx_bytes(b"respondent;wl01\n1;2\n");
+        assert!(t.is_none());
+        assert_eq!(rules(&f), [finding::FILE_CORRUPT.id]);
+        assert!(f[0].message.contains("not a spreadsheet"));
+    }
+
+    #[test]
+    fn a_truncated_workbook_is_corrupt_at_every_cut() {
+        let bytes = workbook();
+        for cut in (0..bytes.len()).step_by(97) {
+            let (t, f) = read_xlsx_bytes(&bytes[..cut]);
+            assert!(t.is_none(), "cut at {cut}");
+            assert!(
+                rules(&f) == [finding::FILE_CORRUPT.id] || rules(&f) == [finding::FILE_NO_DATA.id],
+                "cut at {cut}: {f:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_password_protected_workbook_is_recognised() {
+        // Encrypted Office files are OLE compound files with these two streams.
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        file.create_stream("EncryptionInfo").unwrap().write_all(&[4, 0, 4, 0, 0x40, 0, 0, 0]).unwrap();
+        file.create_stream("EncryptedPackage").unwrap().write_all(&[0u8; 64]).unwrap();
+        let bytes = file.into_inner().into_inner();
+        let (t, f) = read_xlsx_bytes(&bytes);
+        assert!(t.is_none());
+        assert_eq!(rules(&f), [finding::PASSWORD_PROTECTED.id]);
+    }
+
+    #[test]
+    fn a_workbook_over_the_unpacked_limit_is_not_opened() {
+        let (t, f) = read(&workbook(), Format::Xlsx, "d", &known, 1000);
+        assert!(t.is_none());
+        assert_eq!(rules(&f), [finding::ZIP_BOMB.id]);
+    }
+
+    #[test]
+    fn far_away_cells_cost_nothing() {
+        let mut wb = Workbook::new();
+        let s = wb.add_worksheet();
+        s.write(0, 0, "respondent").unwrap();
+        s.write(0, 1, "wl01").unwrap();
+        s.write(1, 0, 1).unwrap();
+        s.write(1, 1, 5).unwrap();
+        s.write(1_048_575, 16_383, "x").unwrap();
+        s.write(1_048_575, 0, 2).unwrap();
+        let (t, f) = read_xlsx_bytes(&wb.save_to_buffer().unwrap());
+        let t = t.unwrap();
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.source_rows, [1, 1_048_575]);
+        assert_eq!(rules(&f), [finding::FAR_CELLS_IGNORED.id]);
     }
 }

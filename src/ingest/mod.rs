@@ -90,6 +90,7 @@ pub fn read(
     format: Format,
     delivery_id: &str,
     known: KnownName,
+    max_decompressed_bytes: u64,
 ) -> (Option<RawTable>, Vec<Finding>) {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -107,7 +108,7 @@ pub fn read(
         return (None, vec![f]);
     }
     if format.is_spreadsheet() {
-        excel::read(&bytes, format, delivery_id, known)
+        excel::read(&bytes, format, delivery_id, known, max_decompressed_bytes)
     } else {
         delimited::read(&bytes, delivery_id, known)
     }
@@ -141,6 +142,7 @@ pub(crate) fn table_below_header(
     sheet: Option<String>,
     delivery_id: &str,
     known: KnownName,
+    layout: Layout,
 ) -> (Option<RawTable>, Vec<Finding>) {
     let Some((at, _)) = find_header(&rows, known) else {
         let f = Finding::new(finding::NO_HEADER, delivery_id, no_header_message(&rows)).sheet(sheet);
@@ -167,7 +169,7 @@ pub(crate) fn table_below_header(
         );
     }
     rows.drain(..at);
-    let (table, more) = table_from_rows(rows.into_iter(), sheet, delivery_id);
+    let (table, more) = build_table(rows.into_iter(), sheet, delivery_id, layout);
     findings.extend(more);
     (table, findings)
 }
@@ -206,13 +208,24 @@ fn no_header_message(rows: &[Vec<Cell>]) -> String {
     msg
 }
 
-/// Builds a table from the rows of a file: the first row with any cell is the header; fully
-/// empty rows below it are skipped (keeping their number); every row is cut or padded to the
-/// header's width, and rows that had to be are reported as ragged.
-pub(crate) fn table_from_rows(
+/// How a file lays out its rows, which decides what counts as a ragged row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Delimited text: a row with fewer or more fields than the header is ragged.
+    Fields,
+    /// A spreadsheet grid: blank cells at the end of a row are simply blank; only cells
+    /// beyond the header's last column make a row ragged.
+    Grid,
+}
+
+/// Builds a table from the rows below the header: the first row with any cell is the header;
+/// fully empty rows below it are skipped (keeping their number); every row is cut or padded to
+/// the header's width, and rows that are ragged for the layout are reported.
+fn build_table(
     rows: impl Iterator<Item = Vec<Cell>>,
     sheet: Option<String>,
     delivery_id: &str,
+    layout: Layout,
 ) -> (Option<RawTable>, Vec<Finding>) {
     let is_empty = |row: &[Cell]| row.iter().all(|c| *c == Cell::Empty);
     let mut rows = rows.skip_while(|r| is_empty(r));
@@ -245,10 +258,11 @@ pub(crate) fn table_from_rows(
         if row.len() > width && row[width..].iter().all(|c| *c == Cell::Empty) {
             row.truncate(width);
         }
-        if row.len() != width {
+        let short_is_ragged = layout == Layout::Fields;
+        if row.len() > width || (row.len() < width && short_is_ragged) {
             ragged.push(number);
-            row.resize(width, Cell::Empty);
         }
+        row.resize(width, Cell::Empty);
         table.rows.push(row);
         table.source_rows.push(number);
     }

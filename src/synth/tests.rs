@@ -419,7 +419,7 @@ fn written_files_read_back_as_generated() {
         }
         // The pipeline's own reader takes it without complaint.
         let known = |name: &str| cb.is_known(&crate::codebook::canonical_name(name));
-        let (table, findings) = crate::ingest::read(&path, d.format, "synthetic", &known);
+        let (table, findings) = crate::ingest::read(&path, d.format, "synthetic", &known, u64::MAX);
         assert!(findings.is_empty(), "{findings:?}");
         assert_eq!(table.unwrap().rows.len(), d.respondents.len());
     }
