@@ -2,7 +2,7 @@
 # `make test` (every test). Both work on a fresh clone with only a Rust toolchain.
 
 CARGO ?= cargo
-BIN := target/release/burgerpeiling
+BIN := $(or $(CARGO_TARGET_DIR),target)/release/burgerpeiling
 SAMPLE := data/sample
 
 .PHONY: build run test clean
