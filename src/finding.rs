@@ -61,6 +61,7 @@ rules! {
     COLUMN_DUPLICATE = "harmonise.column-duplicate", Warning;
     COLUMN_EXCLUDED = "harmonise.column-excluded", Info;
     VALUE_NOT_A_CODE = "harmonise.value-not-a-code", Warning;
+    DATE_IN_QUESTIONNAIRE = "harmonise.date-in-questionnaire-column", Warning;
     WEGING_INVALID = "harmonise.weging-invalid", Warning;
     VERSION_CONTRADICTORY = "harmonise.version-contradictory", Warning;
     VERSION_UNDECIDABLE = "harmonise.version-undecidable", Error;

@@ -205,6 +205,19 @@ pub fn harmonise(
     {
         batch.kw = vec![Some(q as i16); n];
     }
+    let kw = ints(research_col(ResearchVariable::Kw));
+    if let Some(h) = hints.quarter
+        && let Some(k) = kw.iter().flatten().find(|k| **k != h as i16)
+    {
+        findings.push(
+            Finding::new(
+                finding::NAME_HINT_DISAGREES,
+                delivery_id,
+                format!("the file name says quarter {h}, the kw column {k}; the column is used"),
+            )
+            .column("kw"),
+        );
+    }
 
     for (i, slot) in &slots {
         let column_name = &table.header[*i];
@@ -259,12 +272,29 @@ pub fn harmonise(
             Slot::Research(ResearchVariable::Gemnr | ResearchVariable::Jr) => {}
             Slot::Answer { column, user_missing } => {
                 let out = &mut batch.answers[*column];
+                let mut dates = Vec::new();
                 for (r, row) in table.rows.iter().enumerate() {
                     match parse_code(&row[*i]) {
                         Ok(Some(v)) if user_missing.contains(&v) => out[r] = None,
                         Ok(v) => out[r] = v,
+                        Err(()) if matches!(row[*i], Cell::Date(_)) => dates.push(table.source_rows[r]),
                         Err(()) => bad_rows.push(table.source_rows[r]),
                     }
+                }
+                if !dates.is_empty() {
+                    findings.push(
+                        Finding::new(
+                            finding::DATE_IN_QUESTIONNAIRE,
+                            delivery_id,
+                            format!(
+                                "{} cell(s) are formatted as dates, not codes (a spreadsheet may \
+                                 have turned a code into a date); set to null",
+                                dates.len()
+                            ),
+                        )
+                        .column(column_name.clone())
+                        .rows(&dates),
+                    );
                 }
             }
         }
@@ -667,6 +697,34 @@ mod tests {
         let b = harmonise(&t, "d3", &hints, &cb, &m).batch.expect("kept");
         assert_eq!((b.year, b.gemeente.code.as_str()), (2024, "GM0796"));
         assert_eq!((b.jr[0], b.kw[0]), (Some(2024), Some(3)));
+    }
+
+    #[test]
+    fn dates_in_questionnaire_columns_are_reported() {
+        let (cb, m) = config();
+        let mut t = table(&["respondent", "gemnr", "jr", "wl01", "wl02_2"], &[&["1", "363", "2023", "7", "1"], &["2", "363", "2023", "", "2"]]);
+        t.rows[1][3] = Cell::Date(45000.0);
+        let h = harmonise(&t, "d", &NameHints::default(), &cb, &m);
+        let f = h.findings.iter().find(|f| f.rule == finding::DATE_IN_QUESTIONNAIRE.id).expect("reported");
+        assert_eq!((f.column.as_deref(), f.rows.as_slice(), f.severity), (Some("wl01"), &[2][..], finding::Severity::Warning));
+        assert_eq!(answer(&cb, &h.batch.unwrap(), "wl01"), vec![Some(7), None]);
+    }
+
+    #[test]
+    fn a_file_name_that_disagrees_with_the_columns_is_a_warning() {
+        let (cb, m) = config();
+        let t = table(&["respondent", "gemnr", "jr", "kw", "wl01", "wl02_2"], &[&["1", "363", "2023", "2", "7", "1"]]);
+        let hints = NameHints { year: Some(2022), quarter: Some(3), municipality_name: Some("Utrecht".into()) };
+        let h = harmonise(&t, "d", &hints, &cb, &m);
+        let b = h.batch.expect("kept: the columns win");
+        assert_eq!((b.year, b.gemeente.code.as_str(), b.kw[0]), (2023, "GM0363", Some(2)));
+        let cols: Vec<_> = h
+            .findings
+            .iter()
+            .filter(|f| f.rule == finding::NAME_HINT_DISAGREES.id)
+            .map(|f| f.column.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(cols, ["jr", "gemnr", "kw"]);
     }
 
     #[test]
