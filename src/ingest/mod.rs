@@ -8,6 +8,7 @@
 pub mod delimited;
 pub mod discover;
 pub mod excel;
+pub mod spss;
 
 use std::path::PathBuf;
 
