@@ -25,6 +25,8 @@ pub enum Format {
     Ods,
     Csv,
     Txt,
+    /// SPSS system file, the format the protocol prescribes.
+    Sav,
 }
 
 impl Format {
@@ -37,6 +39,7 @@ impl Format {
             "ods" => Some(Format::Ods),
             "csv" => Some(Format::Csv),
             "txt" => Some(Format::Txt),
+            "sav" => Some(Format::Sav),
             _ => None,
         }
     }
@@ -49,11 +52,8 @@ impl Format {
             Format::Ods => "ods",
             Format::Csv => "csv",
             Format::Txt => "txt",
+            Format::Sav => "sav",
         }
-    }
-
-    pub fn is_spreadsheet(self) -> bool {
-        matches!(self, Format::Xlsx | Format::Xlsm | Format::Xls | Format::Ods)
     }
 }
 
@@ -108,10 +108,15 @@ pub fn read(
         let f = Finding::new(finding::FILE_EMPTY, delivery_id, "the file is empty (0 bytes)");
         return (None, vec![f]);
     }
-    if format.is_spreadsheet() {
-        excel::read(&bytes, format, delivery_id, known, max_decompressed_bytes)
-    } else {
-        delimited::read(&bytes, delivery_id, known)
+    match format {
+        Format::Sav => {
+            let (file, findings) = spss::read(&bytes, delivery_id);
+            (file.map(|f| f.table), findings)
+        }
+        Format::Csv | Format::Txt => delimited::read(&bytes, delivery_id, known),
+        Format::Xlsx | Format::Xlsm | Format::Xls | Format::Ods => {
+            excel::read(&bytes, format, delivery_id, known, max_decompressed_bytes)
+        }
     }
 }
 
