@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/burgerpeiling
 SAMPLE := data/sample
 
-.PHONY: build run test clean
+.PHONY: build run test bench clean
 
 build:
 	$(CARGO) build --release --locked
@@ -18,7 +18,11 @@ run: build $(SAMPLE)/inbox
 	$(BIN) run --pipeline pipelines/nightly.toml
 
 test:
-	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked
+
+# Criterion benchmarks (not part of `make test`); the first run synthesises the corpus.
+bench:
+	$(CARGO) bench --locked
 
 clean:
 	rm -rf data/lake data/sample

@@ -229,8 +229,9 @@ pub fn harmonise(
                 }
             }
             Slot::Research(ResearchVariable::Weging) => {
+                let grouping = grouping_mark(table.rows.iter().map(|row| &row[*i]));
                 for (r, row) in table.rows.iter().enumerate() {
-                    match parse_number(&row[*i]) {
+                    match parse_decimal(&row[*i], grouping) {
                         Ok(v) => batch.weging[r] = v,
                         Err(()) => bad_rows.push(table.source_rows[r]),
                     }
@@ -533,25 +534,70 @@ pub fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
 
 /// A cell as a number; text may use a decimal comma (`1,25`) or point. Empty is `Ok(None)`.
 pub fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
-    match cell {
-        Cell::Empty => Ok(None),
-        Cell::Number(v) if v.is_finite() => Ok(Some(*v)),
-        Cell::Number(_) | Cell::Date(_) => Err(()),
-        Cell::Text(t) => {
-            let t = t.trim();
-            if t.is_empty() {
-                return Ok(None);
-            }
-            let normalised;
-            let t = if t.contains(',') && !t.contains('.') {
-                normalised = t.replace(',', ".");
-                normalised.as_str()
-            } else {
-                t
-            };
-            t.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or(())
+    parse_decimal(cell, None)
+}
+
+/// The thousands separator of a column of decimal numbers, decided from all its values: when
+/// some value holds both `.` and `,`, the one that comes first groups thousands (`1.234,5`,
+/// `1,234.5`); otherwise there is none, and a lone `,` or `.` is the decimal mark, so `1,234`
+/// is 1.234 (a weight, not twelve hundred).
+pub fn grouping_mark<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<char> {
+    let (mut comma_first, mut point_first) = (0usize, 0usize);
+    for cell in cells {
+        if let Cell::Text(t) = cell
+            && let (Some(c), Some(p)) = (t.find(','), t.find('.'))
+        {
+            if c < p { comma_first += 1 } else { point_first += 1 }
         }
     }
+    match (comma_first, point_first) {
+        (0, 0) => None,
+        (c, p) if c >= p => Some(','),
+        _ => Some('.'),
+    }
+}
+
+/// A cell as a number, with `grouping` (if any) as the column's thousands separator: groups
+/// must then be of three digits, and the other separator is the decimal mark.
+pub fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>, ()> {
+    let t = match cell {
+        Cell::Empty => return Ok(None),
+        Cell::Number(v) if v.is_finite() => return Ok(Some(*v)),
+        Cell::Number(_) | Cell::Date(_) => return Err(()),
+        Cell::Text(t) => t.trim(),
+    };
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let mut plain = String::with_capacity(t.len());
+    let (int_part, frac_part) = match grouping {
+        Some(g) => {
+            let decimal = if g == ',' { '.' } else { ',' };
+            let (int_part, frac) = t.split_once(decimal).map_or((t, None), |(a, b)| (a, Some(b)));
+            let mut groups = int_part.split(g);
+            let first = groups.next().unwrap_or("");
+            if groups.clone().any(|grp| grp.len() != 3) || (int_part.contains(g) && first.trim_start_matches(['-', '+']).is_empty()) {
+                return Err(());
+            }
+            plain.push_str(&int_part.replace(g, ""));
+            (plain.as_str(), frac)
+        }
+        None => {
+            if t.contains(',') && t.contains('.') {
+                return Err(());
+            }
+            t.split_once([',', '.']).map_or((t, None), |(a, b)| (a, Some(b)))
+        }
+    };
+    let number = match frac_part {
+        Some(f) => format!("{int_part}.{f}"),
+        None => int_part.to_string(),
+    };
+    // Only plain decimal notation: no exponents, no inf/nan words.
+    if !number.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+')) {
+        return Err(());
+    }
+    number.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or(())
 }
 
 /// A respondent number as text: whole numbers without `.0`, text trimmed.
@@ -623,6 +669,29 @@ mod tests {
         assert_eq!(parse_code(&text("3,5")), Err(()));
         assert_eq!(parse_code(&text("ja")), Err(()));
         assert_eq!(parse_number(&text("1,234")), Ok(Some(1.234)));
+        assert_eq!(parse_number(&text("1e3")), Err(()));
+    }
+
+    #[test]
+    fn decimal_marks_are_decided_per_column() {
+        let col = |v: &[&str]| v.iter().map(|s| text(s)).collect::<Vec<_>>();
+        // Only lone separators: each is a decimal mark.
+        let weights = col(&["1,234", "0,9", "1.5", ""]);
+        let g = grouping_mark(weights.iter());
+        assert_eq!(g, None);
+        let parsed: Vec<_> = weights.iter().map(|c| parse_decimal(c, g)).collect();
+        assert_eq!(parsed, [Ok(Some(1.234)), Ok(Some(0.9)), Ok(Some(1.5)), Ok(None)]);
+        // A value with both: the first groups thousands, in every value of the column.
+        let dutch = col(&["1.234,5", "1,25", "2.000"]);
+        let g = grouping_mark(dutch.iter());
+        assert_eq!(g, Some('.'));
+        let parsed: Vec<_> = dutch.iter().map(|c| parse_decimal(c, g)).collect();
+        assert_eq!(parsed, [Ok(Some(1234.5)), Ok(Some(1.25)), Ok(Some(2000.0))]);
+        let english = col(&["1,234.5", "12.5"]);
+        let g = grouping_mark(english.iter());
+        assert_eq!(g, Some(','));
+        assert_eq!(parse_decimal(&english[0], g), Ok(Some(1234.5)));
+        assert_eq!(parse_decimal(&text("1,23.5"), g), Err(()), "groups of three only");
     }
 
     #[test]

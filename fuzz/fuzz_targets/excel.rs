@@ -1,0 +1,36 @@
+//! Fuzzes `ingest::excel::read` with arbitrary bytes. The container is recognised by content, so
+//! one target covers `.xlsx`, `.xls` and `.ods`; the first input byte picks the format the file
+//! name would claim (the hint matters for zip files: `.ods` forces the OpenDocument reader).
+
+#![no_main]
+
+mod common;
+
+use burgerpeiling::ingest::{Format, excel};
+use libfuzzer_sys::fuzz_target;
+
+/// Lower than production's 1 GiB so one input cannot make the fuzzer unpack hundreds of MB;
+/// the zip-bomb check itself is still exercised on both sides of the limit.
+const MAX_DECOMPRESSED: u64 = 64 << 20;
+
+fuzz_target!(
+    init: { common::init(); },
+    |data: &[u8]| {
+        let Some((&selector, bytes)) = data.split_first() else { return };
+        let format = match selector % 4 {
+            0 => Format::Xlsx,
+            1 => Format::Xlsm,
+            2 => Format::Xls,
+            _ => Format::Ods,
+        };
+        let (table, findings) = excel::read(bytes, format, common::DELIVERY_ID, &common::known, MAX_DECOMPRESSED);
+        common::check_findings(&findings);
+        common::check_outcome(table.is_some(), &findings);
+        if let Some(t) = table {
+            common::check_table(&t);
+            common::check_header_found(&t);
+            assert!(t.sheet.is_some(), "a spreadsheet table names its sheet");
+            assert!(t.header.len() <= excel::MAX_COLUMNS as usize, "header wider than MAX_COLUMNS");
+        }
+    }
+);
