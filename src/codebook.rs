@@ -111,6 +111,10 @@ pub enum Comparability {
     Only2022,
     /// Only 2019 deliveries fill it (`<name>_2019`, or dropped from the 2022 dataformat).
     Only2019,
+    /// 2022 codes; 2019 answers recoded onto them by an exact rule
+    /// (`recodes-2019-2022.csv`). Where a 2019 code has no 2022 counterpart the 2022 column is
+    /// null and `<name>_2019` keeps the answer.
+    Recoded,
 }
 
 impl Comparability {
@@ -119,6 +123,7 @@ impl Comparability {
             Comparability::Both => "2019 and 2022",
             Comparability::Only2022 => "2022 only",
             Comparability::Only2019 => "2019 only",
+            Comparability::Recoded => "2019 recoded to 2022 codes",
         }
     }
 }
@@ -136,11 +141,69 @@ pub struct Column {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Target {
     Research(ResearchVariable),
-    /// Questionnaire column `column` (index into [`Codebook::columns`]); `user_missing` codes
-    /// of the delivered version become null.
-    Answer { column: usize, user_missing: Vec<i16> },
+    Answer(Answer),
     /// Never read: personal data or open text (reason from `excluded-variables.csv`).
     Excluded { reason: String },
+}
+
+/// How one delivered questionnaire variable becomes lake values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The column it fills (index into [`Codebook::columns`]).
+    pub column: usize,
+    /// Declared missing codes of the delivered version: they become null.
+    pub user_missing: Vec<i16>,
+    /// The codes valid for the variable in the delivered version; empty when the dataformat
+    /// labels none (then any whole number is taken).
+    pub valid: Vec<i16>,
+    /// Value labels of the delivered version, folded by [`fold_label`], for deliveries that
+    /// write labels instead of codes.
+    pub labels: Vec<(String, i16)>,
+    /// For a 2019 variable with an exact 2019→2022 rule: the rule.
+    pub recode: Option<Recode>,
+}
+
+/// An exact 2019→2022 recode of one variable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recode {
+    /// 2019 code → 2022 code. A valid 2019 code missing here has no 2022 counterpart.
+    pub map: Vec<(i16, i16)>,
+    /// The `<name>_2019` column that keeps the 2019 answer when some valid code has no
+    /// counterpart (`dv12`: "wijkteam / huisbezoek" was split in two in 2022).
+    pub keep_2019: Option<usize>,
+}
+
+impl Answer {
+    /// The 2022 code of a valid delivered code: itself, or recoded; `None` when it has none.
+    pub fn recoded(&self, code: i16) -> Option<i16> {
+        match &self.recode {
+            None => Some(code),
+            Some(r) => r.map.iter().find(|(from, _)| *from == code).map(|(_, to)| *to),
+        }
+    }
+
+    /// True when `code` is a valid code of the delivered variable.
+    pub fn is_valid(&self, code: i16) -> bool {
+        self.valid.is_empty() || self.valid.contains(&code)
+    }
+
+    /// The code whose value label is `text` (case, spacing and diacritics ignored).
+    pub fn code_of_label(&self, text: &str) -> Option<i16> {
+        let folded = fold_label(text);
+        self.labels.iter().find(|(l, _)| *l == folded).map(|(_, c)| *c)
+    }
+}
+
+/// A routing rule of the questionnaire (`routing.csv`): when the condition holds, the skipped
+/// variables must be empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutingRule {
+    pub id: String,
+    /// The rule, as written in `routing.csv`, for messages.
+    pub description: String,
+    /// Per questionnaire version: the condition column, the codes that trigger the rule, and
+    /// the columns that must then be empty.
+    pub per_version: Vec<(Questionnaire, usize, Vec<i16>, Vec<usize>)>,
 }
 
 /// The canonical schema and everything derived from the dataformats.
@@ -151,6 +214,24 @@ pub struct Codebook {
     targets: HashMap<Questionnaire, HashMap<String, Target>>,
     /// Variables that exist in one version only, for version detection.
     pub markers: HashMap<Questionnaire, BTreeSet<String>>,
+    /// Routing rules R1, R3, R4 (`routing.csv`).
+    pub routing: Vec<RoutingRule>,
+}
+
+#[derive(Deserialize)]
+struct RecodeRow {
+    variable: String,
+    code_2019: i16,
+    code_2022: i16,
+}
+
+#[derive(Deserialize)]
+struct RoutingRow {
+    rule: String,
+    versions: String,
+    if_variable: String,
+    if_codes: String,
+    skipped: String,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +268,8 @@ const FORMAT_FILES: [(&str, &str, Questionnaire); 4] = [
 ];
 const VERSION_MAP_FILE: &str = "codebook/version-mapping-2019-2022.csv";
 const EXCLUDED_FILE: &str = "codebook/excluded-variables.csv";
+const RECODES_FILE: &str = "codebook/recodes-2019-2022.csv";
+const ROUTING_FILE: &str = "codebook/routing.csv";
 
 /// Suffix of the column that keeps 2019 answers whose scale changed in 2022.
 pub const SUFFIX_2019: &str = "_2019";
@@ -207,13 +290,26 @@ impl Codebook {
         let excluded: Vec<ExcludedRow> = read_csv(&config_dir.join(EXCLUDED_FILE))?;
         let excluded: BTreeMap<String, String> =
             excluded.into_iter().map(|r| (r.name, r.reason)).collect();
-        Codebook::build(formats, &map, &excluded)
+        let recode_rows: Vec<RecodeRow> = read_csv(&config_dir.join(RECODES_FILE))?;
+        let mut recodes: BTreeMap<String, Vec<(i16, i16)>> = BTreeMap::new();
+        for r in recode_rows {
+            let rule = recodes.entry(r.variable.clone()).or_default();
+            if rule.iter().any(|(from, _)| *from == r.code_2019) {
+                bail!("config/{RECODES_FILE}: {} code {} is recoded twice", r.variable, r.code_2019);
+            }
+            rule.push((r.code_2019, r.code_2022));
+        }
+        let routing: Vec<RoutingRow> = read_csv(&config_dir.join(ROUTING_FILE))?;
+        let mut codebook = Codebook::build(formats, &map, &excluded, &recodes)?;
+        codebook.routing = routing.iter().map(|r| codebook.routing_rule(r)).collect::<Result<_>>()?;
+        Ok(codebook)
     }
 
     fn build(
         formats: Vec<Dataformat>,
         map: &[VersionMapRow],
         excluded: &BTreeMap<String, String>,
+        recodes: &BTreeMap<String, Vec<(i16, i16)>>,
     ) -> Result<Codebook> {
         let v2022 = &formats[0];
         let v2019: Vec<&Dataformat> = formats[1..].iter().collect();
@@ -234,14 +330,38 @@ impl Codebook {
             }
         }
 
-        // Variables whose 2019 answers go to `<name>_2019`: the scale or question changed
-        // without an exact recode.
+        for name in recodes.keys() {
+            let row = map.iter().find(|r| r.var_2019 == *name && r.change_kind == "recoded");
+            if row.is_none() {
+                bail!("config/{RECODES_FILE} recodes {name}, which {VERSION_MAP_FILE} does not mark as recoded");
+            }
+        }
+        let first_2019 = |name: &str| -> Option<&Variable> {
+            v2019.iter().find_map(|f| f.variables.iter().find(|v| v.name == name))
+        };
+        // A recode is exact for the codes it lists; a valid 2019 code it does not list has no
+        // 2022 counterpart, so the variable also keeps a `<name>_2019` column.
+        let partial: BTreeSet<&str> = recodes
+            .iter()
+            .filter(|(name, rule)| {
+                first_2019(name).is_some_and(|v| {
+                    v.value_labels.iter().any(|(c, _)| !rule.iter().any(|(from, _)| from == c))
+                })
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        // Variables whose 2019 answers go to `<name>_2019` alone: the scale or the question
+        // changed and no exact recode exists.
         let split: BTreeSet<&str> = map
             .iter()
             .filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty())
-            .filter(|r| r.change_kind == "recoded" || r.notes.starts_with("comparable=no"))
+            .filter(|r| {
+                r.notes.starts_with("comparable=no")
+                    || (r.change_kind == "recoded" && !recodes.contains_key(&r.var_2019))
+            })
             .map(|r| r.var_2019.as_str())
             .collect();
+        let keeps_2019: BTreeSet<&str> = split.union(&partial).copied().collect();
         let renamed: HashMap<&str, &str> = map
             .iter()
             .filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty())
@@ -261,18 +381,17 @@ impl Codebook {
 
         let in_2019: BTreeSet<&str> =
             v2019.iter().flat_map(|f| f.variables.iter().map(|v| v.name.as_str())).collect();
-        let mapped_2022: BTreeSet<&str> = renamed.values().copied().collect();
         for v in v2022.variables.iter().filter(|v| is_questionnaire(v)) {
-            let from_2019 = mapped_2022.contains(v.name.as_str())
-                && !split.iter().any(|s| renamed.get(s) == Some(&v.name.as_str()));
-            let comparability =
-                if from_2019 { Comparability::Both } else { Comparability::Only2022 };
+            let source = renamed.iter().find(|(_, to)| **to == v.name).map(|(from, _)| *from);
+            let comparability = match source {
+                None => Comparability::Only2022,
+                Some(s) if split.contains(s) => Comparability::Only2022,
+                Some(s) if recodes.contains_key(s) => Comparability::Recoded,
+                Some(_) => Comparability::Both,
+            };
             push(&mut columns, column_of(v, v.name.clone(), comparability));
         }
-        let first_2019 = |name: &str| -> Option<&Variable> {
-            v2019.iter().find_map(|f| f.variables.iter().find(|v| v.name == name))
-        };
-        for name in &split {
+        for name in &keeps_2019 {
             let v = first_2019(name).with_context(|| {
                 format!("{VERSION_MAP_FILE} names 2019 variable {name}, no 2019 dataformat has it")
             })?;
@@ -311,7 +430,25 @@ impl Codebook {
                     let column = *index.get(&canonical).with_context(|| {
                         format!("{} variable {} maps to unknown column {canonical}", f.name, v.name)
                     })?;
-                    Target::Answer { column, user_missing: v.user_missing.clone() }
+                    let recode = match f.questionnaire {
+                        Questionnaire::V2019 => recodes.get(&v.name).map(|map| Recode {
+                            map: map.clone(),
+                            keep_2019: partial
+                                .contains(v.name.as_str())
+                                .then(|| index.get(&format!("{}{SUFFIX_2019}", v.name)).copied())
+                                .flatten(),
+                        }),
+                        Questionnaire::V2022 => None,
+                    };
+                    // A recode may list codes the dataformat does not label (2019 `dv00` 8,
+                    // "anders"): they are valid too.
+                    let mut valid: Vec<i16> = v.value_labels.iter().map(|(c, _)| *c).collect();
+                    if let Some(r) = &recode {
+                        let extra: Vec<i16> = r.map.iter().map(|(from, _)| *from).filter(|c| !valid.contains(c)).collect();
+                        valid.extend(extra);
+                    }
+                    let labels = v.value_labels.iter().map(|(c, l)| (fold_label(l), *c)).collect();
+                    Target::Answer(Answer { column, user_missing: v.user_missing.clone(), valid, labels, recode })
                 };
                 t.insert(v.name.clone(), target);
             }
@@ -332,7 +469,61 @@ impl Codebook {
             names_2022.iter().filter(|n| !in_2019.contains(*n)).map(|n| n.to_string()).collect(),
         );
 
-        Ok(Codebook { formats, columns, targets, markers })
+        Ok(Codebook { formats, columns, targets, markers, routing: Vec::new() })
+    }
+
+    /// Resolves one row of `routing.csv` onto columns, per questionnaire version. Skipped
+    /// variables are names or prefixes ending in `*` (`dv07_*`), matched against each version's
+    /// dataformat; names a version lacks are skipped for that version.
+    fn routing_rule(&self, row: &RoutingRow) -> Result<RoutingRule> {
+        let context = || format!("config/{ROUTING_FILE}, rule {}", row.rule);
+        let codes: Vec<i16> = row
+            .if_codes
+            .split_whitespace()
+            .map(|c| c.parse::<i16>())
+            .collect::<Result<_, _>>()
+            .with_context(context)?;
+        let mut per_version = Vec::new();
+        for version in row.versions.split_whitespace() {
+            let q = match version {
+                "2019" => Questionnaire::V2019,
+                "2022" => Questionnaire::V2022,
+                other => bail!("{}: unknown version {other:?}", context()),
+            };
+            let column_of = |name: &str| match self.target(q, name) {
+                Some(Target::Answer(a)) => Some(a.column),
+                _ => None,
+            };
+            let condition = column_of(&row.if_variable)
+                .with_context(|| format!("{}: {} is not a {version} variable", context(), row.if_variable))?;
+            let names: Vec<&str> = self
+                .formats
+                .iter()
+                .filter(|f| f.questionnaire == q)
+                .flat_map(|f| f.variables.iter().map(|v| v.name.as_str()))
+                .collect();
+            let mut skipped = Vec::new();
+            for pattern in row.skipped.split_whitespace() {
+                let matches: Vec<&str> = match pattern.strip_suffix('*') {
+                    Some(prefix) => names.iter().copied().filter(|n| n.starts_with(prefix)).collect(),
+                    None => names.iter().copied().filter(|n| *n == pattern).collect(),
+                };
+                for name in matches {
+                    if let Some(c) = column_of(name).filter(|c| !skipped.contains(c)) {
+                        skipped.push(c);
+                    }
+                }
+            }
+            if skipped.is_empty() {
+                bail!("{}: no {version} variable matches {:?}", context(), row.skipped);
+            }
+            per_version.push((q, condition, codes.clone(), skipped));
+        }
+        Ok(RoutingRule {
+            id: row.rule.clone(),
+            description: format!("{} in {{{}}} skips {}", row.if_variable, row.if_codes, row.skipped),
+            per_version,
+        })
     }
 
     /// Where the delivered variable `name` (already in canonical spelling: lower case,
@@ -368,6 +559,18 @@ impl Codebook {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
+}
+
+/// Folds a value label or a delivered label text for matching: lower case, no diacritics, runs
+/// of white space as one space, no space around `/`.
+pub fn fold_label(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let plain: String = text
+        .nfd()
+        .filter(|c| !matches!(*c as u32, 0x0300..=0x036F))
+        .collect::<String>()
+        .to_lowercase();
+    plain.split_whitespace().collect::<Vec<_>>().join(" ").replace(" / ", "/")
 }
 
 /// Canonical spelling of a delivered column name: trimmed, lower case, `.` and spaces as `_`.
@@ -462,11 +665,11 @@ mod tests {
         assert_eq!(cb.columns[wl06].comparability, Comparability::Only2022);
         assert_eq!(cb.columns[wl06_2019].comparability, Comparability::Only2019);
         match cb.target(Questionnaire::V2019, "wl06") {
-            Some(Target::Answer { column, .. }) => assert_eq!(*column, wl06_2019),
+            Some(Target::Answer(a)) => assert_eq!(a.column, wl06_2019),
             other => panic!("wl06 2019 → {other:?}"),
         }
         match cb.target(Questionnaire::V2022, "wl06") {
-            Some(Target::Answer { column, .. }) => assert_eq!(*column, wl06),
+            Some(Target::Answer(a)) => assert_eq!(a.column, wl06),
             other => panic!("wl06 2022 → {other:?}"),
         }
         // Same question both years: one column.
@@ -475,10 +678,60 @@ mod tests {
     }
 
     #[test]
+    fn exact_recodes_fill_the_2022_column() {
+        let cb = codebook();
+        let answer = |q, name| match cb.target(q, name) {
+            Some(Target::Answer(a)) => a.clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        // ch06: 2019 7 "wil ik niet zeggen" is 2022 8; fully recoded, no ch06_2019.
+        let ch06 = answer(Questionnaire::V2019, "ch06");
+        assert_eq!(ch06.column, cb.column_index("ch06").unwrap());
+        assert_eq!((ch06.recoded(7), ch06.recoded(3)), (Some(8), Some(3)));
+        assert!(ch06.recode.as_ref().unwrap().keep_2019.is_none());
+        assert!(cb.column_index("ch06_2019").is_none());
+        assert_eq!(cb.columns[ch06.column].comparability, Comparability::Recoded);
+        // dv00: 4 → 7, and 8 ("anders", unlabelled in v13) is valid and → 9.
+        let dv00 = answer(Questionnaire::V2019, "dv00");
+        assert_eq!((dv00.recoded(4), dv00.recoded(8)), (Some(7), Some(9)));
+        assert!(dv00.is_valid(8) && !dv00.is_valid(10));
+        // dv12: 7 "wijkteam / huisbezoek" has no 2022 code; dv12_2019 keeps it.
+        let dv12 = answer(Questionnaire::V2019, "dv12");
+        assert_eq!(dv12.recoded(7), None);
+        assert_eq!(dv12.recoded(8), Some(9));
+        assert_eq!(dv12.recode.as_ref().unwrap().keep_2019, cb.column_index("dv12_2019"));
+        // 2022 deliveries are never recoded.
+        assert_eq!(answer(Questionnaire::V2022, "ch06").recoded(7), Some(7));
+    }
+
+    #[test]
+    fn labels_match_loosely() {
+        let cb = codebook();
+        let Some(Target::Answer(a)) = cb.target(Questionnaire::V2022, "wl02_0") else { panic!() };
+        assert_eq!(a.code_of_label("Helemaal  EENS"), Some(1));
+        assert_eq!(a.code_of_label("weet niet/geen mening"), Some(6));
+        assert_eq!(a.code_of_label("misschien"), None);
+    }
+
+    #[test]
+    fn routing_rules_resolve_per_version() {
+        let cb = codebook();
+        let ids: Vec<&str> = cb.routing.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["R1", "R3", "R4"]);
+        let r4 = &cb.routing[2];
+        let (_, cond, codes, skipped) = r4.per_version.iter().find(|v| v.0 == Questionnaire::V2019).unwrap();
+        assert_eq!((*cond, codes.as_slice()), (cb.column_index("zw06_0").unwrap(), &[3][..]));
+        // zw09 changed scale: a 2019 delivery's zw09 lives in zw09_2019.
+        assert_eq!(skipped, &[cb.column_index("zw09_2019").unwrap()]);
+        let r3_2022 = &cb.routing[1].per_version.iter().find(|v| v.0 == Questionnaire::V2022).unwrap().3;
+        assert!(r3_2022.contains(&cb.column_index("zw08_7").unwrap()));
+    }
+
+    #[test]
     fn dv03_keeps_its_own_missing_codes() {
         let cb = codebook();
         match cb.target(Questionnaire::V2019, "dv03_0") {
-            Some(Target::Answer { user_missing, .. }) => assert_eq!(user_missing, &vec![11, 88, 99]),
+            Some(Target::Answer(a)) => assert_eq!(a.user_missing, vec![11, 88, 99]),
             other => panic!("dv03_0 → {other:?}"),
         }
         assert!(cb.target(Questionnaire::V2022, "dv03_0").is_none());

@@ -62,6 +62,10 @@ rules! {
     COLUMN_EXCLUDED = "harmonise.column-excluded", Info;
     VALUE_NOT_A_CODE = "harmonise.value-not-a-code", Warning;
     DATE_IN_QUESTIONNAIRE = "harmonise.date-in-questionnaire-column", Warning;
+    CODE_INVALID = "harmonise.code-invalid", Warning;
+    RECODE_UNMAPPABLE = "harmonise.recode-unmappable", Warning;
+    LABELS_AS_CODES = "harmonise.labels-as-codes", Info;
+    ROUTING_BLANKED = "harmonise.routing-blanked", Warning;
     WEGING_INVALID = "harmonise.weging-invalid", Warning;
     VERSION_CONTRADICTORY = "harmonise.version-contradictory", Warning;
     VERSION_UNDECIDABLE = "harmonise.version-undecidable", Error;
@@ -73,6 +77,8 @@ rules! {
     YEAR_MIXED = "harmonise.year-mixed", Error;
     NAME_HINT_DISAGREES = "harmonise.name-hint-disagrees", Warning;
     RESPONDENT_MISSING = "harmonise.respondent-missing", Warning;
+    PERSONAL_DATA_COLUMN = "harmonise.personal-data-column", Info;
+    PERSONAL_DATA_FOUND = "harmonise.personal-data-found", Warning;
 }
 
 /// At most this many row numbers are listed in a finding; `count` holds the total.

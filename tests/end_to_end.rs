@@ -184,11 +184,12 @@ fn check_cells(b: &RecordBatch, d: &GeneratedDelivery, cb: &Codebook) {
         assert_eq!(wijknr.is_valid(i).then(|| wijknr.value(i)), r.wijknr.as_deref());
         assert_eq!(complete.value(i), r.answers[ch02].is_some_and(|v| !(v < 0 || v == 88 || v == 99)));
         for (v, answer) in d.variables.iter().zip(&r.answers) {
-            let Some(Target::Answer { column, user_missing }) = cb.target(q, v) else {
+            let Some(Target::Answer(a)) = cb.target(q, v) else {
                 panic!("{v} is not a questionnaire variable of {}", d.dataformat);
             };
-            let expected = answer.filter(|a| !user_missing.contains(a));
-            let col = int16s(b, &cb.columns[*column].name);
+            // Declared missing → null; 2019 codes recoded onto 2022 codes where a rule exists.
+            let expected = answer.filter(|c| !a.user_missing.contains(c)).and_then(|c| a.recoded(c));
+            let col = int16s(b, &cb.columns[a.column].name);
             let got = col.is_valid(i).then(|| col.value(i));
             assert_eq!(got, expected, "{} respondent {} {v}", d.file_name, r.respondent);
         }

@@ -7,13 +7,20 @@
 //! dropped by name without reading a single cell. Pure: no file system, no clock. Bad data
 //! gives findings, never an `Err`.
 
+pub mod routing;
+pub mod values;
+
 use std::collections::BTreeSet;
 
-use crate::codebook::{Codebook, Questionnaire, ResearchVariable, Target, canonical_name};
+use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target, canonical_name};
 use crate::finding::{self, Finding, rejects};
 use crate::ingest::discover::NameHints;
 use crate::ingest::{Cell, RawTable};
 use crate::municipality::{Municipalities, Municipality, Resolution};
+
+pub mod privacy;
+
+pub use values::{grouping_mark, parse_code, parse_decimal, parse_number};
 
 /// One delivery on the canonical schema, column by column.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,9 +76,9 @@ pub struct Harmonised {
 }
 
 /// Where a delivered column's cells go.
-enum Slot {
+enum Slot<'c> {
     Research(ResearchVariable),
-    Answer { column: usize, user_missing: Vec<i16> },
+    Answer(&'c Answer),
 }
 
 /// Harmonises one delivery. `hints` come from the file name and are used only where the
@@ -130,9 +137,9 @@ pub fn harmonise(
                 mapping.mapped.push((delivered.clone(), r.name().to_string()));
                 slots.push((i, Slot::Research(*r)));
             }
-            Some(Target::Answer { column, user_missing }) => {
-                mapping.mapped.push((delivered.clone(), codebook.columns[*column].name.clone()));
-                slots.push((i, Slot::Answer { column: *column, user_missing: user_missing.clone() }));
+            Some(Target::Answer(a)) => {
+                mapping.mapped.push((delivered.clone(), codebook.columns[a.column].name.clone()));
+                slots.push((i, Slot::Answer(a)));
             }
             Some(Target::Excluded { reason }) => {
                 findings.push(
@@ -271,32 +278,57 @@ pub fn harmonise(
             }
             // Read above, before the version and municipality were decided.
             Slot::Research(ResearchVariable::Gemnr | ResearchVariable::Jr) => {}
-            Slot::Answer { column, user_missing } => {
-                let out = &mut batch.answers[*column];
-                let mut dates = Vec::new();
-                for (r, row) in table.rows.iter().enumerate() {
-                    match parse_code(&row[*i]) {
-                        Ok(Some(v)) if user_missing.contains(&v) => out[r] = None,
-                        Ok(v) => out[r] = v,
-                        Err(()) if matches!(row[*i], Cell::Date(_)) => dates.push(table.source_rows[r]),
-                        Err(()) => bad_rows.push(table.source_rows[r]),
+            Slot::Answer(answer) => {
+                let column = values::answer_column(table.rows.iter().map(|row| &row[*i]), answer);
+                batch.answers[answer.column] = column.values;
+                if let (Some(keep), Some(original)) =
+                    (answer.recode.as_ref().and_then(|r| r.keep_2019), column.original)
+                {
+                    batch.answers[keep] = original;
+                }
+                let rows_of = |idx: &[usize]| -> Vec<u32> { idx.iter().map(|&r| table.source_rows[r]).collect() };
+                let target = &codebook.columns[answer.column].name;
+                let mut report = |rule: finding::Rule, idx: &[usize], what: String| {
+                    if !idx.is_empty() {
+                        findings.push(
+                            Finding::new(rule, delivery_id, format!("{} {what}", idx.len()))
+                                .column(column_name.clone())
+                                .rows(&rows_of(idx)),
+                        );
                     }
-                }
-                if !dates.is_empty() {
-                    findings.push(
-                        Finding::new(
-                            finding::DATE_IN_QUESTIONNAIRE,
-                            delivery_id,
-                            format!(
-                                "{} cell(s) are formatted as dates, not codes (a spreadsheet may \
-                                 have turned a code into a date); set to null",
-                                dates.len()
-                            ),
-                        )
-                        .column(column_name.clone())
-                        .rows(&dates),
-                    );
-                }
+                };
+                report(
+                    finding::DATE_IN_QUESTIONNAIRE,
+                    &column.dates,
+                    "cell(s) are formatted as dates, not codes (a spreadsheet may have turned a \
+                     code into a date); set to null"
+                        .into(),
+                );
+                report(
+                    finding::VALUE_NOT_A_CODE,
+                    &column.not_a_code,
+                    "value(s) are neither whole-number codes nor value labels of the variable; \
+                     set to null"
+                        .into(),
+                );
+                report(
+                    finding::CODE_INVALID,
+                    &column.invalid,
+                    format!("value(s) are not valid codes of {} in the {} dataformat; set to null", column_name, q.as_str()),
+                );
+                report(
+                    finding::RECODE_UNMAPPABLE,
+                    &column.unmappable,
+                    format!(
+                        "2019 answer(s) have no {target} code in 2022; {target} is null for them and \
+                         {target}_2019 keeps the 2019 code"
+                    ),
+                );
+                report(
+                    finding::LABELS_AS_CODES,
+                    &column.from_labels,
+                    "value(s) were delivered as value labels and read as their codes".into(),
+                );
             }
         }
         if !bad_rows.is_empty() {
@@ -324,6 +356,23 @@ pub fn harmonise(
                 format!("{} row(s) have no respondent number", missing.len()),
             )
             .rows(&missing),
+        );
+    }
+
+    for (rule, rows) in routing::apply(&codebook.routing, q, &mut batch.answers) {
+        let rows: Vec<u32> = rows.iter().map(|&r| table.source_rows[r]).collect();
+        findings.push(
+            Finding::new(
+                finding::ROUTING_BLANKED,
+                delivery_id,
+                format!(
+                    "routing rule {} ({}): {} row(s) had answers the routing skips; blanked",
+                    rule.id,
+                    rule.description,
+                    rows.len()
+                ),
+            )
+            .rows(&rows),
         );
     }
 
@@ -519,87 +568,6 @@ fn municipality(
     }
 }
 
-/// A cell as a whole-number code: `3`, `3.0`, `" 3 "`, `"3,0"`. Empty is `Ok(None)`; anything
-/// else (text, fractions, out of range, dates) is `Err`.
-pub fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
-    let v = match parse_number(cell)? {
-        None => return Ok(None),
-        Some(v) => v,
-    };
-    if v.fract() != 0.0 || v < i16::MIN as f64 || v > i16::MAX as f64 {
-        return Err(());
-    }
-    Ok(Some(v as i16))
-}
-
-/// A cell as a number; text may use a decimal comma (`1,25`) or point. Empty is `Ok(None)`.
-pub fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
-    parse_decimal(cell, None)
-}
-
-/// The thousands separator of a column of decimal numbers, decided from all its values: when
-/// some value holds both `.` and `,`, the one that comes first groups thousands (`1.234,5`,
-/// `1,234.5`); otherwise there is none, and a lone `,` or `.` is the decimal mark, so `1,234`
-/// is 1.234 (a weight, not twelve hundred).
-pub fn grouping_mark<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<char> {
-    let (mut comma_first, mut point_first) = (0usize, 0usize);
-    for cell in cells {
-        if let Cell::Text(t) = cell
-            && let (Some(c), Some(p)) = (t.find(','), t.find('.'))
-        {
-            if c < p { comma_first += 1 } else { point_first += 1 }
-        }
-    }
-    match (comma_first, point_first) {
-        (0, 0) => None,
-        (c, p) if c >= p => Some(','),
-        _ => Some('.'),
-    }
-}
-
-/// A cell as a number, with `grouping` (if any) as the column's thousands separator: groups
-/// must then be of three digits, and the other separator is the decimal mark.
-pub fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>, ()> {
-    let t = match cell {
-        Cell::Empty => return Ok(None),
-        Cell::Number(v) if v.is_finite() => return Ok(Some(*v)),
-        Cell::Number(_) | Cell::Date(_) => return Err(()),
-        Cell::Text(t) => t.trim(),
-    };
-    if t.is_empty() {
-        return Ok(None);
-    }
-    let mut plain = String::with_capacity(t.len());
-    let (int_part, frac_part) = match grouping {
-        Some(g) => {
-            let decimal = if g == ',' { '.' } else { ',' };
-            let (int_part, frac) = t.split_once(decimal).map_or((t, None), |(a, b)| (a, Some(b)));
-            let mut groups = int_part.split(g);
-            let first = groups.next().unwrap_or("");
-            if groups.clone().any(|grp| grp.len() != 3) || (int_part.contains(g) && first.trim_start_matches(['-', '+']).is_empty()) {
-                return Err(());
-            }
-            plain.push_str(&int_part.replace(g, ""));
-            (plain.as_str(), frac)
-        }
-        None => {
-            if t.contains(',') && t.contains('.') {
-                return Err(());
-            }
-            t.split_once([',', '.']).map_or((t, None), |(a, b)| (a, Some(b)))
-        }
-    };
-    let number = match frac_part {
-        Some(f) => format!("{int_part}.{f}"),
-        None => int_part.to_string(),
-    };
-    // Only plain decimal notation: no exponents, no inf/nan words.
-    if !number.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+')) {
-        return Err(());
-    }
-    number.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or(())
-}
-
 /// A respondent number as text: whole numbers without `.0`, text trimmed.
 fn respondent_text(cell: &Cell) -> Option<String> {
     match cell {
@@ -657,41 +625,6 @@ mod tests {
 
     fn answer(cb: &Codebook, b: &Batch, column: &str) -> Vec<Option<i16>> {
         b.answers[cb.column_index(column).unwrap()].clone()
-    }
-
-    #[test]
-    fn codes_parse_from_numbers_and_numeric_text() {
-        assert_eq!(parse_code(&Cell::Number(3.0)), Ok(Some(3)));
-        assert_eq!(parse_code(&text(" 3 ")), Ok(Some(3)));
-        assert_eq!(parse_code(&text("3.0")), Ok(Some(3)));
-        assert_eq!(parse_code(&text("3,0")), Ok(Some(3)));
-        assert_eq!(parse_code(&Cell::Empty), Ok(None));
-        assert_eq!(parse_code(&text("3,5")), Err(()));
-        assert_eq!(parse_code(&text("ja")), Err(()));
-        assert_eq!(parse_number(&text("1,234")), Ok(Some(1.234)));
-        assert_eq!(parse_number(&text("1e3")), Err(()));
-    }
-
-    #[test]
-    fn decimal_marks_are_decided_per_column() {
-        let col = |v: &[&str]| v.iter().map(|s| text(s)).collect::<Vec<_>>();
-        // Only lone separators: each is a decimal mark.
-        let weights = col(&["1,234", "0,9", "1.5", ""]);
-        let g = grouping_mark(weights.iter());
-        assert_eq!(g, None);
-        let parsed: Vec<_> = weights.iter().map(|c| parse_decimal(c, g)).collect();
-        assert_eq!(parsed, [Ok(Some(1.234)), Ok(Some(0.9)), Ok(Some(1.5)), Ok(None)]);
-        // A value with both: the first groups thousands, in every value of the column.
-        let dutch = col(&["1.234,5", "1,25", "2.000"]);
-        let g = grouping_mark(dutch.iter());
-        assert_eq!(g, Some('.'));
-        let parsed: Vec<_> = dutch.iter().map(|c| parse_decimal(c, g)).collect();
-        assert_eq!(parsed, [Ok(Some(1234.5)), Ok(Some(1.25)), Ok(Some(2000.0))]);
-        let english = col(&["1,234.5", "12.5"]);
-        let g = grouping_mark(english.iter());
-        assert_eq!(g, Some(','));
-        assert_eq!(parse_decimal(&english[0], g), Ok(Some(1234.5)));
-        assert_eq!(parse_decimal(&text("1,23.5"), g), Err(()), "groups of three only");
     }
 
     #[test]
