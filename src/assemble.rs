@@ -41,8 +41,8 @@ pub fn assemble(year: u16, batches: Vec<&Batch>) -> YearTable<'_> {
         }
     }
     rows.sort_by(|a, b| {
-        let ga = &batches[a.batch].gemeente.code;
-        let gb = &batches[b.batch].gemeente.code;
+        let ga = &batches[a.batch].municipality(a.row).code;
+        let gb = &batches[b.batch].municipality(b.row).code;
         ga.cmp(gb).then_with(|| a.respondent_key.cmp(&b.respondent_key))
     });
     YearTable { year, batches, rows }
@@ -59,7 +59,7 @@ fn base_key(batch: &Batch, row: usize) -> String {
         // No number delivered: the source row keeps the key unique and traceable.
         None => format!("r{:06}", batch.source_row[row]),
     };
-    format!("{}-{}-Q{quarter}-{number}", batch.gemeente.code, batch.year)
+    format!("{}-{}-Q{quarter}-{number}", batch.municipality(row).code, batch.year)
 }
 
 #[cfg(test)]
@@ -73,7 +73,8 @@ mod tests {
         Batch {
             delivery_id: "d".into(),
             vragenlijst: Questionnaire::V2022,
-            gemeente: Municipality { code: code.into(), name: "X".into() },
+            municipalities: vec![Municipality { code: code.into(), name: "X".into() }],
+            gemeente: vec![0; n],
             year: 2023,
             source_row: (1..=n as i32).collect(),
             respondent: respondents.iter().map(|r| r.map(String::from)).collect(),

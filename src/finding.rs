@@ -70,9 +70,11 @@ rules! {
     VERSION_CONTRADICTORY = "harmonise.version-contradictory", Warning;
     VERSION_UNDECIDABLE = "harmonise.version-undecidable", Error;
     MUNICIPALITY_UNKNOWN = "harmonise.municipality-unknown", Error;
-    MUNICIPALITY_SPLIT = "harmonise.municipality-split", Error;
+    MUNICIPALITY_SPLIT = "harmonise.municipality-split", Warning;
     MUNICIPALITY_MERGED = "harmonise.municipality-merged", Info;
-    MUNICIPALITY_MIXED = "harmonise.municipality-mixed", Error;
+    ROWS_MUNICIPALITY_UNKNOWN = "harmonise.rows-municipality-unknown", Warning;
+    JOINT_SURVEY = "harmonise.joint-survey", Info;
+    DISTRICT_OTHER_MUNICIPALITY = "harmonise.district-other-municipality", Warning;
     YEAR_MISSING = "harmonise.year-missing", Error;
     YEAR_MIXED = "harmonise.year-mixed", Error;
     NAME_HINT_DISAGREES = "harmonise.name-hint-disagrees", Warning;

@@ -99,8 +99,8 @@ pub fn year_record_batch(table: &YearTable, codebook: &Codebook) -> Result<Recor
         source_row.append_value(batch.source_row[r]);
     }
     columns.push(Arc::new(source_row.finish()));
-    columns.push(strings(&|b, _| Some(b.gemeente.code.clone())));
-    columns.push(strings(&|b, _| Some(b.gemeente.name.clone())));
+    columns.push(strings(&|b, r| Some(b.municipality(r).code.clone())));
+    columns.push(strings(&|b, r| Some(b.municipality(r).name.clone())));
     columns.push(int16(&|b, r| b.gemnr[r]));
     columns.push(int16(&|b, r| b.jr[r]));
     columns.push(int16(&|b, r| b.kw[r]));

@@ -60,6 +60,8 @@ pub struct Municipalities {
     successors: BTreeMap<String, BTreeSet<String>>,
     /// folded name → code (current and historical names).
     by_name: BTreeMap<String, String>,
+    /// old code → its name, for municipalities that no longer exist.
+    historical: BTreeMap<String, String>,
 }
 
 impl Municipalities {
@@ -91,14 +93,16 @@ impl Municipalities {
             current.insert(r.code.clone(), Municipality { code: r.code, name: r.name });
         }
         let mut successors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut historical = BTreeMap::new();
         for m in mergers {
+            historical.entry(m.old_code.clone()).or_insert_with(|| m.old_name.clone());
             if m.kind != "merger" && m.kind != "split" {
                 bail!("config/municipal-mergers.csv: unknown type {:?}", m.kind);
             }
             successors.entry(m.old_code.clone()).or_default().insert(m.new_code);
             by_name.entry(fold_name(&m.old_name)).or_insert(m.old_code);
         }
-        Ok(Municipalities { current, successors, by_name })
+        Ok(Municipalities { current, successors, by_name, historical })
     }
 
     /// The current municipalities, ordered by code.
@@ -108,6 +112,11 @@ impl Municipalities {
 
     pub fn get(&self, code: &str) -> Option<&Municipality> {
         self.current.get(code)
+    }
+
+    /// The name of a municipality that no longer exists (`GM0140` → Littenseradiel).
+    pub fn historical_name(&self, code: &str) -> Option<&str> {
+        self.historical.get(code).map(String::as_str)
     }
 
     /// Resolves a CBS municipality number (`363`) to today's municipality.

@@ -314,7 +314,8 @@ fn delivery_record(o: &Outcome) -> DeliveryRecord {
         file_blake3: o.delivery.blake3.clone(),
         first_seen: o.delivery.modified,
         format: o.delivery.format.as_str().to_string(),
-        gemeente_code: b.map(|b| b.gemeente.code.clone()),
+        // Joint surveys list every municipality, comma-separated.
+        gemeente_code: b.map(|b| b.municipalities.iter().map(|m| m.code.as_str()).collect::<Vec<_>>().join(",")),
         jr: b.map(|b| b.year as i16),
         kw: first(b.map(|b| &b.kw)),
         org: first(b.map(|b| &b.org)),

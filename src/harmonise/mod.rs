@@ -7,6 +7,7 @@
 //! dropped by name without reading a single cell. Pure: no file system, no clock. Bad data
 //! gives findings, never an `Err`.
 
+pub mod place;
 pub mod routing;
 pub mod values;
 
@@ -16,7 +17,7 @@ use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target,
 use crate::finding::{self, Finding, rejects};
 use crate::ingest::discover::NameHints;
 use crate::ingest::{Cell, RawTable};
-use crate::municipality::{Municipalities, Municipality, Resolution};
+use crate::municipality::{Municipalities, Municipality};
 
 pub mod privacy;
 
@@ -27,8 +28,10 @@ pub use values::{grouping_mark, parse_code, parse_decimal, parse_number};
 pub struct Batch {
     pub delivery_id: String,
     pub vragenlijst: Questionnaire,
-    /// The municipality the delivery belongs to today.
-    pub gemeente: Municipality,
+    /// The municipalities of the delivery's rows, today's (one, except for joint surveys).
+    pub municipalities: Vec<Municipality>,
+    /// Per row: index into `municipalities`.
+    pub gemeente: Vec<usize>,
     /// The survey year the delivery is published under.
     pub year: u16,
     pub source_row: Vec<i32>,
@@ -47,6 +50,36 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The municipality of row `r`.
+    pub fn municipality(&self, r: usize) -> &Municipality {
+        &self.municipalities[self.gemeente[r]]
+    }
+
+    /// Keeps the rows whose `keep` is true.
+    fn retain_rows(&mut self, keep: &[bool]) {
+        fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        retain(&mut self.source_row, keep);
+        retain(&mut self.respondent, keep);
+        retain(&mut self.gemnr, keep);
+        retain(&mut self.jr, keep);
+        retain(&mut self.kw, keep);
+        retain(&mut self.veldwerkmodus, keep);
+        retain(&mut self.org, keep);
+        retain(&mut self.wijknr, keep);
+        retain(&mut self.weging, keep);
+        retain(&mut self.complete, keep);
+        retain(&mut self.gemeente, keep);
+        for column in &mut self.answers {
+            retain(column, keep);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.source_row.len()
     }
@@ -102,11 +135,20 @@ pub fn harmonise(
         }
     };
     let jr = ints(research_col(ResearchVariable::Jr));
-    let gemnr = ints(research_col(ResearchVariable::Gemnr));
+    let cells = |col: Option<usize>| col.map(|c| table.rows.iter().map(|r| &r[c]).collect::<Vec<_>>());
 
-    let year = survey_year(&jr, hints, delivery_id, &mut findings);
+    let year = place::survey_year(&jr, hints, delivery_id, &mut findings);
     let vragenlijst = decide_version(&names, year, codebook, delivery_id, &mut findings);
-    let gemeente = municipality(&gemnr, hints, municipalities, delivery_id, &mut findings);
+    let placement = place::place(
+        cells(research_col(ResearchVariable::Gemnr)),
+        cells(research_col(ResearchVariable::Wijknr)),
+        table.rows.len(),
+        &table.source_rows,
+        hints,
+        municipalities,
+        delivery_id,
+        &mut findings,
+    );
 
     let Some(q) = vragenlijst else {
         return Harmonised { batch: None, mapping, vragenlijst, findings };
@@ -178,7 +220,7 @@ pub fn harmonise(
         ));
     }
 
-    let (Some(year), Some(gemeente)) = (year, gemeente) else {
+    let (Some(year), Some(placement)) = (year, placement) else {
         return Harmonised { batch: None, mapping, vragenlijst, findings };
     };
     if rejects(&findings) {
@@ -189,11 +231,12 @@ pub fn harmonise(
     let mut batch = Batch {
         delivery_id: delivery_id.to_string(),
         vragenlijst: q,
-        gemeente,
+        municipalities: placement.municipalities,
+        gemeente: placement.index.iter().map(|i| i.unwrap_or(0)).collect(),
         year,
         source_row: table.source_rows.iter().map(|&r| r as i32).collect(),
         respondent: vec![None; n],
-        gemnr,
+        gemnr: placement.gemnr,
         jr,
         kw: vec![None; n],
         veldwerkmodus: vec![None; n],
@@ -257,8 +300,31 @@ pub fn harmonise(
                 continue;
             }
             Slot::Research(ResearchVariable::Wijknr) => {
+                let mut elsewhere = Vec::new();
                 for (r, row) in table.rows.iter().enumerate() {
-                    batch.wijknr[r] = district_code(&row[*i], &batch.gemeente.code);
+                    let code = &batch.municipalities[batch.gemeente[r]].code;
+                    let district = place::district_code(&row[*i], code);
+                    // A district of the municipality as delivered (before a merger) is fine.
+                    let delivered = batch.gemnr[r].map(|n| format!("{n:04}"));
+                    if let Some(d) = &district
+                        && d[2..6] != code[2..]
+                        && Some(&d[2..6]) != delivered.as_deref()
+                        && placement.index[r].is_some()
+                    {
+                        elsewhere.push(table.source_rows[r]);
+                    }
+                    batch.wijknr[r] = district;
+                }
+                if !elsewhere.is_empty() {
+                    findings.push(
+                        Finding::new(
+                            finding::DISTRICT_OTHER_MUNICIPALITY,
+                            delivery_id,
+                            format!("{} district code(s) lie in another municipality than the row's gemnr", elsewhere.len()),
+                        )
+                        .column(column_name.clone())
+                        .rows(&elsewhere),
+                    );
                 }
             }
             Slot::Research(var @ (ResearchVariable::Kw
@@ -379,56 +445,12 @@ pub fn harmonise(
     if let Some(age) = codebook.age_column() {
         batch.complete = batch.answers[age].iter().map(Option::is_some).collect();
     }
-    Harmonised { batch: Some(batch), mapping, vragenlijst, findings }
-}
-
-/// The survey year: the `jr` column, else the file name.
-fn survey_year(
-    jr: &[Option<i16>],
-    hints: &NameHints,
-    delivery_id: &str,
-    findings: &mut Vec<Finding>,
-) -> Option<u16> {
-    let years: BTreeSet<i16> = jr.iter().flatten().copied().collect();
-    match years.len() {
-        0 => match hints.year {
-            Some(y) => Some(y),
-            None => {
-                findings.push(Finding::new(
-                    finding::YEAR_MISSING,
-                    delivery_id,
-                    "neither the jr column nor the file name gives the survey year",
-                ));
-                None
-            }
-        },
-        1 => {
-            let y = *years.first().expect("one year") as u16;
-            if let Some(h) = hints.year.filter(|h| *h != y) {
-                findings.push(
-                    Finding::new(
-                        finding::NAME_HINT_DISAGREES,
-                        delivery_id,
-                        format!("the file name says year {h}, the jr column {y}; {y} is used"),
-                    )
-                    .column("jr"),
-                );
-            }
-            Some(y)
-        }
-        _ => {
-            let list: Vec<String> = years.iter().map(|y| y.to_string()).collect();
-            findings.push(
-                Finding::new(
-                    finding::YEAR_MIXED,
-                    delivery_id,
-                    format!("the jr column holds several years: {}", list.join(", ")),
-                )
-                .column("jr"),
-            );
-            None
-        }
+    // Rows without a known municipality are reported by `place` and not published.
+    let keep: Vec<bool> = placement.index.iter().map(Option::is_some).collect();
+    if keep.contains(&false) {
+        batch.retain_rows(&keep);
     }
+    Harmonised { batch: Some(batch), mapping, vragenlijst, findings }
 }
 
 /// The questionnaire version, from the variables only one version has, else from the year.
@@ -477,97 +499,6 @@ fn decide_version(
     decided
 }
 
-/// The municipality: the `gemnr` column, else the file name; resolved to today's code.
-fn municipality(
-    gemnr: &[Option<i16>],
-    hints: &NameHints,
-    municipalities: &Municipalities,
-    delivery_id: &str,
-    findings: &mut Vec<Finding>,
-) -> Option<Municipality> {
-    let numbers: BTreeSet<i16> = gemnr.iter().flatten().copied().collect();
-    let hinted = hints.municipality_name.as_deref().and_then(|n| municipalities.code_by_name(n));
-    let code = match numbers.len() {
-        0 => match (hinted, &hints.municipality_name) {
-            (Some(c), _) => c.to_string(),
-            (None, Some(name)) => {
-                findings.push(Finding::new(
-                    finding::MUNICIPALITY_UNKNOWN,
-                    delivery_id,
-                    format!("no gemnr column, and the file name's municipality {name:?} is not in the CBS lists"),
-                ));
-                return None;
-            }
-            (None, None) => {
-                findings.push(Finding::new(
-                    finding::MUNICIPALITY_UNKNOWN,
-                    delivery_id,
-                    "neither a gemnr column nor the file name names the municipality",
-                ));
-                return None;
-            }
-        },
-        1 => {
-            let n = *numbers.first().expect("one number");
-            let code = format!("GM{:04}", n.max(0));
-            if let Some(h) = hinted.filter(|h| *h != code) {
-                findings.push(
-                    Finding::new(
-                        finding::NAME_HINT_DISAGREES,
-                        delivery_id,
-                        format!("the file name says municipality {h}, the gemnr column {code}; {code} is used"),
-                    )
-                    .column("gemnr"),
-                );
-            }
-            code
-        }
-        _ => {
-            let list: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
-            findings.push(
-                Finding::new(
-                    finding::MUNICIPALITY_MIXED,
-                    delivery_id,
-                    format!("the gemnr column holds several municipalities: {}", list.join(", ")),
-                )
-                .column("gemnr"),
-            );
-            return None;
-        }
-    };
-    match municipalities.resolve_code(&code) {
-        Resolution::Current(m) => Some(m),
-        Resolution::Merged { from, into } => {
-            findings.push(Finding::new(
-                finding::MUNICIPALITY_MERGED,
-                delivery_id,
-                format!("{from} has merged into {} {}; published under {}", into.code, into.name, into.code),
-            ));
-            Some(into)
-        }
-        Resolution::Split { from, into } => {
-            let list: Vec<String> = into.iter().map(|m| format!("{} {}", m.code, m.name)).collect();
-            findings.push(Finding::new(
-                finding::MUNICIPALITY_SPLIT,
-                delivery_id,
-                format!("{from} was divided over {}; deliver the current municipality's number", list.join(", ")),
-            ));
-            None
-        }
-        Resolution::Unknown => {
-            findings.push(
-                Finding::new(
-                    finding::MUNICIPALITY_UNKNOWN,
-                    delivery_id,
-                    format!("{code} is not a municipality in the CBS lists"),
-                )
-                .column("gemnr"),
-            );
-            None
-        }
-    }
-}
-
 /// A respondent number as text: whole numbers without `.0`, text trimmed.
 fn respondent_text(cell: &Cell) -> Option<String> {
     match cell {
@@ -576,27 +507,6 @@ fn respondent_text(cell: &Cell) -> Option<String> {
         Cell::Number(v) => Some(v.to_string()),
         Cell::Text(t) => Some(t.trim().to_string()).filter(|t| !t.is_empty()),
         Cell::Date(d) => Some(d.to_string()),
-    }
-}
-
-/// Normalises a district code to `WK` + 6 digits. Digits only: up to two digits are a district
-/// number within the municipality (prefixed with its 4-digit code); three to six digits are a
-/// full code that lost its leading zeros. Anything else gives null.
-fn district_code(cell: &Cell, gemeente_code: &str) -> Option<String> {
-    let text = match cell {
-        Cell::Empty => return None,
-        Cell::Number(v) if v.fract() == 0.0 && *v >= 0.0 => format!("{}", *v as u64),
-        Cell::Number(_) | Cell::Date(_) => return None,
-        Cell::Text(t) => t.trim().to_ascii_uppercase(),
-    };
-    let digits = text.strip_prefix("WK").unwrap_or(&text).trim();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    match digits.len() {
-        1 | 2 => Some(format!("WK{}{:0>2}", gemeente_code.trim_start_matches("GM"), digits)),
-        3..=6 => Some(format!("WK{digits:0>6}")),
-        _ => None,
     }
 }
 
@@ -628,15 +538,6 @@ mod tests {
     }
 
     #[test]
-    fn district_codes_are_normalised() {
-        assert_eq!(district_code(&text("WK036301"), "GM0363").as_deref(), Some("WK036301"));
-        assert_eq!(district_code(&Cell::Number(36301.0), "GM0363").as_deref(), Some("WK036301"));
-        assert_eq!(district_code(&text("3"), "GM0363").as_deref(), Some("WK036303"));
-        assert_eq!(district_code(&text("wk 12"), "GM0363").as_deref(), Some("WK036312"));
-        assert_eq!(district_code(&text("Noord"), "GM0363"), None);
-    }
-
-    #[test]
     fn a_2022_delivery_is_harmonised() {
         let (cb, m) = config();
         let t = table(
@@ -650,7 +551,7 @@ mod tests {
         let h = harmonise(&t, "d1", &NameHints::default(), &cb, &m);
         let b = h.batch.expect("kept");
         assert_eq!(b.vragenlijst, Questionnaire::V2022);
-        assert_eq!(b.gemeente.code, "GM0363");
+        assert_eq!(b.municipality(0).code, "GM0363");
         assert_eq!(b.year, 2023);
         assert_eq!(b.respondent, vec![Some("12".into()), Some("13".into()), Some("14".into())]);
         assert_eq!(b.weging, vec![Some(1.5), Some(0.75), Some(1.0)]);
@@ -677,7 +578,7 @@ mod tests {
         let b = h.batch.expect("kept");
         assert_eq!(b.vragenlijst, Questionnaire::V2019);
         // Weesp merged into Amsterdam.
-        assert_eq!(b.gemeente.code, "GM0363");
+        assert_eq!(b.municipality(0).code, "GM0363");
         assert_eq!(answer(&cb, &b, "wl06"), vec![None]);
         assert_eq!(answer(&cb, &b, "wl06_2019"), vec![Some(3)]);
         assert_eq!(answer(&cb, &b, "wl11"), vec![Some(2)]);
@@ -697,7 +598,7 @@ mod tests {
             municipality_name: Some("'s-Hertogenbosch".into()),
         };
         let b = harmonise(&t, "d3", &hints, &cb, &m).batch.expect("kept");
-        assert_eq!((b.year, b.gemeente.code.as_str()), (2024, "GM0796"));
+        assert_eq!((b.year, b.municipality(0).code.as_str()), (2024, "GM0796"));
         assert_eq!((b.jr[0], b.kw[0]), (Some(2024), Some(3)));
     }
 
@@ -719,7 +620,7 @@ mod tests {
         let hints = NameHints { year: Some(2022), quarter: Some(3), municipality_name: Some("Utrecht".into()) };
         let h = harmonise(&t, "d", &hints, &cb, &m);
         let b = h.batch.expect("kept: the columns win");
-        assert_eq!((b.year, b.gemeente.code.as_str(), b.kw[0]), (2023, "GM0363", Some(2)));
+        assert_eq!((b.year, b.municipality(0).code.as_str(), b.kw[0]), (2023, "GM0363", Some(2)));
         let cols: Vec<_> = h
             .findings
             .iter()
@@ -737,10 +638,10 @@ mod tests {
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::YEAR_MISSING.id));
 
-        let mixed = table(&["respondent", "gemnr", "jr", "wl01"], &[&["1", "363", "2023", "7"], &["2", "344", "2023", "7"]]);
-        let h = harmonise(&mixed, "d", &NameHints::default(), &cb, &m);
+        let unknown = table(&["respondent", "gemnr", "jr", "wl01"], &[&["1", "9999", "2023", "7"], &["2", "9998", "2023", "7"]]);
+        let h = harmonise(&unknown, "d", &NameHints::default(), &cb, &m);
         assert!(h.batch.is_none());
-        assert!(h.findings.iter().any(|f| f.rule == finding::MUNICIPALITY_MIXED.id));
+        assert!(h.findings.iter().any(|f| f.rule == finding::MUNICIPALITY_UNKNOWN.id));
 
         let nothing = table(&["respondent", "gemnr", "jr", "foo"], &[&["1", "363", "2023", "7"]]);
         let h = harmonise(&nothing, "d", &NameHints::default(), &cb, &m);
