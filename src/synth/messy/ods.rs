@@ -1,12 +1,13 @@
 //! OpenDocument spreadsheets (`.ods`) of a grid, written directly as a zip package.
 //!
-//! Layout from OASIS OpenDocument 1.2, Part 3 (packages) §3: the `mimetype` entry first and
-//! stored uncompressed, then `META-INF/manifest.xml` listing the parts. Part 1 §9.1 (tables):
-//! `table:table` / `table:table-row` / `table:table-cell`; a number is
+//! Layout from OASIS OpenDocument 1.2, Part 3 (packages): the `mimetype` entry first and
+//! stored uncompressed, then `META-INF/manifest.xml` listing the parts. Part 1 (basic table
+//! model): `table:table` / `table:table-row` / `table:table-cell`; a number is
 //! `office:value-type="float" office:value="…"`, a text `office:value-type="string"` with the
-//! text in `text:p`; §6.1.3: leading and repeated spaces are `text:s` elements, because
-//! white space in `text:p` is collapsed. Formulas carry `table:formula` in OpenFormula syntax
-//! (`of:=[.C5]`) with the cached result in `office:value`.
+//! text in `text:p`; leading, trailing and repeated spaces are `text:s` elements, because
+//! white space in `text:p` is collapsed (Part 1, white-space characters). Formulas carry
+//! `table:formula` in OpenFormula syntax (`of:=[.C5]`) with the cached result in
+//! `office:value`.
 
 use std::fmt::Write as _;
 use std::io::{Cursor, Write};

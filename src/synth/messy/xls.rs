@@ -6,9 +6,9 @@
 //! text (and the empty strings of padded areas) LABEL records with UTF-16 strings, so no shared
 //! string table is needed. There are no FONT/XF/WINDOW records: cells name XF 0, and readers
 //! such as calamine treat a missing XF as the General format. Record layouts from [MS-XLS]:
-//! 2.4.21 BOF, 2.4.52 CodePage, 2.4.28 BoundSheet8, 2.4.103 EOF, 2.4.90 Dimensions,
-//! 2.4.180 Number, 2.4.148 Label, 2.5.294 XLUnicodeString, 2.5.240 ShortXLUnicodeString;
-//! stream name from 2.1.2 and the container from [MS-CFB].
+//! BOF (2.4.21), CodePage (2.4.52), BoundSheet8 (2.4.28), EOF (2.4.103), Label (2.4.148),
+//! Dimensions (0x0200), Number (0x0203), XLUnicodeString (2.5.294), ShortXLUnicodeString
+//! (2.5.240); the `Workbook` stream in a compound file from [MS-CFB]. Sources: `docs/synth.md`.
 
 use std::io::{Cursor, Write};
 

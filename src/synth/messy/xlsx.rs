@@ -1,7 +1,7 @@
 //! `.xlsx` and `.xlsm` workbooks of a grid through rust_xlsxwriter.
 //!
 //! An `.xlsm` is the same package with the workbook part declared macro-enabled in
-//! `[Content_Types].xml` ([MS-OFFMACRO2]/ECMA-376 Part 2: the content type
+//! `[Content_Types].xml` (ECMA-376 Part 2 content types; [MS-XLSX] names the type
 //! `application/vnd.ms-excel.sheet.macroEnabled.main+xml`). That is what Excel writes when a
 //! macro-enabled workbook holds no VBA project; rust_xlsxwriter only switches the content type
 //! when given a `vbaProject.bin` file, so the package is rewritten instead.
