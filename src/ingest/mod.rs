@@ -55,6 +55,11 @@ impl Format {
             Format::Sav => "sav",
         }
     }
+
+    /// A workbook of sheets and cells (as opposed to delimited text or an SPSS file).
+    pub fn is_spreadsheet(self) -> bool {
+        matches!(self, Format::Xlsx | Format::Xlsm | Format::Xls | Format::Ods)
+    }
 }
 
 /// One cell as the file holds it.

@@ -3,8 +3,10 @@
 //! pipeline without real survey data.
 //!
 //! [`generate`] builds every delivery in memory from a seed (pure, no I/O); [`synth`] also
-//! writes them to `<out>/inbox/<year>/BP-<year>-<quarter>-<name>.<xlsx|csv>` and the population
+//! writes them to `<out>/inbox/<year>/BP-<year>-<quarter>-<name>.<ext>` and the population
 //! to `<out>/population/population.csv`. Tests compare the lake with the [`GeneratedDelivery`]s.
+//! With `messy`, each delivery also gets a [`Quirks`] set and is written the way one agency or
+//! another really delivers (see [`messy`] and `docs/synth.md`); the answers stay the same.
 //!
 //! Determinism: every random choice comes from a ChaCha8 stream seeded from `(seed, what it is
 //! for)` — the municipality pick, a municipality's profile, a delivery `(code, year)`, a
@@ -12,6 +14,7 @@
 //! year or a municipality leaves the other deliveries unchanged.
 
 mod answers;
+pub mod messy;
 pub mod population;
 mod write;
 
@@ -33,6 +36,7 @@ use answers::FormatPlan;
 use population::{PopulationProfile, RegionYear};
 
 pub use answers::{AGE_VARIABLE, RESPONDENT_AGE_SHARES};
+pub use messy::{Expected, Quirks, expected_table};
 pub use population::{AGE_BANDS, POPULATION_SHARES};
 
 /// Name of the 2019 dataformat used for years before [`FIRST_2022_YEAR`].
@@ -61,7 +65,7 @@ pub struct SynthOptions {
     pub years: (u16, u16),
     /// Mean number of respondents per delivery.
     pub respondents: usize,
-    /// Deliveries with the defects agencies make (not available yet: [`synth`] refuses it).
+    /// Write every delivery in one of the messy variants agencies deliver ([`Quirks`]).
     pub messy: bool,
 }
 
@@ -95,6 +99,12 @@ pub struct GeneratedDelivery {
     /// Questionnaire variables written, in dataformat order (after the 8 research columns).
     pub variables: Vec<String>,
     pub respondents: Vec<GeneratedRespondent>,
+    /// The municipality's name, as in the file name (`Utrecht`).
+    pub municipality: String,
+    /// The research agency's name (value label of `org`).
+    pub agency: String,
+    /// How the delivery is written when messy; `None` for the plain xlsx/csv layout.
+    pub quirks: Option<Quirks>,
 }
 
 /// One respondent's row.
@@ -131,6 +141,7 @@ struct Profile {
 /// The generation context shared by all deliveries.
 struct Plan {
     seed: u64,
+    messy: bool,
     respondents: usize,
     profiles: Vec<Profile>,
     years: Vec<u16>,
@@ -140,7 +151,8 @@ struct Plan {
 
 /// Generates every delivery (pure, deterministic, no I/O), ordered by year and municipality
 /// code. Asking for more municipalities than exist gives all of them; an empty year range
-/// gives nothing. `opts.messy` and `opts.out` are not consulted: [`synth`] handles them.
+/// gives nothing. `opts.messy` decides the formats and [`Quirks`] (never the answers);
+/// `opts.out` is not consulted.
 pub fn generate(
     opts: &SynthOptions,
     codebook: &Codebook,
@@ -157,7 +169,18 @@ fn generate_plan(plan: &Plan) -> Vec<GeneratedDelivery> {
         .enumerate()
         .map(|(i, (y, p))| (i, y, p))
         .collect();
-    jobs.par_iter().map(|&(index, year, profile)| delivery(plan, profile, year, index)).collect()
+    // The rotation needs the whole corpus (it counts deliveries per format), so it is assigned
+    // before the deliveries are generated in parallel.
+    let quirks: Vec<Option<Quirks>> = if plan.messy {
+        let n = plan.profiles.len().max(1);
+        let cells: Vec<(usize, usize)> = (0..jobs.len()).map(|i| (i % n, i / n)).collect();
+        messy::rotation(plan.seed, &cells).into_iter().map(Some).collect()
+    } else {
+        vec![None; jobs.len()]
+    };
+    jobs.par_iter()
+        .map(|&(index, year, profile)| delivery(plan, profile, year, index, quirks[index].clone()))
+        .collect()
 }
 
 /// Generates the deliveries and writes `<out>/inbox/...` and `<out>/population/population.csv`.
@@ -167,9 +190,6 @@ pub fn synth(
     codebook: &Codebook,
     municipalities: &Municipalities,
 ) -> Result<SynthSummary> {
-    if opts.messy {
-        bail!("messy deliveries are not available yet; run without --messy");
-    }
     validate(opts, municipalities)?;
     let inbox = opts.out.join("inbox");
     if inbox.exists()
@@ -192,7 +212,7 @@ pub fn synth(
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    deliveries.par_iter().try_for_each(|d| write_delivery(&plan, &inbox, d))?;
+    deliveries.par_iter().try_for_each(|d| write_delivery(&plan, codebook, &inbox, d))?;
 
     let population_dir = opts.out.join("population");
     std::fs::create_dir_all(&population_dir)
@@ -267,7 +287,15 @@ fn plan(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalitie
     } else {
         Vec::new()
     };
-    Plan { seed: opts.seed, respondents: opts.respondents, profiles, years, v2019, v2022 }
+    Plan {
+        seed: opts.seed,
+        messy: opts.messy,
+        respondents: opts.respondents,
+        profiles,
+        years,
+        v2019,
+        v2022,
+    }
 }
 
 /// `opts.municipalities` distinct current municipalities, drawn with the seed, in code order.
@@ -302,13 +330,23 @@ fn profile(seed: u64, m: Municipality, agencies: &[(i16, String)]) -> Profile {
     Profile { municipality: m, gemnr, org, agency, districts, population }
 }
 
-fn delivery(plan: &Plan, p: &Profile, year: u16, index: usize) -> GeneratedDelivery {
+fn delivery(
+    plan: &Plan,
+    p: &Profile,
+    year: u16,
+    index: usize,
+    quirks: Option<Quirks>,
+) -> GeneratedDelivery {
     let mut rng = rng_for(plan.seed, &["delivery", &p.municipality.code, &year.to_string()]);
     let fp = format_plan(plan, year);
     let quarter: u8 = rng.random_range(1..=4);
     // Interleaved rather than blocked, so any run of deliveries holds both formats.
     let xlsx = (index + 1) * XLSX_PER_CYCLE / FORMAT_CYCLE > index * XLSX_PER_CYCLE / FORMAT_CYCLE;
-    let format = if xlsx { Format::Xlsx } else { Format::Csv };
+    let format = match &quirks {
+        Some(q) => q.format,
+        None if xlsx => Format::Xlsx,
+        None => Format::Csv,
+    };
     let file_name =
         format!("{year}/BP-{year}-{quarter}-{}.{}", p.municipality.name, format.as_str());
 
@@ -359,6 +397,9 @@ fn delivery(plan: &Plan, p: &Profile, year: u16, index: usize) -> GeneratedDeliv
         org: p.org,
         variables: fp.names.clone(),
         respondents,
+        municipality: p.municipality.name.clone(),
+        agency: p.agency.clone(),
+        quirks,
     }
 }
 
@@ -419,21 +460,24 @@ fn population_rows(plan: &Plan) -> Vec<RegionYear> {
     rows
 }
 
-fn write_delivery(plan: &Plan, inbox: &Path, d: &GeneratedDelivery) -> Result<()> {
+fn write_delivery(
+    plan: &Plan,
+    codebook: &Codebook,
+    inbox: &Path,
+    d: &GeneratedDelivery,
+) -> Result<()> {
     let fp = format_plan(plan, d.year);
     let path = inbox.join(&d.file_name);
+    if d.quirks.is_some() {
+        let bytes =
+            messy::write(d, codebook).with_context(|| format!("cannot build {}", d.file_name))?;
+        return std::fs::write(&path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
     let bytes = match d.format {
         Format::Csv => write::csv(d, &fp.research).into_bytes(),
-        _ => {
-            let agency = plan
-                .profiles
-                .iter()
-                .find(|p| p.municipality.code == d.gemeente_code)
-                .map(|p| p.agency.as_str())
-                .unwrap_or_default();
-            write::xlsx(d, &fp.research, agency)
-                .with_context(|| format!("cannot build {}", d.file_name))?
-        }
+        _ => write::xlsx(d, &fp.research, &d.agency)
+            .with_context(|| format!("cannot build {}", d.file_name))?,
     };
     std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

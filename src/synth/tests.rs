@@ -427,12 +427,10 @@ fn written_files_read_back_as_generated() {
 }
 
 #[test]
-fn messy_and_invalid_options_are_refused() {
+fn invalid_options_are_refused() {
     let (cb, m) = (codebook(), municipalities());
     let dir = tempfile::tempdir().unwrap();
     let opts = small(dir.path(), 1);
-    let err = synth(&SynthOptions { messy: true, ..opts.clone() }, &cb, &m).unwrap_err();
-    assert!(err.to_string().contains("not available yet"), "{err}");
     assert!(synth(&SynthOptions { years: (2024, 2020), ..opts.clone() }, &cb, &m).is_err());
     assert!(synth(&SynthOptions { municipalities: 400, ..opts.clone() }, &cb, &m).is_err());
     assert!(!dir.path().join("inbox").exists(), "refused runs write nothing");
