@@ -138,6 +138,7 @@ fn execute(cli: &Cli) -> Result<i32> {
                 inbox: pick(inbox, &pipeline.paths.inbox, "inbox")?,
                 lake: pick(lake, &pipeline.paths.lake, "lake")?,
                 limits: pipeline.limits,
+                forced_versions: pipeline.forced_versions().map_err(UsageError)?,
                 progress: show_progress(cli.progress),
             };
             let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;

@@ -216,6 +216,15 @@ pub struct Codebook {
     pub markers: HashMap<Questionnaire, BTreeSet<String>>,
     /// Routing rules R1, R3, R4 (`routing.csv`).
     pub routing: Vec<RoutingRule>,
+    /// Other names agencies use for variables (`config/aliases.csv`): alias → variable, both
+    /// in canonical spelling.
+    aliases: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct AliasRow {
+    alias: String,
+    variable: String,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +279,7 @@ const VERSION_MAP_FILE: &str = "codebook/version-mapping-2019-2022.csv";
 const EXCLUDED_FILE: &str = "codebook/excluded-variables.csv";
 const RECODES_FILE: &str = "codebook/recodes-2019-2022.csv";
 const ROUTING_FILE: &str = "codebook/routing.csv";
+const ALIASES_FILE: &str = "aliases.csv";
 
 /// Suffix of the column that keeps 2019 answers whose scale changed in 2022.
 pub const SUFFIX_2019: &str = "_2019";
@@ -302,6 +312,17 @@ impl Codebook {
         let routing: Vec<RoutingRow> = read_csv(&config_dir.join(ROUTING_FILE))?;
         let mut codebook = Codebook::build(formats, &map, &excluded, &recodes)?;
         codebook.routing = routing.iter().map(|r| codebook.routing_rule(r)).collect::<Result<_>>()?;
+        let aliases: Vec<AliasRow> = read_csv(&config_dir.join(ALIASES_FILE))?;
+        for a in aliases {
+            let (alias, variable) = (canonical_name(&a.alias), canonical_name(&a.variable));
+            if codebook.targets.values().any(|t| t.contains_key(&alias)) {
+                bail!("config/{ALIASES_FILE}: {alias} is itself a dataformat variable");
+            }
+            if !codebook.targets.values().any(|t| t.contains_key(&variable)) {
+                bail!("config/{ALIASES_FILE}: {variable} (alias {alias}) is not a dataformat variable");
+            }
+            codebook.aliases.insert(alias, variable);
+        }
         Ok(codebook)
     }
 
@@ -469,7 +490,7 @@ impl Codebook {
             names_2022.iter().filter(|n| !in_2019.contains(*n)).map(|n| n.to_string()).collect(),
         );
 
-        Ok(Codebook { formats, columns, targets, markers, routing: Vec::new() })
+        Ok(Codebook { formats, columns, targets, markers, routing: Vec::new(), aliases: HashMap::new() })
     }
 
     /// Resolves one row of `routing.csv` onto columns, per questionnaire version. Skipped
@@ -532,9 +553,22 @@ impl Codebook {
         self.targets.get(&q).and_then(|t| t.get(name))
     }
 
-    /// True if `name` is a variable of any dataformat version.
-    pub fn is_known(&self, name: &str) -> bool {
-        self.targets.values().any(|t| t.contains_key(name))
+    /// The dataformat variable a delivered column name means: its canonical spelling (lower
+    /// case, `.` and spaces as `_`), with aliases (`gemeentecode` → `gemnr`) resolved.
+    pub fn variable_name(&self, delivered: &str) -> String {
+        let name = canonical_name(delivered);
+        self.aliases.get(&name).cloned().unwrap_or(name)
+    }
+
+    /// True if `name` (canonical) is a variable that never enters the lake.
+    pub fn is_excluded(&self, name: &str) -> bool {
+        self.targets.values().any(|t| matches!(t.get(name), Some(Target::Excluded { .. })))
+    }
+
+    /// True if a delivered column name means a variable of any dataformat version.
+    pub fn is_known(&self, delivered: &str) -> bool {
+        let name = self.variable_name(delivered);
+        self.targets.values().any(|t| t.contains_key(&name))
     }
 
     /// The 2022 dataformat's definition of a variable.
@@ -756,6 +790,15 @@ mod tests {
             assert!(m22.contains(v), "{v}");
         }
         assert!(!m19.contains("ch08"));
+    }
+
+    #[test]
+    fn aliases_name_variables() {
+        let cb = codebook();
+        assert_eq!(cb.variable_name("Gemeentecode"), "gemnr");
+        assert_eq!(cb.variable_name(" Weegfactor "), "weging");
+        assert_eq!(cb.variable_name("WL02.0"), "wl02_0");
+        assert!(cb.is_known("kwartaal") && cb.is_known("WL01") && !cb.is_known("opmerking"));
     }
 
     #[test]

@@ -67,6 +67,10 @@ rules! {
     LABELS_AS_CODES = "harmonise.labels-as-codes", Info;
     ROUTING_BLANKED = "harmonise.routing-blanked", Warning;
     WEGING_INVALID = "harmonise.weging-invalid", Warning;
+    WEGING_TOO_HIGH = "harmonise.weging-too-high", Warning;
+    WEGING_WITHOUT_AGE = "harmonise.weging-without-age", Warning;
+    WEGING_MEAN = "harmonise.weging-mean", Warning;
+    TOO_FEW_COMPLETE = "harmonise.too-few-complete", Warning;
     VERSION_CONTRADICTORY = "harmonise.version-contradictory", Warning;
     VERSION_UNDECIDABLE = "harmonise.version-undecidable", Error;
     MUNICIPALITY_UNKNOWN = "harmonise.municipality-unknown", Error;

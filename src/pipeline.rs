@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::assemble::assemble;
-use crate::codebook::{Codebook, canonical_name};
+use crate::codebook::{Codebook, Questionnaire};
 use crate::finding::{self, Finding, Severity};
-use crate::harmonise::{Batch, Harmonised, harmonise};
+use crate::harmonise::{self, Batch, Harmonised, harmonise};
 use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
 use crate::municipality::Municipalities;
@@ -36,6 +36,10 @@ pub struct PipelineFile {
     pub paths: Paths,
     #[serde(default)]
     pub limits: Limits,
+    /// Questionnaire version forced per delivery, for files whose version cannot be detected:
+    /// file name (relative to the inbox) or delivery id → `"2019"` or `"2022"`.
+    #[serde(default)]
+    pub versions: BTreeMap<String, String>,
 }
 
 /// Guards against files that would exhaust the machine.
@@ -69,9 +73,22 @@ impl PipelineFile {
         })?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| UsageError(format!("pipeline file {} is not UTF-8", path.display())))?;
-        let parsed = toml::from_str(text)
+        let parsed: PipelineFile = toml::from_str(text)
             .map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
+        parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
         Ok((parsed, bytes))
+    }
+
+    /// The `[versions]` table, checked.
+    pub fn forced_versions(&self) -> Result<BTreeMap<String, Questionnaire>, String> {
+        self.versions
+            .iter()
+            .map(|(file, v)| match v.as_str() {
+                "2019" => Ok((file.clone(), Questionnaire::V2019)),
+                "2022" => Ok((file.clone(), Questionnaire::V2022)),
+                other => Err(format!("[versions] {file:?} = {other:?}: the version is \"2019\" or \"2022\"")),
+            })
+            .collect()
     }
 }
 
@@ -81,6 +98,8 @@ pub struct RunOptions {
     pub inbox: PathBuf,
     pub lake: PathBuf,
     pub limits: Limits,
+    /// File name or delivery id → forced questionnaire version.
+    pub forced_versions: BTreeMap<String, Questionnaire>,
     pub progress: bool,
 }
 
@@ -162,19 +181,29 @@ impl Config {
 }
 
 /// Reads and harmonises one delivery.
-pub fn process(delivery: Delivery, config: &Config, limits: &Limits) -> Outcome {
+pub fn process(
+    delivery: Delivery,
+    config: &Config,
+    limits: &Limits,
+    forced_versions: &BTreeMap<String, Questionnaire>,
+) -> Outcome {
     let mut findings = Vec::new();
     let mut rows_read = 0;
     let mut harmonised = None;
     if let Some(refusal) = &delivery.refused {
         findings.push(refusal.clone());
     } else {
-        let known = |name: &str| config.codebook.is_known(&canonical_name(name));
+        let known = |name: &str| config.codebook.is_known(name);
         let (table, read_findings) = ingest::read(&delivery.path, delivery.format, &delivery.id, &known, limits.max_decompressed_bytes);
         findings.extend(read_findings);
         if let Some(table) = table {
             rows_read = table.rows.len();
-            let h = harmonise(&table, &delivery.id, &delivery.hints, &config.codebook, &config.municipalities);
+            let forced_version = forced_versions
+                .get(&delivery.file_name)
+                .or_else(|| forced_versions.get(&delivery.id))
+                .copied();
+            let context = harmonise::Context { delivery_id: &delivery.id, hints: &delivery.hints, forced_version };
+            let h = harmonise(&table, &context, &config.codebook, &config.municipalities);
             findings.extend(h.findings.iter().cloned());
             harmonised = Some(h);
         }
@@ -231,7 +260,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     let mut outcomes: Vec<Outcome> = to_read
         .into_par_iter()
         .map(|d| {
-            let o = process(d, config, &opts.limits);
+            let o = process(d, config, &opts.limits, &opts.forced_versions);
             bar.inc(1);
             o
         })
@@ -240,6 +269,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     outcomes.extend(duplicates);
     outcomes.sort_by(|a, b| a.delivery.file_name.cmp(&b.delivery.file_name));
 
+    completeness_findings(&mut outcomes);
     for o in &outcomes {
         log_findings(o);
     }
@@ -301,6 +331,42 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     lake::publish_bytes(&opts.lake, &staging, "_manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     lake::finish_staging(&opts.lake, &staging)?;
     Ok(summary)
+}
+
+/// Fewer than this many complete questionnaires in a municipality-year: not publishable
+/// (protocol: "474 volledige afgeronde vragenlijsten of minder").
+pub const MIN_COMPLETE: usize = 475;
+
+/// Adds a `harmonise.too-few-complete` finding to every delivery of a municipality-year that
+/// has fewer than [`MIN_COMPLETE`] complete questionnaires over all its published deliveries.
+fn completeness_findings(outcomes: &mut [Outcome]) {
+    let mut complete: BTreeMap<(u16, String), (usize, usize)> = BTreeMap::new();
+    for b in outcomes.iter().filter(|o| o.status == Status::Published).filter_map(Outcome::batch) {
+        for r in 0..b.len() {
+            let entry = complete.entry((b.year, b.municipality(r).code.clone())).or_default();
+            entry.0 += usize::from(b.complete[r]);
+            entry.1 += 1;
+        }
+    }
+    for o in outcomes.iter_mut().filter(|o| o.status == Status::Published) {
+        let Some(b) = o.batch() else { continue };
+        let mut extra = Vec::new();
+        for m in &b.municipalities {
+            let (n, total) = complete[&(b.year, m.code.clone())];
+            if n < MIN_COMPLETE {
+                extra.push(Finding::new(
+                    finding::TOO_FEW_COMPLETE,
+                    &b.delivery_id,
+                    format!(
+                        "{} {} has {n} complete questionnaires in {} ({total} respondents over all \
+                         its deliveries); below {MIN_COMPLETE} its results may not be published",
+                        m.code, m.name, b.year
+                    ),
+                ));
+            }
+        }
+        o.findings.extend(extra);
+    }
 }
 
 fn delivery_record(o: &Outcome) -> DeliveryRecord {

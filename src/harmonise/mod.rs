@@ -13,7 +13,7 @@ pub mod values;
 
 use std::collections::BTreeSet;
 
-use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target, canonical_name};
+use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target};
 use crate::finding::{self, Finding, rejects};
 use crate::ingest::discover::NameHints;
 use crate::ingest::{Cell, RawTable};
@@ -114,18 +114,41 @@ enum Slot<'c> {
     Answer(&'c Answer),
 }
 
-/// Harmonises one delivery. `hints` come from the file name and are used only where the
-/// file's own columns are silent.
+/// What harmonise knows about a delivery besides its table.
+#[derive(Clone, Debug)]
+pub struct Context<'a> {
+    pub delivery_id: &'a str,
+    /// From the file name; used only where the file's own columns are silent.
+    pub hints: &'a NameHints,
+    /// The questionnaire version the pipeline file forces for this delivery, if any.
+    pub forced_version: Option<Questionnaire>,
+}
+
+/// Harmonises one delivery.
 pub fn harmonise(
     table: &RawTable,
-    delivery_id: &str,
-    hints: &NameHints,
+    context: &Context,
     codebook: &Codebook,
     municipalities: &Municipalities,
 ) -> Harmonised {
+    let (delivery_id, hints) = (context.delivery_id, context.hints);
     let mut findings = Vec::new();
     let mut mapping = ColumnMapping::default();
-    let names: Vec<String> = table.header.iter().map(|h| canonical_name(h)).collect();
+    let mut names: Vec<String> = table.header.iter().map(|h| codebook.variable_name(h)).collect();
+
+    // Privacy first: a dataformat column whose name or cells look like personal data is
+    // dropped before anything reads it as a value. Unknown and excluded columns are dropped
+    // below without their cells ever being read.
+    for (i, name) in names.iter_mut().enumerate() {
+        if name.is_empty() || !codebook.is_known(name) || codebook.is_excluded(name) {
+            continue;
+        }
+        if let Some(f) = privacy::check_column(delivery_id, &table.header[i], table.rows.iter().map(|r| &r[i])) {
+            mapping.dropped.push((table.header[i].clone(), f.message.clone()));
+            findings.push(f);
+            name.clear();
+        }
+    }
 
     let research_col = |var: ResearchVariable| names.iter().position(|n| n == var.name());
     let ints = |col: Option<usize>| -> Vec<Option<i16>> {
@@ -138,7 +161,10 @@ pub fn harmonise(
     let cells = |col: Option<usize>| col.map(|c| table.rows.iter().map(|r| &r[c]).collect::<Vec<_>>());
 
     let year = place::survey_year(&jr, hints, delivery_id, &mut findings);
-    let vragenlijst = decide_version(&names, year, codebook, delivery_id, &mut findings);
+    let vragenlijst = match context.forced_version {
+        Some(q) => Some(q),
+        None => decide_version(&names, year, codebook, delivery_id, &mut findings),
+    };
     let placement = place::place(
         cells(research_col(ResearchVariable::Gemnr)),
         cells(research_col(ResearchVariable::Wijknr)),
@@ -194,10 +220,16 @@ pub fn harmonise(
                 );
                 mapping.dropped.push((delivered.clone(), reason.clone()));
             }
-            None => {
-                unknown.push(delivered.clone());
-                mapping.dropped.push((delivered.clone(), "not a variable of this dataformat".into()));
-            }
+            None => match privacy::name_kind(name) {
+                Some(kind) => {
+                    findings.push(privacy::name_finding(delivery_id, delivered, kind));
+                    mapping.dropped.push((delivered.clone(), format!("personal data by its name: {}", kind.as_str())));
+                }
+                None => {
+                    unknown.push(delivered.clone());
+                    mapping.dropped.push((delivered.clone(), "not a variable of this dataformat".into()));
+                }
+            },
         }
     }
     if !unknown.is_empty() {
@@ -445,6 +477,8 @@ pub fn harmonise(
     if let Some(age) = codebook.age_column() {
         batch.complete = batch.answers[age].iter().map(Option::is_some).collect();
     }
+    agency_weight_checks(&batch, codebook, &table.source_rows, delivery_id, &mut findings);
+
     // Rows without a known municipality are reported by `place` and not published.
     let keep: Vec<bool> = placement.index.iter().map(Option::is_some).collect();
     if keep.contains(&false) {
@@ -499,6 +533,65 @@ fn decide_version(
     decided
 }
 
+/// Weights of 5 or more may not be delivered (protocol); a respondent without an age must
+/// have weight 1; weights post-stratified to the sample sum to its size, so their mean is 1.
+fn agency_weight_checks(
+    batch: &Batch,
+    codebook: &Codebook,
+    source_rows: &[u32],
+    delivery_id: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let rows_where = |f: &dyn Fn(usize, f64) -> bool| -> Vec<u32> {
+        (0..batch.len()).filter(|&r| batch.weging[r].is_some_and(|w| f(r, w))).map(|r| source_rows[r]).collect()
+    };
+    let high = rows_where(&|_, w| w >= MAX_AGENCY_WEIGHT);
+    if !high.is_empty() {
+        findings.push(
+            Finding::new(
+                finding::WEGING_TOO_HIGH,
+                delivery_id,
+                format!("{} row(s) have a weging of {MAX_AGENCY_WEIGHT} or more, which the protocol forbids", high.len()),
+            )
+            .column("weging")
+            .rows(&high),
+        );
+    }
+    if let Some(age) = codebook.age_column() {
+        let no_age = rows_where(&|r, w| batch.answers[age][r].is_none() && (w - 1.0).abs() > 1e-9);
+        if !no_age.is_empty() {
+            findings.push(
+                Finding::new(
+                    finding::WEGING_WITHOUT_AGE,
+                    delivery_id,
+                    format!("{} row(s) without an age (ch02) have a weging other than 1", no_age.len()),
+                )
+                .column("weging")
+                .rows(&no_age),
+            );
+        }
+    }
+    let weights: Vec<f64> = batch.weging.iter().flatten().copied().collect();
+    if !weights.is_empty() {
+        let mean = weights.iter().sum::<f64>() / weights.len() as f64;
+        if (mean - 1.0).abs() > MAX_WEGING_MEAN_GAP {
+            findings.push(
+                Finding::new(
+                    finding::WEGING_MEAN,
+                    delivery_id,
+                    format!("the mean weging is {mean:.3}; post-stratification weights average 1"),
+                )
+                .column("weging"),
+            );
+        }
+    }
+}
+
+/// Agency weights of this size or more may not be delivered (protocol §7).
+pub const MAX_AGENCY_WEIGHT: f64 = 5.0;
+/// How far the mean agency weight may stray from 1 before it is reported.
+pub const MAX_WEGING_MEAN_GAP: f64 = 0.05;
+
 /// A respondent number as text: whole numbers without `.0`, text trimmed.
 fn respondent_text(cell: &Cell) -> Option<String> {
     match cell {
@@ -533,6 +626,10 @@ mod tests {
         }
     }
 
+    fn ctx<'a>(id: &'a str, hints: &'a NameHints) -> Context<'a> {
+        Context { delivery_id: id, hints, forced_version: None }
+    }
+
     fn answer(cb: &Codebook, b: &Batch, column: &str) -> Vec<Option<i16>> {
         b.answers[cb.column_index(column).unwrap()].clone()
     }
@@ -548,7 +645,7 @@ mod tests {
                 &["14", "363", "2023", "2", "1", "1", "", "ja", "2", "6", "z"],
             ],
         );
-        let h = harmonise(&t, "d1", &NameHints::default(), &cb, &m);
+        let h = harmonise(&t, &ctx("d1", &NameHints::default()), &cb, &m);
         let b = h.batch.expect("kept");
         assert_eq!(b.vragenlijst, Questionnaire::V2022);
         assert_eq!(b.municipality(0).code, "GM0363");
@@ -561,7 +658,7 @@ mod tests {
         assert_eq!(b.wijknr[0].as_deref(), Some("WK036301"));
         let rules: Vec<&str> = h.findings.iter().map(|f| f.rule).collect();
         assert!(rules.contains(&finding::VALUE_NOT_A_CODE.id));
-        assert!(rules.contains(&finding::COLUMN_UNKNOWN.id));
+        assert!(rules.contains(&finding::PERSONAL_DATA_COLUMN.id), "{rules:?}");
         let bad = h.findings.iter().find(|f| f.rule == finding::VALUE_NOT_A_CODE.id).unwrap();
         assert_eq!((bad.column.as_deref(), bad.rows.as_slice()), (Some("WL01"), &[3][..]));
         assert!(h.mapping.dropped.iter().any(|(n, _)| n == "email"));
@@ -574,7 +671,7 @@ mod tests {
             &["respondent", "gemnr", "jr", "wl11", "wl06", "dv03_0", "ch08"],
             &[&["1", "457", "2021", "2", "3", "11", "1234AB"]],
         );
-        let h = harmonise(&t, "d2", &NameHints::default(), &cb, &m);
+        let h = harmonise(&t, &ctx("d2", &NameHints::default()), &cb, &m);
         let b = h.batch.expect("kept");
         assert_eq!(b.vragenlijst, Questionnaire::V2019);
         // Weesp merged into Amsterdam.
@@ -597,7 +694,7 @@ mod tests {
             quarter: Some(3),
             municipality_name: Some("'s-Hertogenbosch".into()),
         };
-        let b = harmonise(&t, "d3", &hints, &cb, &m).batch.expect("kept");
+        let b = harmonise(&t, &ctx("d3", &hints), &cb, &m).batch.expect("kept");
         assert_eq!((b.year, b.municipality(0).code.as_str()), (2024, "GM0796"));
         assert_eq!((b.jr[0], b.kw[0]), (Some(2024), Some(3)));
     }
@@ -607,7 +704,7 @@ mod tests {
         let (cb, m) = config();
         let mut t = table(&["respondent", "gemnr", "jr", "wl01", "wl02_2"], &[&["1", "363", "2023", "7", "1"], &["2", "363", "2023", "", "2"]]);
         t.rows[1][3] = Cell::Date(45000.0);
-        let h = harmonise(&t, "d", &NameHints::default(), &cb, &m);
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
         let f = h.findings.iter().find(|f| f.rule == finding::DATE_IN_QUESTIONNAIRE.id).expect("reported");
         assert_eq!((f.column.as_deref(), f.rows.as_slice(), f.severity), (Some("wl01"), &[2][..], finding::Severity::Warning));
         assert_eq!(answer(&cb, &h.batch.unwrap(), "wl01"), vec![Some(7), None]);
@@ -618,7 +715,7 @@ mod tests {
         let (cb, m) = config();
         let t = table(&["respondent", "gemnr", "jr", "kw", "wl01", "wl02_2"], &[&["1", "363", "2023", "2", "7", "1"]]);
         let hints = NameHints { year: Some(2022), quarter: Some(3), municipality_name: Some("Utrecht".into()) };
-        let h = harmonise(&t, "d", &hints, &cb, &m);
+        let h = harmonise(&t, &ctx("d", &hints), &cb, &m);
         let b = h.batch.expect("kept: the columns win");
         assert_eq!((b.year, b.municipality(0).code.as_str(), b.kw[0]), (2023, "GM0363", Some(2)));
         let cols: Vec<_> = h
@@ -631,20 +728,66 @@ mod tests {
     }
 
     #[test]
+    fn aliases_and_a_forced_version_are_honoured() {
+        let (cb, m) = config();
+        // No marker variable and 2022, the transition year: undecidable unless forced.
+        let t = table(&["Respondentnummer", "Gemeentecode", "Jaar", "Kwartaal", "Weegfactor", "wl01"], &[&["5", "344", "2022", "3", "1,1", "7"]]);
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        assert!(h.batch.is_none());
+        assert!(h.findings.iter().any(|f| f.rule == finding::VERSION_UNDECIDABLE.id));
+        let hints = NameHints::default();
+        let forced = Context { delivery_id: "d", hints: &hints, forced_version: Some(Questionnaire::V2019) };
+        let b = harmonise(&t, &forced, &cb, &m).batch.expect("kept");
+        assert_eq!(b.vragenlijst, Questionnaire::V2019);
+        assert_eq!((b.respondent[0].as_deref(), b.gemnr[0], b.kw[0], b.weging[0]), (Some("5"), Some(344), Some(3), Some(1.1)));
+        assert_eq!(answer(&cb, &b, "wl01"), [Some(7)]);
+    }
+
+    #[test]
+    fn agency_weights_are_checked() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "gemnr", "jr", "wl02_2", "ch02", "weging"],
+            &[&["1", "344", "2023", "1", "1", "5,2"], &["2", "344", "2023", "1", "", "0,8"], &["3", "344", "2023", "1", "2", "1"]],
+        );
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        let rows = |rule: finding::Rule| h.findings.iter().find(|f| f.rule == rule.id).map(|f| f.rows.clone());
+        assert_eq!(rows(finding::WEGING_TOO_HIGH), Some(vec![1]));
+        assert_eq!(rows(finding::WEGING_WITHOUT_AGE), Some(vec![2]));
+        assert_eq!(rows(finding::WEGING_MEAN), Some(vec![]));
+    }
+
+    #[test]
+    fn a_dataformat_column_holding_personal_data_is_dropped_unreported() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "gemnr", "jr", "wl02_2"],
+            &[&["a.de.vries@example.nl", "344", "2023", "1"], &["j.jansen@example.nl", "344", "2023", "2"]],
+        );
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        let b = h.batch.expect("kept, without the column");
+        assert_eq!(b.respondent, [None, None]);
+        let f = h.findings.iter().find(|f| f.rule == finding::PERSONAL_DATA_FOUND.id).expect("reported");
+        assert_eq!(f.column.as_deref(), Some("respondent"));
+        let everything = format!("{:?}", h.findings) + &format!("{:?}", h.mapping);
+        assert!(!everything.contains("example.nl"), "{everything}");
+    }
+
+    #[test]
     fn undecidable_and_mixed_deliveries_are_rejected() {
         let (cb, m) = config();
         let no_year = table(&["respondent", "gemnr", "wl01"], &[&["1", "363", "7"]]);
-        let h = harmonise(&no_year, "d", &NameHints::default(), &cb, &m);
+        let h = harmonise(&no_year, &ctx("d", &NameHints::default()), &cb, &m);
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::YEAR_MISSING.id));
 
         let unknown = table(&["respondent", "gemnr", "jr", "wl01"], &[&["1", "9999", "2023", "7"], &["2", "9998", "2023", "7"]]);
-        let h = harmonise(&unknown, "d", &NameHints::default(), &cb, &m);
+        let h = harmonise(&unknown, &ctx("d", &NameHints::default()), &cb, &m);
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::MUNICIPALITY_UNKNOWN.id));
 
         let nothing = table(&["respondent", "gemnr", "jr", "foo"], &[&["1", "363", "2023", "7"]]);
-        let h = harmonise(&nothing, "d", &NameHints::default(), &cb, &m);
+        let h = harmonise(&nothing, &ctx("d", &NameHints::default()), &cb, &m);
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::NO_QUESTIONNAIRE_COLUMNS.id));
     }
