@@ -728,6 +728,22 @@ mod tests {
     }
 
     #[test]
+    fn the_same_answers_in_2019_and_2022_give_the_same_comparable_values() {
+        let (cb, m) = config();
+        // wl11 marks 2019, wl02_2 marks 2022. dv00 "Reizen" is 4 in 2019 and 7 in 2022; ch06
+        // "wil ik niet zeggen" is 7 and 8; wl01 is the same; wl06's scale changed.
+        let v2019 = table(&["respondent", "gemnr", "jr", "wl11", "wl01", "dv02", "dv00", "ch06", "wl06"], &[&["1", "344", "2021", "2", "8", "1", "4", "7", "2"]]);
+        let v2022 = table(&["respondent", "gemnr", "jr", "wl02_2", "wl01", "dv02", "dv00", "ch06", "wl06"], &[&["1", "344", "2023", "2", "8", "1", "7", "8", "2"]]);
+        let a = harmonise(&v2019, &ctx("a", &NameHints::default()), &cb, &m).batch.unwrap();
+        let b = harmonise(&v2022, &ctx("b", &NameHints::default()), &cb, &m).batch.unwrap();
+        for column in ["wl01", "dv02", "dv00", "ch06"] {
+            assert_eq!(answer(&cb, &a, column), answer(&cb, &b, column), "{column}");
+        }
+        assert_eq!((answer(&cb, &a, "wl06"), answer(&cb, &a, "wl06_2019")), (vec![None], vec![Some(2)]));
+        assert_eq!((answer(&cb, &b, "wl06"), answer(&cb, &b, "wl06_2019")), (vec![Some(2)], vec![None]));
+    }
+
+    #[test]
     fn aliases_and_a_forced_version_are_honoured() {
         let (cb, m) = config();
         // No marker variable and 2022, the transition year: undecidable unless forced.
