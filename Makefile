@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/burgerpeiling
 SAMPLE := data/sample
 
-.PHONY: build run test bench clean
+.PHONY: build run test bench report-demo clean
 
 build:
 	$(CARGO) build --release --locked
@@ -19,6 +19,13 @@ run: build $(SAMPLE)/inbox
 
 test:
 	$(CARGO) test --locked
+
+# The reports of the sample run, for a look in a browser.
+report-demo: run
+	@echo "run report:"
+	@ls -1t data/lake/reports/runs/*.html | head -n 1
+	@echo "delivery reports:"
+	@ls -1 data/lake/reports/deliveries/*.html
 
 # Criterion benchmarks (not part of `make test`); the first run synthesises the corpus.
 bench:

@@ -45,6 +45,12 @@ enum LogFormat {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Progress {
     Auto,
     Always,
@@ -68,6 +74,19 @@ enum Command {
         /// Exit with code 3 when any delivery was rejected.
         #[arg(long)]
         strict: bool,
+    },
+    /// Validate deliveries the way `run` would, without touching the lake; exit 3 when one
+    /// would be rejected.
+    Check {
+        /// Delivery files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write each delivery's report (JSON and HTML) into this directory.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Findings as text lines or as JSON.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Write realistic synthetic deliveries and their population table.
     Synth {
@@ -156,6 +175,28 @@ fn execute(cli: &Cli) -> Result<i32> {
             }
             Ok(if *strict && summary.rejected > 0 { 3 } else { 0 })
         }
+        Command::Check { files, report, format } => {
+            let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+            let config = Config::load(&cli.config)?;
+            let forced = pipeline.forced_versions().map_err(UsageError)?;
+            let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
+            let run_id = format!("check-{}", pipeline::new_run_id());
+            let reports: Vec<_> = outcomes
+                .iter()
+                .map(|o| crate::report::delivery_report(&run_id, o, &config.codebook, None))
+                .collect();
+            if let Some(dir) = report {
+                for r in &reports {
+                    crate::report::write_delivery_report(dir, r)?;
+                }
+            }
+            match format {
+                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
+                CheckFormat::Text => print_check(&outcomes),
+            }
+            let rejected = outcomes.iter().any(|o| o.status == pipeline::Status::Rejected);
+            Ok(if rejected { 3 } else { 0 })
+        }
         Command::Synth { out, seed, municipalities, years, respondents, messy } => {
             let config = Config::load(&cli.config)?;
             let opts = SynthOptions {
@@ -177,6 +218,29 @@ fn execute(cli: &Cli) -> Result<i32> {
                 println!("population: {}", summary.population_file.display());
             }
             Ok(0)
+        }
+    }
+}
+
+/// Findings grouped by file, then severity (errors first).
+fn print_check(outcomes: &[pipeline::Outcome]) {
+    for o in outcomes {
+        let what = match &o.reason {
+            Some(r) => format!("{}: {r}", o.status.as_str()),
+            None => o.status.as_str().to_string(),
+        };
+        println!("{} [{}]", o.delivery.file_name, what);
+        let mut findings: Vec<_> = o.findings.iter().collect();
+        findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in findings {
+            let column = f.column.as_deref().map(|c| format!(" column {c}")).unwrap_or_default();
+            let rows = if f.rows.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = f.rows.iter().map(|r| r.to_string()).collect();
+                format!(" rows {}{}", list.join(","), if f.count as usize > f.rows.len() { ",…" } else { "" })
+            };
+            println!("  {:7} {}{column}{rows}: {}", f.severity.as_str(), f.rule, f.message);
         }
     }
 }

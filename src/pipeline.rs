@@ -19,6 +19,7 @@ use crate::finding::{self, Finding, Severity};
 use crate::harmonise::{self, Batch, Harmonised, harmonise};
 use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
+use crate::report;
 use crate::municipality::Municipalities;
 
 /// A usage or configuration problem: the CLI exits with code 2.
@@ -113,6 +114,8 @@ pub struct Outcome {
     pub status: Status,
     pub reason: Option<String>,
     pub rows_read: usize,
+    /// Rows not published because the dedup rules found them duplicates.
+    pub rows_dropped_duplicate: usize,
     pub harmonised: Option<Harmonised>,
     pub findings: Vec<Finding>,
 }
@@ -215,17 +218,19 @@ pub fn process(
     } else {
         (Status::Published, None)
     };
-    Outcome { delivery, status, reason, rows_read, harmonised, findings }
+    Outcome { delivery, status, reason, rows_read, rows_dropped_duplicate: 0, harmonised, findings }
 }
 
 /// The nightly job: reads every delivery in the inbox and publishes every year it holds.
 pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<RunSummary> {
     let started = Instant::now();
+    let mut stages = Stages { seconds: BTreeMap::new(), last: Some(started) };
     let run_id = new_run_id();
     if !opts.inbox.is_dir() {
         return Err(UsageError(format!("the inbox {} is not a directory", opts.inbox.display())).into());
     }
     let inbox = ingest::discover(&opts.inbox, opts.limits.max_file_bytes)?;
+    stages.done("discover");
     tracing::info!(deliveries = inbox.deliveries.len(), ignored = inbox.ignored.len(), "inbox read");
     for name in &inbox.ignored {
         tracing::info!(file = %name, "ignored: not a delivery format");
@@ -245,6 +250,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
                 status: Status::DuplicateFile,
                 reason: Some(reason),
                 rows_read: 0,
+                rows_dropped_duplicate: 0,
                 harmonised: None,
                 findings: Vec::new(),
             });
@@ -268,6 +274,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     bar.finish_and_clear();
     outcomes.extend(duplicates);
     outcomes.sort_by(|a, b| a.delivery.file_name.cmp(&b.delivery.file_name));
+    stages.done("read and harmonise");
 
     completeness_findings(&mut outcomes);
     for o in &outcomes {
@@ -297,6 +304,8 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         years.push(YearSummary { year, deliveries, respondents: table.rows.len(), file });
     }
 
+    stages.done("assemble and write years");
+
     let records: Vec<DeliveryRecord> = outcomes.iter().map(delivery_record).collect();
     let mut ids: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
     ids.sort();
@@ -309,6 +318,16 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         lake::writer_properties(&file_metadata(config, &pipeline_hash, &ids))?,
     )?;
 
+    let response = report::response(&outcomes);
+    lake::publish_bytes(&opts.lake, &staging, "response.csv", &report::response_csv(&response)?)?;
+    for o in &outcomes {
+        let r = report::delivery_report(&run_id, o, &config.codebook, None);
+        let base = format!("reports/deliveries/{}", o.delivery.id);
+        lake::publish_bytes(&opts.lake, &staging, &format!("{base}.json"), serde_json::to_string_pretty(&r)?.as_bytes())?;
+        lake::publish_bytes(&opts.lake, &staging, &format!("{base}.html"), report::html::delivery(&r).as_bytes())?;
+    }
+    stages.done("deliveries, response and reports");
+
     let summary = RunSummary {
         run_id: run_id.clone(),
         lake: opts.lake.clone(),
@@ -318,6 +337,45 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         years,
         seconds: started.elapsed().as_secs_f64(),
     };
+    let run_report = report::RunReport {
+        schema_version: report::SCHEMA_VERSION,
+        run_id: run_id.clone(),
+        command: "run".into(),
+        product_version: PRODUCT_VERSION.into(),
+        years: summary
+            .years
+            .iter()
+            .map(|y| report::YearReport {
+                year: y.year,
+                rebuilt: true,
+                why: "every run rebuilds every year until the ledger tracks what changed".into(),
+                deliveries: y.deliveries as u64,
+                respondents: y.respondents as u64,
+            })
+            .collect(),
+        deliveries_by_status: records.iter().fold(BTreeMap::new(), |mut m, r| {
+            *m.entry(r.status.clone()).or_insert(0) += 1;
+            m
+        }),
+        deliveries: records
+            .iter()
+            .map(|r| report::DeliveryLine {
+                delivery_id: r.delivery_id.clone(),
+                file_name: r.file_name.clone(),
+                status: r.status.clone(),
+                reason: r.reason.clone(),
+                findings_error: r.findings_error as u64,
+                findings_warning: r.findings_warning as u64,
+            })
+            .collect(),
+        respondents: response,
+        findings_by_rule: report::findings_by_rule(&outcomes),
+        ignored_files: summary.ignored_files.clone(),
+        stage_seconds: stages.seconds,
+    };
+    let (json, html) = report::run_report_files(&run_report)?;
+    lake::publish_bytes(&opts.lake, &staging, &format!("reports/runs/{run_id}.json"), json.as_bytes())?;
+    lake::publish_bytes(&opts.lake, &staging, &format!("reports/runs/{run_id}.html"), html.as_bytes())?;
     let manifest = serde_json::json!({
         "run_id": run_id,
         "product_version": PRODUCT_VERSION,
@@ -367,6 +425,63 @@ fn completeness_findings(outcomes: &mut [Outcome]) {
         }
         o.findings.extend(extra);
     }
+}
+
+/// Wall-clock time per stage, for the run report.
+struct Stages {
+    seconds: BTreeMap<String, f64>,
+    last: Option<Instant>,
+}
+
+impl Stages {
+    /// Records the time since the previous stage ended.
+    fn done(&mut self, stage: &str) {
+        let now = Instant::now();
+        let since = self.last.unwrap_or(now);
+        self.seconds.insert(stage.to_string(), now.duration_since(since).as_secs_f64());
+        self.last = Some(now);
+    }
+}
+
+/// `check`: reads and harmonises the given files the way `run` would, touching neither the
+/// lake nor any state. Byte-identical files among them are `duplicate_file`.
+pub fn check(files: &[PathBuf], config: &Config, limits: &Limits, forced: &BTreeMap<String, Questionnaire>) -> Result<Vec<Outcome>> {
+    let mut deliveries = Vec::new();
+    for f in files {
+        if !f.is_file() {
+            return Err(UsageError(format!("{} is not a file", f.display())).into());
+        }
+        let format = f
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(ingest::Format::from_extension)
+            .ok_or_else(|| UsageError(format!("{}: not a delivery format (.xlsx .xlsm .xls .ods .csv .txt .sav)", f.display())))?;
+        deliveries.push(ingest::discover::describe_file(f, format, limits.max_file_bytes));
+    }
+    let mut first_of: BTreeMap<String, String> = BTreeMap::new();
+    let mut outcomes = Vec::new();
+    for d in deliveries {
+        if d.refused.is_none()
+            && let Some(first) = first_of.get(&d.blake3)
+        {
+            outcomes.push(Outcome {
+                reason: Some(format!("same bytes as {first}")),
+                delivery: d,
+                status: Status::DuplicateFile,
+                rows_read: 0,
+                rows_dropped_duplicate: 0,
+                harmonised: None,
+                findings: Vec::new(),
+            });
+            continue;
+        }
+        if d.refused.is_none() {
+            first_of.insert(d.blake3.clone(), d.file_name.clone());
+        }
+        outcomes.push(process(d, config, limits, forced));
+    }
+    completeness_findings(&mut outcomes);
+    Ok(outcomes)
 }
 
 fn delivery_record(o: &Outcome) -> DeliveryRecord {
@@ -439,7 +554,7 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
 }
 
 /// `20261127T130500Z-1a2b`: sortable, and unique enough for one state directory.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     let now = std::time::SystemTime::now();
     let stamp = humantime::format_rfc3339_seconds(now).to_string().replace(['-', ':'], "");
     let nanos = now.duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);

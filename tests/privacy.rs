@@ -1,5 +1,6 @@
-//! Personal data planted in deliveries never reaches the lake or a log line: every output file
-//! and the whole log are searched for every planted value.
+//! Personal data planted in deliveries never reaches the lake, a report or a log line: every
+//! output file (Parquet, response.csv, the JSON and HTML reports of `run` and `check`), the
+//! whole log and `check`'s output are searched for every planted value.
 
 use std::fs;
 use std::path::Path;
@@ -74,8 +75,33 @@ fn planted_personal_values_reach_no_output() {
     assert!(lake.join("respondents/jaar=2021/part-0000.parquet").exists());
     assert!(lake.join("respondents/jaar=2023/part-0000.parquet").exists());
 
+    assert!(lake.join("reports/runs").is_dir() && lake.join("reports/deliveries").is_dir());
+
+    // `check` with reports: stdout (text and JSON) and the report files.
+    let reports = dir.path().join("check-reports");
+    let mut checked = String::new();
+    for format in ["text", "json"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"))
+            .current_dir(ROOT)
+            .args(["--progress", "never", "check", "--format", format, "--report"])
+            .arg(&reports)
+            .arg(inbox.join("BP-2021-2-Utrecht.csv"))
+            .arg(inbox.join("BP-2023-1-Utrecht.csv"))
+            .output()
+            .unwrap();
+        checked += &String::from_utf8_lossy(&out.stdout);
+        checked += &String::from_utf8_lossy(&out.stderr);
+    }
+    assert!(checked.contains("harmonise.personal-data-found"), "{checked}");
+
     let mut found = Vec::new();
     search(&lake, &mut found);
+    search(&reports, &mut found);
+    for value in PLANTED {
+        if checked.contains(value) {
+            found.push(format!("{value:?} in check's output"));
+        }
+    }
     for value in PLANTED {
         if log.contains(value) {
             found.push(format!("{value:?} in the log"));

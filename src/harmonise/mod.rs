@@ -105,6 +105,10 @@ pub struct Harmonised {
     pub batch: Option<Batch>,
     pub mapping: ColumnMapping,
     pub vragenlijst: Option<Questionnaire>,
+    /// The sheet the table came from (spreadsheets).
+    pub sheet: Option<String>,
+    /// Rows whose routed-out answers were blanked, per routing rule id.
+    pub routing_blanked: Vec<(String, usize)>,
     pub findings: Vec<Finding>,
 }
 
@@ -177,7 +181,7 @@ pub fn harmonise(
     );
 
     let Some(q) = vragenlijst else {
-        return Harmonised { batch: None, mapping, vragenlijst, findings };
+        return Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings };
     };
 
     // Map columns, first occurrence wins.
@@ -253,10 +257,10 @@ pub fn harmonise(
     }
 
     let (Some(year), Some(placement)) = (year, placement) else {
-        return Harmonised { batch: None, mapping, vragenlijst, findings };
+        return Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings };
     };
     if rejects(&findings) {
-        return Harmonised { batch: None, mapping, vragenlijst, findings };
+        return Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings };
     }
 
     let n = table.rows.len();
@@ -457,7 +461,9 @@ pub fn harmonise(
         );
     }
 
+    let mut routing_blanked = Vec::new();
     for (rule, rows) in routing::apply(&codebook.routing, q, &mut batch.answers) {
+        routing_blanked.push((rule.id.clone(), rows.len()));
         let rows: Vec<u32> = rows.iter().map(|&r| table.source_rows[r]).collect();
         findings.push(
             Finding::new(
@@ -484,7 +490,7 @@ pub fn harmonise(
     if keep.contains(&false) {
         batch.retain_rows(&keep);
     }
-    Harmonised { batch: Some(batch), mapping, vragenlijst, findings }
+    Harmonised { batch: Some(batch), mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked, findings }
 }
 
 /// The questionnaire version, from the variables only one version has, else from the year.

@@ -112,6 +112,11 @@ fn relative_name(inbox: &Path, path: &Path) -> String {
         .join("/")
 }
 
+/// A delivery named by its path (for `check`): the file name is the path as given.
+pub fn describe_file(path: &Path, format: Format, max_file_bytes: u64) -> Delivery {
+    describe(path, path.to_string_lossy().into_owned(), format, max_file_bytes)
+}
+
 fn describe(path: &Path, file_name: String, format: Format, max_file_bytes: u64) -> Delivery {
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if bytes > max_file_bytes {
