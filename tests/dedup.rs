@@ -506,3 +506,176 @@ proptest! {
         prop_assert_eq!(again.conflicting_numbers.len(), d.conflicting_numbers.len());
     }
 }
+
+mod corpus {
+    //! Synthetic corpora with planted duplicates of every kind, written to disk, read and
+    //! harmonised as the pipeline does, then deduplicated: exactly what was planted is found.
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use burgerpeiling::dedup::{self, DedupOptions, DeliveryDecision, DeliveryFacts, NearDuplicates, RedeliveryMode, RowRule};
+    use burgerpeiling::harmonise::Batch;
+    use burgerpeiling::ingest;
+    use burgerpeiling::pipeline::{self, Config, Limits, Status};
+    use burgerpeiling::synth::{self, PlantedKind, SynthOptions};
+    use rayon::prelude::*;
+
+    fn config() -> Config {
+        Config::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))).unwrap()
+    }
+
+    type Row = (String, u32);
+
+    /// Equal sets, or a message with only the differences (the sets are large).
+    fn same<T: Ord + std::fmt::Debug>(found: &BTreeSet<T>, want: &BTreeSet<T>, what: &str) {
+        let extra: Vec<&T> = found.difference(want).collect();
+        let missed: Vec<&T> = want.difference(found).collect();
+        assert!(extra.is_empty() && missed.is_empty(), "{what}: {} found, {} planted; not planted: {extra:?}; missed: {missed:?}", found.len(), want.len());
+    }
+
+    /// Runs rules 1-6 over the corpus under `out` and compares with what was planted; returns the
+    /// number of respondents and the time the dedup stage (rules 1-2 plus 3-6) took.
+    fn check(opts: &SynthOptions, rate: f64) -> (usize, Duration) {
+        let cfg = config();
+        let (_, planted) = synth::synth_with_duplicates(opts, rate, &cfg.codebook, &cfg.municipalities).unwrap();
+        for kind in [PlantedKind::DuplicateFile, PlantedKind::Redelivery, PlantedKind::ExactRow, PlantedKind::CrossMode, PlantedKind::ConflictingNumber, PlantedKind::NearDuplicate] {
+            assert!(planted.iter().any(|p| p.kind == kind), "nothing planted of {kind:?}");
+        }
+        let inbox = ingest::discover(&opts.out.join("inbox"), 1 << 30).unwrap();
+        let deliveries = inbox.deliveries;
+
+        // Rule 1 before reading, as the pipeline will: copies are not read.
+        let started = Instant::now();
+        let bare: Vec<DeliveryFacts> = deliveries
+            .iter()
+            .map(|d| DeliveryFacts { id: d.id.clone(), blake3: d.blake3.clone(), file_name: d.file_name.clone(), modified: d.modified, ..DeliveryFacts::default() })
+            .collect();
+        let copies = dedup::duplicate_files(&bare);
+        let mut stage = started.elapsed();
+
+        let outcomes: Vec<Option<pipeline::Outcome>> = deliveries
+            .par_iter()
+            .zip(&copies)
+            .map(|(d, c)| c.is_none().then(|| pipeline::process(d.clone(), &cfg, &Limits::default(), &BTreeMap::new())))
+            .collect();
+        for o in outcomes.iter().flatten() {
+            assert_eq!(o.status, Status::Published, "{} rejected: {:?}", o.delivery.file_name, o.reason);
+        }
+
+        let started = Instant::now();
+        let facts: Vec<DeliveryFacts> = deliveries
+            .iter()
+            .zip(&outcomes)
+            .zip(&bare)
+            .map(|((d, o), bare)| match o.as_ref().and_then(|o| o.batch()) {
+                Some(b) => DeliveryFacts::from_batch(&d.id, &d.blake3, &d.file_name, d.modified, b),
+                None => bare.clone(),
+            })
+            .collect();
+        let decisions = dedup::decide_deliveries(&facts, RedeliveryMode::Replace);
+        let mut by_year: BTreeMap<u16, Vec<(&Batch, &str)>> = BTreeMap::new();
+        for ((d, o), decision) in deliveries.iter().zip(&outcomes).zip(&decisions) {
+            if let (DeliveryDecision::Keep, Some(b)) = (decision, o.as_ref().and_then(|o| o.batch())) {
+                by_year.entry(b.year).or_default().push((b, d.file_name.as_str()));
+            }
+        }
+        let dopts = DedupOptions::new(&cfg.codebook, NearDuplicates::Report);
+        let mut year_decisions = Vec::new();
+        for (_, batches) in &by_year {
+            let refs: Vec<&Batch> = batches.iter().map(|(b, _)| *b).collect();
+            year_decisions.push((batches, dedup::dedup_year(&refs, &dopts)));
+        }
+        stage += started.elapsed();
+
+        // Rules 1-2: exactly the planted copies and redeliveries.
+        let found_copies: BTreeSet<(String, String)> = decisions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| match d {
+                DeliveryDecision::DuplicateFile { of } => Some((facts[i].file_name.clone(), facts[*of].file_name.clone())),
+                _ => None,
+            })
+            .collect();
+        let found_superseded: BTreeSet<(String, String)> = decisions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| match d {
+                DeliveryDecision::Superseded { by } => Some((facts[by.to_owned()].file_name.clone(), facts[i].file_name.clone())),
+                _ => None,
+            })
+            .collect();
+        let want = |k: PlantedKind| -> BTreeSet<(String, String)> {
+            planted.iter().filter(|p| p.kind == k).map(|p| (p.file.clone(), p.of_file.clone())).collect()
+        };
+        same(&found_copies, &want(PlantedKind::DuplicateFile), "duplicate files");
+        same(&found_superseded, &want(PlantedKind::Redelivery), "superseded");
+
+        // Rules 3-6: exactly the planted rows.
+        let row = |batches: &Vec<(&Batch, &str)>, r: dedup::RowRef| -> Row {
+            let (b, name) = batches[r.batch];
+            (name.to_string(), u32::try_from(b.source_row[r.row]).unwrap())
+        };
+        let mut drops: BTreeSet<(PlantedKind, Row, Row)> = BTreeSet::new();
+        let mut conflicts: BTreeSet<(PlantedKind, Row, Row)> = BTreeSet::new();
+        let mut pairs: BTreeSet<(PlantedKind, Row, Row)> = BTreeSet::new();
+        let mut respondents = 0;
+        for (batches, d) in &year_decisions {
+            respondents += batches.iter().map(|(b, _)| b.len()).sum::<usize>();
+            for x in &d.dropped {
+                let kind = match x.rule {
+                    RowRule::ExactDuplicate => PlantedKind::ExactRow,
+                    RowRule::CrossMode => PlantedKind::CrossMode,
+                    RowRule::NearDuplicate => PlantedKind::NearDuplicate,
+                };
+                drops.insert((kind, row(batches, x.row), row(batches, x.duplicate_of)));
+            }
+            for g in &d.conflicting_numbers {
+                assert_eq!(g.len(), 2, "{:?}", g.iter().map(|r| row(batches, *r)).collect::<Vec<_>>());
+                conflicts.insert((PlantedKind::ConflictingNumber, row(batches, g[1]), row(batches, g[0])));
+            }
+            for p in &d.near_pairs {
+                pairs.insert((PlantedKind::NearDuplicate, row(batches, p.b), row(batches, p.a)));
+            }
+        }
+        let want_rows = |kinds: &[PlantedKind]| -> BTreeSet<(PlantedKind, Row, Row)> {
+            planted
+                .iter()
+                .filter(|p| kinds.contains(&p.kind))
+                .map(|p| (p.kind, (p.file.clone(), p.row.unwrap()), (p.of_file.clone(), p.of_row.unwrap())))
+                .collect()
+        };
+        same(&drops, &want_rows(&[PlantedKind::ExactRow, PlantedKind::CrossMode]), "dropped rows");
+        same(&conflicts, &want_rows(&[PlantedKind::ConflictingNumber]), "conflicting numbers");
+        same(&pairs, &want_rows(&[PlantedKind::NearDuplicate]), "near-duplicate pairs");
+        (respondents, stage)
+    }
+
+    #[test]
+    fn planted_duplicates_are_found_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SynthOptions { out: dir.path().to_path_buf(), municipalities: 8, years: (2021, 2023), respondents: 150, seed: 3, ..SynthOptions::default() };
+        check(&opts, 0.03);
+    }
+
+    #[test]
+    fn rate_zero_plants_nothing() {
+        let cfg = config();
+        let opts = SynthOptions { respondents: 30, ..SynthOptions::default() };
+        let (with, planted) = synth::generate_with_duplicates(&opts, 0.0, &cfg.codebook, &cfg.municipalities);
+        assert!(planted.is_empty());
+        assert_eq!(with, synth::generate(&opts, &cfg.codebook, &cfg.municipalities));
+    }
+
+    /// The 340,000-respondent corpus at 2% of each kind. Release build:
+    /// `cargo test --release --test dedup -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn corpus_340k() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SynthOptions { out: dir.path().to_path_buf(), municipalities: 57, years: (2015, 2024), respondents: 600, ..SynthOptions::default() };
+        let (respondents, stage) = check(&opts, 0.02);
+        eprintln!("dedup stage: {respondents} respondents in {:.3} s", stage.as_secs_f64());
+    }
+}
