@@ -85,6 +85,13 @@ rules! {
     RESPONDENT_MISSING = "harmonise.respondent-missing", Warning;
     PERSONAL_DATA_COLUMN = "harmonise.personal-data-column", Info;
     PERSONAL_DATA_FOUND = "harmonise.personal-data-found", Warning;
+    DEDUP_DUPLICATE_FILE = "dedup.duplicate-file", Info;
+    DEDUP_SUPERSEDED = "dedup.superseded", Info;
+    DEDUP_EXACT_DUPLICATE = "dedup.exact-duplicate-row", Warning;
+    DEDUP_CROSS_MODE = "dedup.cross-mode-duplicate", Warning;
+    DEDUP_NUMBER_CONFLICT = "dedup.respondent-number-conflict", Warning;
+    DEDUP_NEAR_DUPLICATE = "dedup.near-duplicate", Info;
+    DEDUP_NEAR_DUPLICATE_DROPPED = "dedup.near-duplicate-dropped", Warning;
 }
 
 /// At most this many row numbers are listed in a finding; `count` holds the total.

@@ -7,6 +7,7 @@
 pub mod assemble;
 pub mod cli;
 pub mod codebook;
+pub mod dedup;
 pub mod finding;
 pub mod harmonise;
 pub mod ingest;

@@ -14,6 +14,7 @@
 //! year or a municipality leaves the other deliveries unchanged.
 
 mod answers;
+pub mod duplicates;
 pub mod messy;
 pub mod population;
 mod write;
@@ -36,6 +37,7 @@ use answers::FormatPlan;
 use population::{PopulationProfile, RegionYear};
 
 pub use answers::{AGE_VARIABLE, RESPONDENT_AGE_SHARES};
+pub use duplicates::{PlantedDuplicate, PlantedKind, generate_with_duplicates, synth_with_duplicates};
 pub use messy::{Expected, Quirks, expected_table};
 pub use population::{AGE_BANDS, POPULATION_SHARES};
 
