@@ -106,6 +106,10 @@ enum Command {
         /// Write the same answers in every messy variant agencies deliver.
         #[arg(long)]
         messy: bool,
+        /// Plant each kind of duplicate (copied files, redeliveries, exact, cross-mode,
+        /// conflicting-number and near-duplicate rows) at this rate, 0 to 0.25.
+        #[arg(long, default_value_t = 0.0)]
+        duplicates: f64,
     },
 }
 
@@ -158,6 +162,7 @@ fn execute(cli: &Cli) -> Result<i32> {
                 lake: pick(lake, &pipeline.paths.lake, "lake")?,
                 limits: pipeline.limits,
                 forced_versions: pipeline.forced_versions().map_err(UsageError)?,
+                dedup: pipeline.dedup,
                 progress: show_progress(cli.progress),
             };
             let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
@@ -197,7 +202,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             let rejected = outcomes.iter().any(|o| o.status == pipeline::Status::Rejected);
             Ok(if rejected { 3 } else { 0 })
         }
-        Command::Synth { out, seed, municipalities, years, respondents, messy } => {
+        Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates } => {
             let config = Config::load(&cli.config)?;
             let opts = SynthOptions {
                 out: out.clone(),
@@ -207,7 +212,8 @@ fn execute(cli: &Cli) -> Result<i32> {
                 respondents: *respondents,
                 messy: *messy,
             };
-            let summary = synth::synth(&opts, &config.codebook, &config.municipalities)?;
+            let (summary, planted) =
+                synth::duplicates::synth_with_duplicates(&opts, *duplicates, &config.codebook, &config.municipalities)?;
             if cli.quiet == 0 {
                 let n: usize = summary.deliveries.iter().map(|d| d.respondents.len()).sum();
                 println!(
@@ -216,6 +222,9 @@ fn execute(cli: &Cli) -> Result<i32> {
                     out.join("inbox").display()
                 );
                 println!("population: {}", summary.population_file.display());
+                if !planted.is_empty() {
+                    println!("planted duplicates: {}", planted.len());
+                }
             }
             Ok(0)
         }

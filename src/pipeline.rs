@@ -20,6 +20,7 @@ use crate::harmonise::{self, Batch, Harmonised, harmonise};
 use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
 use crate::report;
+use crate::dedup;
 use crate::municipality::Municipalities;
 
 /// A usage or configuration problem: the CLI exits with code 2.
@@ -37,10 +38,40 @@ pub struct PipelineFile {
     pub paths: Paths,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub dedup: DedupSettings,
     /// Questionnaire version forced per delivery, for files whose version cannot be detected:
     /// file name (relative to the inbox) or delivery id → `"2019"` or `"2022"`.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
+}
+
+/// The `[dedup]` table: what the duplicate rules do where the documents leave a choice.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupSettings {
+    /// `"replace"`: a later delivery of the same municipality, year, quarter and agency replaces
+    /// the earlier one; `"append"`: both are published.
+    pub redelivery: Redelivery,
+    /// `"report"` near-duplicate pairs, or `"drop"` the later row of each.
+    pub near_duplicates: dedup::NearDuplicates,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Redelivery {
+    #[default]
+    Replace,
+    Append,
+}
+
+impl DedupSettings {
+    fn mode(&self) -> dedup::RedeliveryMode {
+        match self.redelivery {
+            Redelivery::Replace => dedup::RedeliveryMode::Replace,
+            Redelivery::Append => dedup::RedeliveryMode::Append,
+        }
+    }
 }
 
 /// Guards against files that would exhaust the machine.
@@ -101,6 +132,7 @@ pub struct RunOptions {
     pub limits: Limits,
     /// File name or delivery id → forced questionnaire version.
     pub forced_versions: BTreeMap<String, Questionnaire>,
+    pub dedup: DedupSettings,
     pub progress: bool,
 }
 
@@ -116,6 +148,8 @@ pub struct Outcome {
     pub rows_read: usize,
     /// Rows not published because the dedup rules found them duplicates.
     pub rows_dropped_duplicate: usize,
+    /// Each of those rows: its rule and the row it duplicated.
+    pub dropped_rows: Vec<dedup::DroppedRow>,
     pub harmonised: Option<Harmonised>,
     pub findings: Vec<Finding>,
 }
@@ -124,6 +158,7 @@ pub struct Outcome {
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Published,
+    Superseded,
     Rejected,
     DuplicateFile,
 }
@@ -132,6 +167,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Published => "published",
+            Status::Superseded => "superseded",
             Status::Rejected => "rejected",
             Status::DuplicateFile => "duplicate_file",
         }
@@ -218,7 +254,7 @@ pub fn process(
     } else {
         (Status::Published, None)
     };
-    Outcome { delivery, status, reason, rows_read, rows_dropped_duplicate: 0, harmonised, findings }
+    Outcome { delivery, status, reason, rows_read, rows_dropped_duplicate: 0, dropped_rows: Vec::new(), harmonised, findings }
 }
 
 /// The nightly job: reads every delivery in the inbox and publishes every year it holds.
@@ -236,32 +272,8 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         tracing::info!(file = %name, "ignored: not a delivery format");
     }
 
-    // Byte-identical copies are not read twice: the first in inbox order is the delivery.
-    let mut first_of: BTreeMap<String, String> = BTreeMap::new();
-    let mut to_read = Vec::new();
-    let mut duplicates = Vec::new();
-    for d in inbox.deliveries {
-        if d.refused.is_none()
-            && let Some(first) = first_of.get(&d.blake3)
-        {
-            let reason = format!("same bytes as {first}");
-            duplicates.push(Outcome {
-                delivery: d,
-                status: Status::DuplicateFile,
-                reason: Some(reason),
-                rows_read: 0,
-                rows_dropped_duplicate: 0,
-                harmonised: None,
-                findings: Vec::new(),
-            });
-            continue;
-        }
-        if d.refused.is_none() {
-            first_of.insert(d.blake3.clone(), d.file_name.clone());
-        }
-        to_read.push(d);
-    }
-
+    // Byte-identical copies are not read twice (dedup rule 1).
+    let (to_read, duplicates) = split_copies(inbox.deliveries);
     let bar = progress_bar(opts.progress, to_read.len() as u64);
     let mut outcomes: Vec<Outcome> = to_read
         .into_par_iter()
@@ -276,13 +288,15 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     outcomes.sort_by(|a, b| a.delivery.file_name.cmp(&b.delivery.file_name));
     stages.done("read and harmonise");
 
+    let dedup_totals = deduplicate(&mut outcomes, config, &opts.dedup);
+    stages.done("deduplicate");
     completeness_findings(&mut outcomes);
     for o in &outcomes {
         log_findings(o);
     }
 
     let mut by_year: BTreeMap<u16, Vec<&Batch>> = BTreeMap::new();
-    for o in &outcomes {
+    for o in outcomes.iter().filter(|o| o.status == Status::Published) {
         if let Some(b) = o.batch() {
             by_year.entry(b.year).or_default().push(b);
         }
@@ -370,6 +384,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
             .collect(),
         respondents: response,
         findings_by_rule: report::findings_by_rule(&outcomes),
+        duplicates: dedup_totals,
         ignored_files: summary.ignored_files.clone(),
         stage_seconds: stages.seconds,
     };
@@ -389,6 +404,109 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     lake::publish_bytes(&opts.lake, &staging, "_manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     lake::finish_staging(&opts.lake, &staging)?;
     Ok(summary)
+}
+
+/// Dedup rule 1 before reading: a byte-identical copy of an earlier file (in the dedup rules'
+/// "later" order) is not read; it becomes a `duplicate_file` outcome.
+fn split_copies(deliveries: Vec<Delivery>) -> (Vec<Delivery>, Vec<Outcome>) {
+    let facts: Vec<dedup::DeliveryFacts> = deliveries.iter().map(|d| facts_of(d, None, false)).collect();
+    let copies = dedup::duplicate_files(&facts);
+    let mut to_read = Vec::new();
+    let mut duplicates = Vec::new();
+    for (d, copy) in deliveries.into_iter().zip(copies) {
+        match copy {
+            Some(of) => {
+                let decision = dedup::DeliveryDecision::DuplicateFile { of };
+                let reason = decision.reason(&facts);
+                let finding = Finding::new(finding::DEDUP_DUPLICATE_FILE, &d.id, reason.clone().unwrap_or_default());
+                duplicates.push(Outcome {
+                    delivery: d,
+                    status: Status::DuplicateFile,
+                    reason,
+                    rows_read: 0,
+                    rows_dropped_duplicate: 0,
+                    dropped_rows: Vec::new(),
+                    harmonised: None,
+                    findings: vec![finding],
+                });
+            }
+            None => to_read.push(d),
+        }
+    }
+    (to_read, duplicates)
+}
+
+fn facts_of(d: &Delivery, batch: Option<&Batch>, rejected: bool) -> dedup::DeliveryFacts {
+    match batch {
+        Some(b) => dedup::DeliveryFacts::from_batch(&d.id, &d.blake3, &d.file_name, d.modified, b),
+        None => dedup::DeliveryFacts {
+            id: d.id.clone(),
+            blake3: d.blake3.clone(),
+            file_name: d.file_name.clone(),
+            modified: d.modified,
+            rejected,
+            ..dedup::DeliveryFacts::default()
+        },
+    }
+}
+
+/// Dedup rules 2-6 over the read deliveries: supersession between deliveries, then the row rules
+/// per survey year. Superseded deliveries change status; each published batch is replaced by
+/// its kept rows, and every drop is recorded on its delivery (findings, dropped rows).
+fn deduplicate(outcomes: &mut [Outcome], config: &Config, settings: &DedupSettings) -> dedup::RuleTotals {
+    let facts: Vec<dedup::DeliveryFacts> = outcomes
+        .iter()
+        .map(|o| {
+            let published = o.status == Status::Published;
+            facts_of(&o.delivery, o.batch().filter(|_| published), o.status == Status::Rejected)
+        })
+        .collect();
+    let decisions = dedup::decide_deliveries(&facts, settings.mode());
+    for (i, decision) in decisions.iter().enumerate() {
+        if let dedup::DeliveryDecision::Superseded { .. } = decision
+            && outcomes[i].status == Status::Published
+        {
+            outcomes[i].status = Status::Superseded;
+            outcomes[i].reason = decision.reason(&facts);
+            outcomes[i].findings.extend(dedup::delivery_findings(&facts[i..=i], std::slice::from_ref(decision)));
+        }
+    }
+
+    let mut by_year: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        if o.status == Status::Published
+            && let Some(b) = o.batch()
+        {
+            by_year.entry(b.year).or_default().push(i);
+        }
+    }
+    let options = dedup::DedupOptions::new(&config.codebook, settings.near_duplicates);
+    let mut totals = dedup::RuleTotals::default();
+    for indexes in by_year.values() {
+        let (decisions, kept, findings, dropped, per_batch) = {
+            let batches: Vec<&Batch> = indexes.iter().filter_map(|&i| outcomes[i].batch()).collect();
+            let d = dedup::dedup_year(&batches, &options);
+            (
+                d.totals(),
+                dedup::kept_batches(&batches, &d),
+                dedup::findings(&batches, &d),
+                dedup::dropped_rows(&batches, &d),
+                dedup::rows_dropped_per_batch(&batches, &d),
+            )
+        };
+        totals += decisions;
+        for ((&i, batch), n) in indexes.iter().zip(kept).zip(per_batch) {
+            let o = &mut outcomes[i];
+            let id = o.delivery.id.clone();
+            o.rows_dropped_duplicate = n as usize;
+            o.dropped_rows.extend(dropped.iter().filter(|r| r.delivery_id == id).cloned());
+            o.findings.extend(findings.iter().filter(|f| f.delivery_id == id).cloned());
+            if let Some(h) = o.harmonised.as_mut() {
+                h.batch = Some(batch);
+            }
+        }
+    }
+    totals
 }
 
 /// Fewer than this many complete questionnaires in a municipality-year: not publishable
@@ -458,28 +576,10 @@ pub fn check(files: &[PathBuf], config: &Config, limits: &Limits, forced: &BTree
             .ok_or_else(|| UsageError(format!("{}: not a delivery format (.xlsx .xlsm .xls .ods .csv .txt .sav)", f.display())))?;
         deliveries.push(ingest::discover::describe_file(f, format, limits.max_file_bytes));
     }
-    let mut first_of: BTreeMap<String, String> = BTreeMap::new();
-    let mut outcomes = Vec::new();
-    for d in deliveries {
-        if d.refused.is_none()
-            && let Some(first) = first_of.get(&d.blake3)
-        {
-            outcomes.push(Outcome {
-                reason: Some(format!("same bytes as {first}")),
-                delivery: d,
-                status: Status::DuplicateFile,
-                rows_read: 0,
-                rows_dropped_duplicate: 0,
-                harmonised: None,
-                findings: Vec::new(),
-            });
-            continue;
-        }
-        if d.refused.is_none() {
-            first_of.insert(d.blake3.clone(), d.file_name.clone());
-        }
-        outcomes.push(process(d, config, limits, forced));
-    }
+    let (to_read, duplicates) = split_copies(deliveries);
+    let mut outcomes: Vec<Outcome> = to_read.into_iter().map(|d| process(d, config, limits, forced)).collect();
+    outcomes.extend(duplicates);
+    deduplicate(&mut outcomes, config, &DedupSettings::default());
     completeness_findings(&mut outcomes);
     Ok(outcomes)
 }
@@ -505,7 +605,7 @@ fn delivery_record(o: &Outcome) -> DeliveryRecord {
         reason: o.reason.clone(),
         rows_read: o.rows_read as i64,
         rows_published: if o.status == Status::Published { b.map_or(0, |b| b.len() as i64) } else { 0 },
-        rows_dropped_duplicate: 0,
+        rows_dropped_duplicate: o.rows_dropped_duplicate as i64,
         findings_error: count(Severity::Error),
         findings_warning: count(Severity::Warning),
     }

@@ -282,3 +282,43 @@ fn usage_and_config_errors_exit_2() {
     let out = binary().arg("--pipeline").arg(&bad_pipeline).arg("run").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn planted_duplicates_are_dropped_and_explained_through_the_binary() {
+    use burgerpeiling::synth::PlantedKind;
+    let dir = tempfile::tempdir().unwrap();
+    let (cb, m) = config();
+    let opts = SynthOptions { municipalities: 4, years: (2022, 2023), respondents: 120, ..options(&dir.path().join("sample")) };
+    let (summary, planted) = synth::synth_with_duplicates(&opts, 0.05, &cb, &m).unwrap();
+    let count = |k: PlantedKind| planted.iter().filter(|p| p.kind == k).count();
+    assert!(count(PlantedKind::DuplicateFile) > 0 && count(PlantedKind::Redelivery) > 0 && count(PlantedKind::ExactRow) > 0);
+
+    let lake = dir.path().join("lake");
+    let out = run(&dir.path().join("sample/inbox"), &lake);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let d = read_parquet(&lake.join("deliveries.parquet"));
+    let status = strings(&d, "status");
+    let dropped: &arrow_array::Int64Array = d.column_by_name("rows_dropped_duplicate").unwrap().as_any().downcast_ref().unwrap();
+    let published: &arrow_array::Int64Array = d.column_by_name("rows_published").unwrap().as_any().downcast_ref().unwrap();
+    let n = |s: &str| (0..d.num_rows()).filter(|&i| status.value(i) == s).count();
+    assert_eq!(n("duplicate_file"), count(PlantedKind::DuplicateFile));
+    assert_eq!(n("superseded"), count(PlantedKind::Redelivery));
+    let dropped_rows: i64 = (0..d.num_rows()).map(|i| dropped.value(i)).sum();
+    assert_eq!(dropped_rows as usize, count(PlantedKind::ExactRow) + count(PlantedKind::CrossMode));
+
+    // The lake holds exactly the published rows, each key once.
+    let mut rows = 0;
+    let mut keys = std::collections::BTreeSet::new();
+    for p in partitions(&lake) {
+        let b = read_parquet(&lake.join("respondents").join(p).join("part-0000.parquet"));
+        rows += b.num_rows();
+        let k = strings(&b, "respondent_key");
+        keys.extend((0..b.num_rows()).map(|i| k.value(i).to_string()));
+    }
+    assert_eq!(rows as i64, (0..d.num_rows()).map(|i| published.value(i)).sum::<i64>());
+    assert_eq!(keys.len(), rows);
+    let suffixed = keys.iter().filter(|k| k.matches('-').count() == 4).count();
+    assert_eq!(suffixed, count(PlantedKind::ConflictingNumber));
+    assert!(summary.deliveries.len() > 0);
+}

@@ -41,7 +41,7 @@ pub use report::{
 };
 
 /// What rule 6 does with near-duplicate pairs (`near_duplicates` in the pipeline file).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NearDuplicates {
     /// Report the pairs, drop nothing (the default: similar answers are evidence, not proof).

@@ -128,6 +128,20 @@ pub fn delivery(r: &DeliveryReport) -> String {
         b.push_str("</table></div>\n");
     }
 
+    if !r.dropped_rows.is_empty() {
+        let _ = write!(b, "<h2>Dubbele rijen, niet gepubliceerd ({})</h2>\n", r.dropped_rows.len());
+        b.push_str("<div class=\"scroll\"><table><tr><th>Rij</th><th>Regel</th><th>Dubbel met</th></tr>\n");
+        for d in &r.dropped_rows {
+            let of = if d.duplicate_of_delivery == r.delivery_id {
+                format!("rij {}", d.duplicate_of_row)
+            } else {
+                format!("rij {} van levering {}", d.duplicate_of_row, escape(&d.duplicate_of_delivery))
+            };
+            let _ = writeln!(b, "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td>{of}</td></tr>", d.source_row, escape(d.rule));
+        }
+        b.push_str("</table></div>\n");
+    }
+
     b.push_str("<h2>Kolommen</h2>\n");
     let _ = write!(b, "<p>{} kolommen overgenomen, {} niet.</p>\n", r.mapping.mapped.len(), r.mapping.dropped.len());
     if !r.mapping.dropped.is_empty() {
@@ -256,6 +270,18 @@ pub fn run(r: &RunReport) -> String {
             t.count,
             s = t.severity.as_str()
         );
+    }
+    b.push_str("</table></div>\n<h2>Dubbelen</h2>\n<div class=\"scroll\"><table>\n");
+    let d = &r.duplicates;
+    for (k, v) in [
+        ("Exact dubbele rijen", d.exact_duplicate),
+        ("Web en papier, zelfde respondent", d.cross_mode),
+        ("Bijna-dubbelen verwijderd", d.near_duplicate_dropped),
+        ("Bijna-dubbele paren gemeld", d.near_duplicate_pairs),
+        ("Respondentnummers dubbel uitgegeven (groepen)", d.conflicting_number_groups),
+        ("… rijen daarin, met achtervoegsel", d.conflicting_number_rows),
+    ] {
+        let _ = writeln!(b, "<tr><th>{k}</th><td class=\"n\">{v}</td></tr>");
     }
     b.push_str("</table></div>\n");
     if !r.ignored_files.is_empty() {

@@ -41,6 +41,8 @@ pub struct DeliveryReport {
     pub mapping: Mapping,
     pub counts: Counts,
     pub findings: Vec<Finding>,
+    /// Rows not published as duplicates: row, rule, and the row it duplicated.
+    pub dropped_rows: Vec<crate::dedup::DroppedRow>,
     pub age_distribution: AgeDistribution,
 }
 
@@ -158,6 +160,7 @@ pub fn delivery_report(
         mapping,
         counts,
         findings: outcome.findings.clone(),
+        dropped_rows: outcome.dropped_rows.clone(),
         age_distribution: age_distribution(outcome, codebook, population_share),
     }
 }
@@ -191,6 +194,8 @@ pub struct RunReport {
     pub deliveries: Vec<DeliveryLine>,
     pub respondents: Vec<MunicipalityYear>,
     pub findings_by_rule: Vec<RuleTotal>,
+    /// Rows and pairs per dedup rule.
+    pub duplicates: crate::dedup::RuleTotals,
     pub ignored_files: Vec<String>,
     pub stage_seconds: BTreeMap<String, f64>,
 }
