@@ -10,6 +10,7 @@
 //! every variant at least once.
 
 mod ods;
+pub(crate) mod sav;
 mod text;
 mod xls;
 mod xlsx;
@@ -100,6 +101,15 @@ impl HeaderStyle {
     }
 }
 
+/// Quirks of `.sav` only: the two layouts SPSS writes a system file in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SavQuirks {
+    /// Big-endian (layout code 2 written as SPSS on SPARC or POWER did), else little-endian.
+    pub big_endian: bool,
+    /// Bytecode-compressed data (SPSS's default), else one 8-byte slot per value.
+    pub compressed: bool,
+}
+
 /// Quirks of delimited text only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TextQuirks {
@@ -117,6 +127,8 @@ pub struct Quirks {
     pub format: Format,
     /// Delimited formats only.
     pub text: Option<TextQuirks>,
+    /// `.sav` only.
+    pub sav: Option<SavQuirks>,
     /// Rows above the header: 1 = a title; 2 = a title and a blank row; 3 = a title, a
     /// subtitle and a blank row.
     pub title_rows: u8,
@@ -142,17 +154,21 @@ pub struct Quirks {
 
 impl Quirks {
     /// The plain layout of non-messy deliveries: header in row 1, `;`-separated UTF-8 CRLF
-    /// text with decimal commas, or one xlsx sheet.
+    /// text with decimal commas, or one xlsx sheet. (Plain runs write no `.sav`; for it, the
+    /// layout SPSS writes by default: little-endian, compressed.)
     pub fn plain(format: Format) -> Quirks {
-        let text = (!format.is_spreadsheet()).then_some(TextQuirks {
+        let text = is_delimited(format).then_some(TextQuirks {
             encoding: TextEncoding::Utf8,
             delimiter: b';',
             line_end: LineEnd::Crlf,
             decimal: Decimal::Comma,
         });
+        let sav =
+            (format == Format::Sav).then_some(SavQuirks { big_endian: false, compressed: true });
         Quirks {
             format,
             text,
+            sav,
             title_rows: 0,
             notes_sheet: false,
             header: HeaderStyle::Plain,
@@ -165,6 +181,10 @@ impl Quirks {
             seed: 0,
         }
     }
+}
+
+fn is_delimited(format: Format) -> bool {
+    matches!(format, Format::Csv | Format::Txt)
 }
 
 /// Whether a format can carry formulas as written here (BIFF formulas need parsed tokens,
@@ -217,6 +237,7 @@ pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
         out.push(Quirks {
             format,
             text,
+            sav: None,
             title_rows,
             notes_sheet: sheet && (f + offset[6]) % 2 == 0,
             header: HeaderStyle::ALL[(i / 4 + offset[7]) % 4],
@@ -497,7 +518,10 @@ pub fn write(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Vec<u8>> {
         (Format::Csv | Format::Txt, None) => {
             anyhow::bail!("{}: a delimited format without text quirks", d.file_name)
         }
-        (Format::Sav, _) => anyhow::bail!("{}: synth does not write .sav deliveries", d.file_name),
+        (Format::Sav, _) => match q.sav {
+            Some(sq) => sav::delivery(d, &grid, codebook, sq),
+            None => anyhow::bail!("{}: a .sav delivery without its layout quirks", d.file_name),
+        },
     }
 }
 
