@@ -569,3 +569,93 @@ pub(crate) fn delivery(
     };
     write_sav(&vars, &rows, &layout)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The writer's own checks: what it refuses and the names it derives. That its files read
+    //! back exactly is tested in `ingest::spss` and `tests/messy_roundtrip.rs`.
+
+    use super::*;
+
+    fn layout() -> SavLayout {
+        SavLayout {
+            big_endian: false,
+            compressed: true,
+            created: (2023, 6, 28),
+            file_label: String::new(),
+        }
+    }
+
+    #[test]
+    fn short_names_are_unique_upper_case_and_at_most_8_bytes() {
+        let vars = [
+            SavVar::numeric("respondent"),
+            SavVar::numeric("responder"),
+            SavVar::numeric("wl02_0"),
+            SavVar::numeric("_x"),
+            SavVar::string("opmerking", 600),
+            SavVar::numeric("V1"),
+        ];
+        let names = short_names(&vars);
+        assert_eq!(names[0], ["RESPONDE"]);
+        assert_eq!(names[2], ["WL02_0"]);
+        assert_eq!(names[4].len(), 3, "a 600-byte string has three segments");
+        let all: Vec<&String> = names.iter().flatten().collect();
+        let unique: HashSet<&String> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len(), "{names:?}");
+        for n in all {
+            assert!(n.len() <= 8 && n.starts_with(|c: char| c.is_ascii_uppercase()), "{n}");
+        }
+    }
+
+    #[test]
+    fn the_header_holds_the_given_date_and_no_clock() {
+        let bytes = write_sav(&[SavVar::numeric("x")], &[vec![SavCell::Number(1.0)]], &layout())
+            .expect("a valid file");
+        assert_eq!(&bytes[92..101], b"28 Jun 23");
+        assert_eq!(&bytes[101..109], b"12:00:00");
+    }
+
+    #[test]
+    fn what_cannot_be_written_exactly_is_refused() {
+        let refused = |vars: &[SavVar], row: Vec<SavCell>| {
+            assert!(write_sav(vars, &[row], &layout()).is_err(), "{vars:?}");
+        };
+        let text = |s: &str| SavCell::Text(s.to_string());
+        refused(&[SavVar::string("w", 4)], vec![text("vijf!")]);
+        refused(&[SavVar::numeric("x")], vec![text("1")]);
+        refused(&[SavVar::string("w", 4)], vec![SavCell::Number(1.0)]);
+        refused(&[SavVar::numeric("x")], vec![SavCell::Number(f64::NAN)]);
+        refused(&[SavVar::numeric("x")], vec![SavCell::Number(SYSMIS)]);
+        refused(&[SavVar::numeric("x")], vec![]);
+        let four = SavVar { missing: vec![1.0, 2.0, 3.0, 4.0], ..SavVar::numeric("x") };
+        refused(&[four], vec![SavCell::Missing]);
+        let long_label =
+            SavVar { value_labels: vec![(1.0, "x".repeat(256))], ..SavVar::numeric("x") };
+        refused(&[long_label], vec![SavCell::Missing]);
+        let labelled_string = SavVar { missing: vec![1.0], ..SavVar::string("w", 8) };
+        refused(&[labelled_string], vec![SavCell::Missing]);
+        refused(&[SavVar::numeric("a=b")], vec![SavCell::Missing]);
+    }
+
+    #[test]
+    fn the_codebook_gives_the_dataformat_print_formats() {
+        let v = |name: &str, text: bool| Variable {
+            name: name.to_string(),
+            label: String::new(),
+            text,
+            value_labels: vec![],
+            user_missing: vec![11, 88, 99],
+            nonsubstantive: vec![],
+        };
+        let formats = |name: &str| dictionary_variable(&v(name, false)).map(|s| s.number_format);
+        assert_eq!(formats("weging").ok(), Some((4, 3)));
+        assert_eq!(formats("respondent").ok(), Some((8, 0)));
+        assert_eq!(formats("dv03_1").ok(), Some((2, 0)));
+        let wijknr = dictionary_variable(&v("wijknr", true)).expect("wijknr is A12");
+        assert_eq!(wijknr.width, 12);
+        assert!(dictionary_variable(&v("postcode", true)).is_err());
+        let dv = dictionary_variable(&v("dv03_1", false)).expect("a numeric variable");
+        assert_eq!(dv.missing, vec![11.0, 88.0, 99.0]);
+    }
+}
