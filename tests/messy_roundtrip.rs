@@ -1,14 +1,16 @@
 //! Round trip of messy deliveries: `synth --messy` writes every delivery of the default sample
 //! in its variant (format, encoding, delimiter, title rows, notes sheet, header spelling,
-//! labels, numbers as text, trailing rows and columns, formulas, extra column), and
-//! `ingest::read` must return exactly the cells that were generated, with no finding but the
-//! skipped title rows. The same seed must give byte-identical files.
+//! labels, numbers as text, trailing rows and columns, formulas, extra column, SPSS byte order
+//! and compression), and `ingest::read` must return exactly the cells that were generated, with
+//! no finding but the skipped title rows; a `.sav`'s dictionary must carry the codebook's
+//! labels, value labels and missing values. The same seed must give byte-identical files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use burgerpeiling::codebook::{Codebook, canonical_name};
 use burgerpeiling::finding;
+use burgerpeiling::ingest::spss::{self, SavValue};
 use burgerpeiling::ingest::{self, Format};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::messy::{Decimal, FORMATS, HeaderStyle, LineEnd, TextEncoding};
@@ -97,6 +99,8 @@ fn the_default_messy_sample_covers_every_quirk() {
     assert_eq!(set(text.iter().map(|t| t.decimal)), set(Decimal::ALL));
     assert_eq!(set(qs.iter().map(|q| q.title_rows)), set([0, 1, 2, 3]));
     assert_eq!(set(qs.iter().map(|q| q.header)), set(HeaderStyle::ALL));
+    let sav: Vec<_> = qs.iter().filter_map(|q| q.sav).collect();
+    assert_eq!(set(sav.iter().map(|s| (s.big_endian, s.compressed))).len(), 4, "{sav:?}");
     type Flag = fn(&synth::Quirks) -> bool;
     let flags: [(&str, Flag); 7] = [
         ("notes sheet", |q| q.notes_sheet),
@@ -143,12 +147,61 @@ fn the_same_seed_gives_byte_identical_messy_files() {
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     let extensions: BTreeSet<&str> =
         fa.keys().filter_map(|k| k.rsplit_once('.').map(|(_, e)| e)).collect();
-    for ext in ["xlsx", "xlsm", "xls", "ods", "csv", "txt"] {
+    for ext in ["xlsx", "xlsm", "xls", "ods", "csv", "txt", "sav"] {
         assert!(extensions.contains(ext), "no .{ext} written");
     }
     for (name, bytes) in &fa {
         assert!(bytes == &fb[name], "{name} differs between two runs with the same seed");
     }
+}
+
+#[test]
+fn sav_dictionaries_carry_the_codebook() {
+    let (cb, m) = config();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SynthOptions { respondents: 10, ..options(dir.path()) };
+    let summary = synth::synth(&opts, &cb, &m).unwrap();
+    let savs: Vec<_> = summary.deliveries.iter().filter(|d| d.format == Format::Sav).collect();
+    assert!(savs.len() >= 5, "{} .sav deliveries", savs.len());
+    // Both dataformats, so the 2019 declared missing values 11/88/99 of `dv03_*` are seen.
+    assert_eq!(set(savs.iter().map(|d| d.dataformat)).len(), 2);
+    let mut dv03 = 0;
+    for d in savs {
+        let bytes = std::fs::read(dir.path().join("inbox").join(&d.file_name)).unwrap();
+        let (file, findings) = spss::read(&bytes, &d.file_name);
+        assert!(findings.is_empty(), "{}: {findings:?}", d.file_name);
+        let file = file.unwrap();
+        let format = cb.formats.iter().find(|f| f.name == d.dataformat).unwrap();
+        let extra = d.quirks.as_ref().unwrap().extra_column;
+        assert_eq!(file.variables.len(), 8 + d.variables.len() + usize::from(extra));
+        for v in &file.variables {
+            let what = format!("{} {}", d.file_name, v.name);
+            let Some(c) = format.variables.iter().find(|c| c.name == v.name) else {
+                assert!(extra && v.name == "opmerking", "{what}: not in the codebook");
+                assert!(v.text && v.label.is_empty() && v.value_labels.is_empty(), "{what}");
+                continue;
+            };
+            assert_eq!(v.label, c.label, "{what}: label");
+            assert_eq!(v.text, c.text, "{what}: string or numeric");
+            let labels: Vec<(SavValue, String)> = c
+                .value_labels
+                .iter()
+                .map(|(code, l)| (SavValue::Number(f64::from(*code)), l.clone()))
+                .collect();
+            assert_eq!(v.value_labels, labels, "{what}: value labels");
+            let missing: Vec<SavValue> =
+                c.user_missing.iter().map(|&code| SavValue::Number(f64::from(code))).collect();
+            assert_eq!(v.missing, missing, "{what}: declared missing values");
+            assert_eq!(v.missing_range, None, "{what}");
+            if v.name.starts_with("dv03_") && d.dataformat == synth::DATAFORMAT_2019 {
+                assert_eq!(missing, [11.0, 88.0, 99.0].map(SavValue::Number), "{what}");
+                dv03 += 1;
+            }
+        }
+        let wijknr = file.variables.iter().find(|v| v.name == "wijknr").unwrap();
+        assert_eq!((wijknr.text, wijknr.width), (true, 12));
+    }
+    assert!(dv03 > 0, "no 2019 dv03_* variable in a .sav delivery");
 }
 
 #[test]

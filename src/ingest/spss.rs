@@ -693,261 +693,41 @@ impl Data<'_> {
 
 #[cfg(test)]
 mod tests {
-    //! The test files are written by a small writer here that follows the PSPP description of
-    //! the system-file format; the byte-level layout is spelt out a second time on purpose, so
-    //! a misreading in the reader does not hide behind the same misreading in the writer.
+    //! The test files are written by synth's `.sav` writer (`crate::synth::messy::sav`), the
+    //! one that also writes the messy `.sav` deliveries. It is a separate implementation of the
+    //! PSPP description, built from the format's records rather than from this reader's code,
+    //! so a misreading here does not hide behind the same misreading there; the four real VNG
+    //! templates (`tests/spss_templates.rs`) check the reader against files SPSS wrote.
 
     use super::*;
+    use crate::synth::messy::sav::{SavCell, SavLayout, SavVar, write_sav};
 
-    #[derive(Clone, Debug)]
-    enum W {
-        N(f64),
-        Sys,
-        S(String),
+    fn tvar(name: &str, width: usize) -> SavVar {
+        SavVar::string(name, width)
     }
 
-    struct TVar {
-        name: &'static str,
-        /// 0 = numeric.
-        width: usize,
-        label: &'static str,
-        missing: Vec<f64>,
-        labels: Vec<(f64, &'static str)>,
-        /// A missing range; with it, at most one discrete missing value.
-        range: Option<(f64, f64)>,
-    }
-
-    fn tvar(name: &'static str, width: usize) -> TVar {
-        TVar { name, width, label: "", missing: vec![], labels: vec![], range: None }
-    }
-
-    const SYSMIS: f64 = -f64::MAX;
-
-    struct Out {
-        be: bool,
-        b: Vec<u8>,
-    }
-    impl Out {
-        fn i32(&mut self, v: i32) {
-            self.b.extend(if self.be { v.to_be_bytes() } else { v.to_le_bytes() });
-        }
-        fn f64(&mut self, v: f64) {
-            self.b.extend(if self.be { v.to_be_bytes() } else { v.to_le_bytes() });
-        }
-        fn padded(&mut self, s: &[u8], len: usize) {
-            let mut v = s.to_vec();
-            v.resize(len, b' ');
-            self.b.extend(v);
-        }
-        fn info(&mut self, subtype: i32, size: i32, data: &[u8]) {
-            self.i32(7);
-            self.i32(subtype);
-            self.i32(size);
-            self.i32(data.len() as i32 / size);
-            self.b.extend(data);
-        }
-    }
-
-    /// Segment widths of a variable: numbers 0, strings up to 255 one segment, very long
-    /// strings one of 255 per 252 bytes of width, the last taking the rest.
-    fn segments(width: usize) -> Vec<usize> {
-        if width <= 255 {
-            return vec![width];
-        }
-        let n = width.div_ceil(252);
-        let mut s = vec![255; n - 1];
-        s.push(width - (n - 1) * 252);
-        s
-    }
-
-    fn slots(seg_width: usize) -> usize {
-        if seg_width == 0 { 1 } else { seg_width.div_ceil(8) }
-    }
-
-    enum Slot {
-        Num(f64),
-        Str([u8; 8]),
-    }
-
-    fn write_sav(vars: &[TVar], rows: &[Vec<W>], be: bool, compressed: bool) -> Vec<u8> {
-        let mut o = Out { be, b: Vec::new() };
-        let case_size: usize = vars.iter().flat_map(|v| segments(v.width)).map(slots).sum();
-        o.b.extend(b"$FL2");
-        o.padded(b"@(#) SPSS DATA FILE burgerpeiling test writer", 60);
-        o.i32(2);
-        o.i32(case_size as i32);
-        o.i32(i32::from(compressed));
-        o.i32(0);
-        o.i32(rows.len() as i32);
-        o.f64(100.0);
-        o.padded(b"01 Jan 24", 9);
-        o.padded(b"12:00:00", 8);
-        o.padded(b"", 64);
-        o.padded(&[0, 0, 0], 3);
-
-        let mut long_names = Vec::new();
-        let mut vls = Vec::new();
-        let mut first_slot = Vec::new();
-        let mut slot = 1;
-        for (k, v) in vars.iter().enumerate() {
-            let short = format!("V{k}");
-            long_names.push(format!("{short}={}", v.name));
-            if v.width > 255 {
-                vls.push(format!("{short}={:05}\0\t", v.width));
-            }
-            first_slot.push(slot);
-            for (j, &seg) in segments(v.width).iter().enumerate() {
-                let name = if j == 0 { short.clone() } else { format!("V{k}S{j}") };
-                o.i32(2);
-                o.i32(seg as i32);
-                let labelled = j == 0 && !v.label.is_empty();
-                o.i32(i32::from(labelled));
-                let missing = if j == 0 { v.missing.len() } else { 0 };
-                let ranged = j == 0 && v.range.is_some();
-                o.i32(match (ranged, missing) {
-                    (true, 0) => -2,
-                    (true, _) => -3,
-                    (false, n) => n as i32,
-                });
-                let format = if v.width == 0 {
-                    0x05_08_02
-                } else {
-                    (1 << 16) | ((seg.min(255) as i32) << 8)
-                };
-                o.i32(format);
-                o.i32(format);
-                o.padded(name.as_bytes(), 8);
-                if labelled {
-                    o.i32(v.label.len() as i32);
-                    o.b.extend(v.label.as_bytes());
-                    o.b.extend(std::iter::repeat_n(
-                        b' ',
-                        v.label.len().next_multiple_of(4) - v.label.len(),
-                    ));
-                }
-                if let (true, Some((lo, hi))) = (ranged, v.range) {
-                    o.f64(lo);
-                    o.f64(hi);
-                }
-                for &m in &v.missing[..missing] {
-                    o.f64(m);
-                }
-                for _ in 1..slots(seg) {
-                    o.i32(2);
-                    o.i32(-1);
-                    o.i32(0);
-                    o.i32(0);
-                    o.i32(0);
-                    o.i32(0);
-                    o.padded(b"", 8);
-                }
-                slot += slots(seg);
-            }
-        }
-        for (k, v) in vars.iter().enumerate() {
-            if v.labels.is_empty() {
-                continue;
-            }
-            o.i32(3);
-            o.i32(v.labels.len() as i32);
-            for (code, label) in &v.labels {
-                o.f64(*code);
-                o.b.push(label.len() as u8);
-                o.b.extend(label.as_bytes());
-                o.b.extend(std::iter::repeat_n(
-                    0,
-                    (label.len() + 1).next_multiple_of(8) - label.len() - 1,
-                ));
-            }
-            o.i32(4);
-            o.i32(1);
-            o.i32(first_slot[k] as i32);
-        }
-        let mut ints = Out { be, b: Vec::new() };
-        for x in [20, 0, 0, -1, 1, i32::from(compressed), if be { 1 } else { 2 }, 65001] {
-            ints.i32(x);
-        }
-        o.info(3, 4, &ints.b);
-        let mut floats = Out { be, b: Vec::new() };
-        for x in [SYSMIS, f64::MAX, -f64::MAX] {
-            floats.f64(x);
-        }
-        o.info(4, 8, &floats.b);
-        o.info(13, 1, long_names.join("\t").as_bytes());
-        if !vls.is_empty() {
-            o.info(14, 1, vls.concat().as_bytes());
-        }
-        o.info(20, 1, b"UTF-8");
-        o.i32(999);
-        o.i32(0);
-
-        let mut data = Vec::new();
-        for row in rows {
-            for (v, w) in vars.iter().zip(row) {
-                if v.width == 0 {
-                    data.push(Slot::Num(match w {
-                        W::N(x) => *x,
-                        _ => SYSMIS,
-                    }));
-                    continue;
-                }
-                let s = match w {
-                    W::S(s) => s.as_bytes(),
-                    _ => b"",
-                };
-                for (j, &seg) in segments(v.width).iter().enumerate() {
-                    // Segments are packed with 255 bytes of the string each.
-                    let from = (j * 255).min(s.len());
-                    let to = (from + seg.min(255)).min(s.len());
-                    let mut bytes = s[from..to].to_vec();
-                    bytes.resize(slots(seg) * 8, b' ');
-                    for chunk in bytes.chunks(8) {
-                        let mut a = [b' '; 8];
-                        a.copy_from_slice(chunk);
-                        data.push(Slot::Str(a));
-                    }
-                }
-            }
-        }
-        if !compressed {
-            for s in data {
-                match s {
-                    Slot::Num(x) => o.f64(x),
-                    Slot::Str(a) => o.b.extend(a),
-                }
-            }
-            return o.b;
-        }
-        let mut codes: Vec<u8> = Vec::new();
-        let mut raw = Out { be, b: Vec::new() };
-        let flush = |o: &mut Out, codes: &mut Vec<u8>, raw: &mut Out| {
-            codes.resize(8, 0);
-            o.b.append(codes);
-            o.b.append(&mut raw.b);
+    /// The writer's file in one of the four layouts; the sample is always writable.
+    fn write(
+        vars: &[SavVar],
+        rows: &[Vec<SavCell>],
+        big_endian: bool,
+        compressed: bool,
+    ) -> Vec<u8> {
+        let layout = SavLayout {
+            big_endian,
+            compressed,
+            created: (2024, 1, 1),
+            file_label: "burgerpeiling test".to_string(),
         };
-        for s in data {
-            match s {
-                Slot::Num(x) if x == SYSMIS => codes.push(255),
-                Slot::Num(x) if x.fract() == 0.0 && (-99.0..=151.0).contains(&x) => {
-                    codes.push((x + 100.0) as u8)
-                }
-                Slot::Num(x) => {
-                    codes.push(253);
-                    raw.f64(x);
-                }
-                Slot::Str(a) if a == [b' '; 8] => codes.push(254),
-                Slot::Str(a) => {
-                    codes.push(253);
-                    raw.b.extend(a);
-                }
-            }
-            if codes.len() == 8 {
-                flush(&mut o, &mut codes, &mut raw);
-            }
-        }
-        codes.push(252);
-        flush(&mut o, &mut codes, &mut raw);
-        o.b
+        write_sav(vars, rows, &layout).expect("the sample is a valid dictionary and data")
+    }
+
+    fn n(x: f64) -> SavCell {
+        SavCell::Number(x)
+    }
+
+    fn s(t: &str) -> SavCell {
+        SavCell::Text(t.to_string())
     }
 
     fn essay() -> String {
@@ -956,13 +736,17 @@ mod tests {
         (0..60).map(|i| format!("zin {i:02} é ")).collect::<String>().chars().take(560).collect()
     }
 
-    fn sample() -> (Vec<TVar>, Vec<Vec<W>>) {
+    fn sample() -> (Vec<SavVar>, Vec<Vec<SavCell>>) {
         let vars = vec![
-            TVar { label: "respondentnummer", ..tvar("respondent", 0) },
-            TVar {
-                label: "Hoe tevreden bent u?",
+            SavVar { label: "respondentnummer".into(), ..tvar("respondent", 0) },
+            SavVar {
+                label: "Hoe tevreden bent u?".into(),
                 missing: vec![-1.0, 88.0, 99.0],
-                labels: vec![(1.0, "zeer tevreden"), (2.0, "tevreden"), (99.0, "weet niet")],
+                value_labels: vec![
+                    (1.0, "zeer tevreden".into()),
+                    (2.0, "tevreden".into()),
+                    (99.0, "weet niet".into()),
+                ],
                 ..tvar("Tevredenheid_Buurt", 0)
             },
             tvar("postcode", 6),
@@ -971,30 +755,9 @@ mod tests {
             tvar("weging", 0),
         ];
         let rows = vec![
-            vec![
-                W::N(1.0),
-                W::N(2.0),
-                W::S("1020AA".into()),
-                W::S("twintig tekens lang!".into()),
-                W::S(essay()),
-                W::N(1.234_567),
-            ],
-            vec![
-                W::N(2.0),
-                W::N(99.0),
-                W::S("".into()),
-                W::S("kort  ".into()),
-                W::S("".into()),
-                W::Sys,
-            ],
-            vec![
-                W::N(1e9),
-                W::Sys,
-                W::S("   ".into()),
-                W::S("".into()),
-                W::S("x".into()),
-                W::N(-1000.5),
-            ],
+            vec![n(1.0), n(2.0), s("1020AA"), s("twintig tekens lang!"), s(&essay()), n(1.234_567)],
+            vec![n(2.0), n(99.0), s(""), s("kort  "), s(""), SavCell::Missing],
+            vec![n(1e9), SavCell::Missing, s("   "), s(""), s("x"), n(-1000.5)],
         ];
         (vars, rows)
     }
@@ -1004,7 +767,7 @@ mod tests {
         let (vars, rows) = sample();
         for be in [false, true] {
             for compressed in [false, true] {
-                let bytes = write_sav(&vars, &rows, be, compressed);
+                let bytes = write(&vars, &rows, be, compressed);
                 let (file, findings) = read(&bytes, "d");
                 assert!(findings.is_empty(), "be={be} compressed={compressed}: {findings:?}");
                 let file = file.expect("a file");
@@ -1082,9 +845,9 @@ mod tests {
     #[test]
     fn missing_range_comes_through() {
         let (mut vars, rows) = sample();
-        vars[5].range = Some((90.0, 99.0));
+        vars[5].missing_range = Some((90.0, 99.0));
         vars[5].missing = vec![-1.0];
-        let (file, findings) = read(&write_sav(&vars, &rows, true, false), "d");
+        let (file, findings) = read(&write(&vars, &rows, true, false), "d");
         assert!(findings.is_empty(), "{findings:?}");
         let file = file.expect("a file");
         assert_eq!(file.variables[5].missing_range, Some((90.0, 99.0)));
@@ -1094,7 +857,7 @@ mod tests {
     #[test]
     fn undeclared_case_size_is_fine() {
         let (vars, rows) = sample();
-        let mut bytes = write_sav(&vars, &rows, false, true);
+        let mut bytes = write(&vars, &rows, false, true);
         bytes[68..72].copy_from_slice(&(-1i32).to_le_bytes());
         let (file, findings) = read(&bytes, "d");
         assert!(findings.is_empty(), "{findings:?}");
@@ -1115,7 +878,7 @@ mod tests {
     fn truncated_own_file_gives_finding_at_every_offset() {
         let (vars, rows) = sample();
         for compressed in [false, true] {
-            let bytes = write_sav(&vars, &rows, true, compressed);
+            let bytes = write(&vars, &rows, true, compressed);
             for n in 0..bytes.len() {
                 let (file, findings) = read(&bytes[..n], "d");
                 assert!(
@@ -1199,7 +962,7 @@ mod tests {
     #[test]
     fn zsav_and_other_files_are_refused() {
         let (vars, rows) = sample();
-        let mut bytes = write_sav(&vars, &rows, false, true);
+        let mut bytes = write(&vars, &rows, false, true);
         bytes[..4].copy_from_slice(b"$FL3");
         let (file, findings) = read(&bytes, "d");
         assert!(file.is_none());
@@ -1215,7 +978,7 @@ mod tests {
     #[test]
     fn no_cases_is_no_data() {
         let (vars, _) = sample();
-        let bytes = write_sav(&vars, &[], false, true);
+        let bytes = write(&vars, &[], false, true);
         let (file, findings) = read(&bytes, "d");
         assert!(file.is_none());
         assert_eq!(findings[0].rule, finding::FILE_NO_DATA.id);

@@ -1,7 +1,8 @@
 //! Messy deliveries: the same generated answers written in every variant real agencies deliver
-//! (six file formats, four text encodings, four delimiters, title rows, a notes sheet, header
-//! spellings, value labels, numbers as text, trailing empty rows and columns, formulas, an
-//! extra column), so the readers can be tested round-trip.
+//! (seven file formats including SPSS `.sav` in both byte orders, compressed or not, four text
+//! encodings, four delimiters, title rows, a notes sheet, header spellings, value labels,
+//! numbers as text, trailing empty rows and columns, formulas, an extra column), so the readers
+//! can be tested round-trip.
 //!
 //! A delivery's [`Quirks`] decide how it is written. [`layout`] turns a delivery and its quirks
 //! into a [`Grid`] of sheets and cells (pure); the writers in the submodules serialise the grid,
@@ -10,6 +11,7 @@
 //! every variant at least once.
 
 mod ods;
+pub(crate) mod sav;
 mod text;
 mod xls;
 mod xlsx;
@@ -22,10 +24,10 @@ use super::{GeneratedDelivery, rng_for};
 use crate::codebook::{Codebook, ResearchVariable};
 use crate::ingest::{Cell, Format, RawTable};
 
-/// The file formats in the messy rotation. `.sav` is not in it yet: its reader is still being
-/// written (see `docs/synth.md`).
-pub const FORMATS: [Format; 6] =
-    [Format::Xlsx, Format::Xlsm, Format::Xls, Format::Ods, Format::Csv, Format::Txt];
+/// The file formats in the messy rotation, in the order [`rotation`]'s Latin rectangle cycles
+/// them.
+pub const FORMATS: [Format; 7] =
+    [Format::Xlsx, Format::Xlsm, Format::Xls, Format::Ods, Format::Csv, Format::Txt, Format::Sav];
 
 /// Name of the extra, non-dataformat column some agencies add (always empty).
 pub const EXTRA_COLUMN: &str = "opmerking";
@@ -100,6 +102,15 @@ impl HeaderStyle {
     }
 }
 
+/// Quirks of `.sav` only: the two layouts SPSS writes a system file in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SavQuirks {
+    /// Big-endian (layout code 2 written as SPSS on SPARC or POWER did), else little-endian.
+    pub big_endian: bool,
+    /// Bytecode-compressed data (SPSS's default), else one 8-byte slot per value.
+    pub compressed: bool,
+}
+
 /// Quirks of delimited text only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TextQuirks {
@@ -111,12 +122,17 @@ pub struct TextQuirks {
 }
 
 /// How one delivery is written. Quirks that do not apply to the format are off (`None`,
-/// `false`), so the set says exactly what the file holds.
+/// `false`, 0, [`HeaderStyle::Plain`]), so the set says exactly what the file holds. A `.sav`
+/// takes only its [`SavQuirks`] and `extra_column`: its names, types and codes live in the
+/// dictionary, so title rows, header spellings, labels or text in place of codes and trailing
+/// rows or columns have nowhere to go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Quirks {
     pub format: Format,
     /// Delimited formats only.
     pub text: Option<TextQuirks>,
+    /// `.sav` only.
+    pub sav: Option<SavQuirks>,
     /// Rows above the header: 1 = a title; 2 = a title and a blank row; 3 = a title, a
     /// subtitle and a blank row.
     pub title_rows: u8,
@@ -142,17 +158,21 @@ pub struct Quirks {
 
 impl Quirks {
     /// The plain layout of non-messy deliveries: header in row 1, `;`-separated UTF-8 CRLF
-    /// text with decimal commas, or one xlsx sheet.
+    /// text with decimal commas, or one xlsx sheet. (Plain runs write no `.sav`; for it, the
+    /// layout SPSS writes by default: little-endian, compressed.)
     pub fn plain(format: Format) -> Quirks {
-        let text = (!format.is_spreadsheet()).then_some(TextQuirks {
+        let text = is_delimited(format).then_some(TextQuirks {
             encoding: TextEncoding::Utf8,
             delimiter: b';',
             line_end: LineEnd::Crlf,
             decimal: Decimal::Comma,
         });
+        let sav =
+            (format == Format::Sav).then_some(SavQuirks { big_endian: false, compressed: true });
         Quirks {
             format,
             text,
+            sav,
             title_rows: 0,
             notes_sheet: false,
             header: HeaderStyle::Plain,
@@ -167,6 +187,10 @@ impl Quirks {
     }
 }
 
+fn is_delimited(format: Format) -> bool {
+    matches!(format, Format::Csv | Format::Txt)
+}
+
 /// Whether a format can carry formulas as written here (BIFF formulas need parsed tokens,
 /// which the `.xls` writer does not produce; text has none).
 fn has_formulas(format: Format) -> bool {
@@ -175,27 +199,31 @@ fn has_formulas(format: Format) -> bool {
 
 /// Assigns quirks to deliveries given as (municipality index, year index), in delivery order.
 ///
-/// Each quirk cycles through its values along a counter (the delivery, or the delivery among
-/// those of its format or of the text formats), from an offset drawn from the seed. A cycle of
-/// n values over at least n consecutive counts meets every value, which is what guarantees
-/// full coverage of the 36-delivery default sample; the seed only shifts which delivery gets
-/// which variant. The format is a Latin square over municipalities and years, so each
-/// municipality changes format every year and every format appears every year.
+/// Each quirk cycles through its values along a counter (the delivery, the delivery among
+/// those of its format, among the text formats, or among the tabular ones — all but `.sav`,
+/// which has no title rows, header spellings, labels in cells or trailing rows and columns),
+/// from an offset drawn from the seed. A cycle of n values over at least n consecutive counts
+/// meets every value, which is what guarantees full coverage of the 36-delivery default
+/// sample; the seed only shifts which delivery gets which variant. The format is
+/// `(municipality + year + offset) mod 7`: with 7 formats and 6 municipalities each year has 6
+/// different formats and each municipality uses 6 different formats over 6 years (a Latin
+/// rectangle: every year leaves out another format, so every format appears 5 or 6 times).
 pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
     let mut rng = rng_for(seed, &["quirks"]);
-    let mut offset = [0usize; 14];
+    let mut offset = [0usize; 15];
     for o in &mut offset {
         *o = rng.random_range(0..12);
     }
     let mut per_format = [0usize; FORMATS.len()];
     let mut text_count = 0usize;
+    let mut tabular_count = 0usize;
     let mut out = Vec::with_capacity(cells.len());
     for (i, &(m, y)) in cells.iter().enumerate() {
         let fi = (m + y + offset[0]) % FORMATS.len();
         let format = FORMATS[fi];
         let f = per_format[fi];
         per_format[fi] += 1;
-        let text = (!format.is_spreadsheet()).then(|| {
+        let text = is_delimited(format).then(|| {
             let j = text_count;
             text_count += 1;
             let delimiters: [u8; 2] =
@@ -207,8 +235,17 @@ pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
                 decimal: Decimal::ALL[((j + offset[4]) / 3) % 2],
             }
         });
+        // Byte order and compression as one 2-bit counter, so any 4 consecutive `.sav`
+        // deliveries hold all four layouts.
+        let sav = (format == Format::Sav).then(|| SavQuirks {
+            big_endian: (f + offset[14]) % 2 == 1,
+            compressed: ((f + offset[14]) / 2) % 2 == 0,
+        });
         let sheet = format.is_spreadsheet();
-        let mut title_rows = ((i + offset[5]) % 4) as u8;
+        let tabular = sav.is_none();
+        let t = tabular_count;
+        tabular_count += usize::from(tabular);
+        let mut title_rows = if tabular { ((t + offset[5]) % 4) as u8 } else { 0 };
         if text.is_some_and(|t| t.encoding == TextEncoding::Windows1252) {
             // The title holds an en dash: without a non-ASCII byte a Windows-1252 file would be
             // indistinguishable from UTF-8 and the reader's fallback would go untested.
@@ -217,13 +254,18 @@ pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
         out.push(Quirks {
             format,
             text,
+            sav,
             title_rows,
             notes_sheet: sheet && (f + offset[6]) % 2 == 0,
-            header: HeaderStyle::ALL[(i / 4 + offset[7]) % 4],
-            value_labels: (i / 2 + offset[8]) % 2 == 0,
+            header: if tabular {
+                HeaderStyle::ALL[(t / 4 + offset[7]) % 4]
+            } else {
+                HeaderStyle::Plain
+            },
+            value_labels: tabular && (t / 2 + offset[8]).is_multiple_of(2),
             numbers_as_text: sheet && ((f + offset[9]) / 2) % 2 == 0,
-            trailing_rows: (i / 3 + offset[10]) % 2 == 0,
-            trailing_columns: (i / 5 + offset[11]) % 2 == 0,
+            trailing_rows: tabular && (t / 3 + offset[10]).is_multiple_of(2),
+            trailing_columns: tabular && (t / 5 + offset[11]).is_multiple_of(2),
             formulas: has_formulas(format) && ((f + offset[12]) / 3) % 2 == 0,
             extra_column: (i / 7 + offset[13]) % 2 == 0,
             seed: rng_for(seed, &["quirks", &m.to_string(), &y.to_string()]).random(),
@@ -255,7 +297,8 @@ pub struct GridSheet {
     pub rows: Vec<Vec<Written>>,
 }
 
-/// A delivery as sheets of cells; delimited formats have one sheet.
+/// A delivery as sheets of cells; delimited formats and `.sav` have one sheet (for `.sav`: the
+/// variable names, then one row per case).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
     pub sheets: Vec<GridSheet>,
@@ -447,18 +490,27 @@ fn notes(d: &GeneratedDelivery) -> GridSheet {
 
 /// What `ingest::read` must return for the delivery: header as delivered (trimmed, trailing
 /// unnamed columns dropped), every cell as the reader types it, the sheet, the row numbers.
+/// For `.sav`: the variable names, numbers as numbers, system-missing and blank strings empty,
+/// strings without their trailing spaces (the padding of a fixed-width SPSS string).
 pub fn expected_table(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Expected> {
     let grid = layout(d, codebook)?;
     let spreadsheet = d.format.is_spreadsheet();
+    let delimited = is_delimited(d.format);
+    let sav = d.format == Format::Sav;
     let sheet = &grid.sheets[grid.data_sheet];
     let rows = &sheet.rows;
     let cell = |w: &Written| -> Cell {
         match w {
             Written::Empty | Written::EmptyText => Cell::Empty,
+            // The reader drops the space (and NUL) padding only, so other white space stays.
+            Written::Text(t) if sav => match t.trim_end_matches([' ', '\0']) {
+                "" => Cell::Empty,
+                kept => Cell::Text(kept.to_string()),
+            },
             Written::Text(t) if t.trim().is_empty() => Cell::Empty,
             Written::Text(t) => Cell::Text(t.clone()),
             // Delimited layouts hold only text; a number there would be written as its text.
-            Written::Number(n) if !spreadsheet => Cell::Text(format!("{n}")),
+            Written::Number(n) if delimited => Cell::Text(format!("{n}")),
             Written::Number(n) => Cell::Number(*n),
             Written::Formula { result, .. } => Cell::Number(*result),
         }
@@ -497,7 +549,10 @@ pub fn write(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Vec<u8>> {
         (Format::Csv | Format::Txt, None) => {
             anyhow::bail!("{}: a delimited format without text quirks", d.file_name)
         }
-        (Format::Sav, _) => anyhow::bail!("{}: synth does not write .sav deliveries", d.file_name),
+        (Format::Sav, _) => match q.sav {
+            Some(sq) => sav::delivery(d, &grid, codebook, sq),
+            None => anyhow::bail!("{}: a .sav delivery without its layout quirks", d.file_name),
+        },
     }
 }
 

@@ -1,5 +1,5 @@
-//! Unit tests of the messy layout: the rotation's coverage, column letters, and that the
-//! expected table encodes exactly the generated answers.
+//! Unit tests of the messy layout: the rotation's coverage and its format Latin rectangle,
+//! column letters, and that the expected table encodes exactly the generated answers.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -47,12 +47,47 @@ fn the_rotation_covers_every_variant_for_several_seeds() {
         ] {
             assert_eq!(qs.iter().map(flag).collect::<BTreeSet<_>>().len(), 2, "seed {seed}");
         }
+        let layouts: BTreeSet<SavQuirks> = qs.iter().filter_map(|q| q.sav).collect();
+        assert_eq!(layouts.len(), 4, "seed {seed}: every byte order with and without compression");
         // Quirks never claim what a format cannot hold.
         for q in &qs {
-            assert_eq!(q.text.is_some(), !q.format.is_spreadsheet());
+            assert_eq!(q.text.is_some(), matches!(q.format, Format::Csv | Format::Txt));
+            assert_eq!(q.sav.is_some(), q.format == Format::Sav);
+            if q.format == Format::Sav {
+                assert_eq!((q.title_rows, q.header), (0, HeaderStyle::Plain), "{q:?}");
+                assert!(!q.value_labels && !q.trailing_rows && !q.trailing_columns, "{q:?}");
+            }
             assert!(!q.formulas || matches!(q.format, Format::Xlsx | Format::Xlsm | Format::Ods));
             assert!(!q.notes_sheet || q.format.is_spreadsheet());
             assert!(!q.numbers_as_text || q.format.is_spreadsheet());
+        }
+    }
+}
+
+#[test]
+fn formats_form_a_latin_rectangle_over_municipalities_and_years() {
+    let cells: Vec<(usize, usize)> = (0..36).map(|i| (i % 6, i / 6)).collect();
+    for seed in [1, 2, 3, 99] {
+        let qs = rotation(seed, &cells);
+        for k in 0..6 {
+            let year: BTreeSet<Format> = cells
+                .iter()
+                .zip(&qs)
+                .filter(|((_, y), _)| *y == k)
+                .map(|(_, q)| q.format)
+                .collect();
+            let municipality: BTreeSet<Format> = cells
+                .iter()
+                .zip(&qs)
+                .filter(|((m, _), _)| *m == k)
+                .map(|(_, q)| q.format)
+                .collect();
+            assert_eq!(year.len(), 6, "seed {seed}: year {k} repeats a format");
+            assert_eq!(municipality.len(), 6, "seed {seed}: municipality {k} repeats a format");
+        }
+        for f in FORMATS {
+            let n = qs.iter().filter(|q| q.format == f).count();
+            assert!((5..=6).contains(&n), "seed {seed}: {f:?} {n} times");
         }
     }
 }
