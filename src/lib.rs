@@ -13,4 +13,5 @@ pub mod ingest;
 pub mod lake;
 pub mod municipality;
 pub mod pipeline;
+pub mod population;
 pub mod synth;
