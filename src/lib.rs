@@ -13,5 +13,5 @@ pub mod ingest;
 pub mod lake;
 pub mod municipality;
 pub mod pipeline;
-pub mod population;
+pub mod population; pub mod weight;
 pub mod synth;
