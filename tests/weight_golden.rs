@@ -330,6 +330,20 @@ fn explicit_age_method_ignores_districts() {
     assert!(w.table.iter().all(|c| !c.cell.contains("wijk")));
 }
 
+#[test]
+fn options_from_the_pipeline_file() {
+    let o: WeightOptions = toml::from_str("method = \"age-district\"\ncap = 2.5\ntrim = \"proportional\"\n").unwrap();
+    assert_eq!(o.method, Method::AgeDistrict);
+    assert_eq!(o.cap, Some(2.5));
+    assert_eq!(o.trim, Trim::Proportional);
+    assert_eq!(o.min_cell, 10);
+    let d: WeightOptions = toml::from_str("").unwrap();
+    assert_eq!(d, WeightOptions::default());
+    assert!(toml::from_str::<WeightOptions>("caps = 3.0").is_err());
+    let five: WeightOptions = toml::from_str("cap = 5.0").unwrap();
+    assert!(five.validate().is_err());
+}
+
 // ---- property tests ------------------------------------------------------------------------
 
 fn synthetic_population(counts: &[u64; 6]) -> PopulationTable {
