@@ -92,6 +92,19 @@ rules! {
     DEDUP_NUMBER_CONFLICT = "dedup.respondent-number-conflict", Warning;
     DEDUP_NEAR_DUPLICATE = "dedup.near-duplicate", Info;
     DEDUP_NEAR_DUPLICATE_DROPPED = "dedup.near-duplicate-dropped", Warning;
+    WEIGHT_NO_POPULATION = "weight.no-population", Warning;
+    WEIGHT_POPULATION_UNUSABLE = "weight.population-unusable", Warning;
+    WEIGHT_METHOD_UNAVAILABLE = "weight.method-unavailable", Warning;
+    WEIGHT_METHOD = "weight.method", Info;
+    WEIGHT_MISSING_AGE = "weight.missing-age", Info;
+    WEIGHT_DISTRICT_UNKNOWN = "weight.district-unknown", Info;
+    WEIGHT_BANDS_APPROXIMATED = "weight.bands-approximated", Info;
+    WEIGHT_CELLS_MERGED = "weight.cells-merged", Info;
+    WEIGHT_POPULATION_EARLIER_YEAR = "weight.population-earlier-year", Info;
+    WEIGHT_NOT_CONVERGED = "weight.not-converged", Warning;
+    WEIGHT_TRIMMED = "weight.trimmed", Info;
+    WEIGHT_DEFF_HIGH = "weight.deff-high", Warning;
+    WEIGHT_AGENCY_DIFFERS = "weight.agency-differs", Warning;
 }
 
 /// At most this many row numbers are listed in a finding; `count` holds the total.

@@ -14,5 +14,7 @@ pub mod ingest;
 pub mod lake;
 pub mod municipality;
 pub mod pipeline;
+pub mod population;
 pub mod report;
 pub mod synth;
+pub mod weight;
