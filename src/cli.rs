@@ -67,6 +67,10 @@ enum Command {
         /// Lake directory (default: the pipeline file's `paths.lake`).
         #[arg(long)]
         lake: Option<PathBuf>,
+        /// Population tables: every `*.csv` in it (default: `paths.population`, else
+        /// `<config>/population`).
+        #[arg(long)]
+        population: Option<PathBuf>,
         /// Rebuild every year. Every run does so until the ledger (issue 8) makes runs
         /// incremental, so this flag currently changes nothing.
         #[arg(long)]
@@ -87,6 +91,14 @@ enum Command {
         /// Findings as text lines or as JSON.
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+        /// Population tables, for the age chart of the reports.
+        #[arg(long)]
+        population: Option<PathBuf>,
+    },
+    /// Population tables: convert a source into the contract's table format.
+    Population {
+        #[command(subcommand)]
+        command: PopulationCommand,
     },
     /// Write realistic synthetic deliveries and their population table.
     Synth {
@@ -110,6 +122,23 @@ enum Command {
         /// conflicting-number and near-duplicate rows) at this rate, 0 to 0.25.
         #[arg(long, default_value_t = 0.0)]
         duplicates: f64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PopulationCommand {
+    /// Convert a CBS StatLine export (`cbs-kwb`: Kerncijfers wijken en buurten, gemeenten and
+    /// wijken; `cbs-70072ned`: Regionale kerncijfers, municipalities by name).
+    Import {
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::population::IMPORT_KINDS))]
+        kind: String,
+        file: PathBuf,
+        /// Reference year of the counts (default: what the file or its name states).
+        #[arg(long)]
+        year: Option<u16>,
+        /// Write the table here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -146,7 +175,7 @@ pub fn main() -> i32 {
 
 fn execute(cli: &Cli) -> Result<i32> {
     match &cli.command {
-        Command::Run { inbox, lake, full: _, strict } => {
+        Command::Run { inbox, lake, population, full: _, strict } => {
             let (pipeline, pipeline_bytes) = PipelineFile::load(&cli.pipeline)?;
             let config = Config::load(&cli.config)?;
             let pick = |flag: &Option<PathBuf>, file: &Option<PathBuf>, what: &str| {
@@ -163,6 +192,8 @@ fn execute(cli: &Cli) -> Result<i32> {
                 limits: pipeline.limits,
                 forced_versions: pipeline.forced_versions().map_err(UsageError)?,
                 dedup: pipeline.dedup,
+                population: pipeline.population(population.as_deref(), &cli.config)?,
+                weighting: pipeline.weighting.clone(),
                 progress: show_progress(cli.progress),
             };
             let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
@@ -180,15 +211,25 @@ fn execute(cli: &Cli) -> Result<i32> {
             }
             Ok(if *strict && summary.rejected > 0 { 3 } else { 0 })
         }
-        Command::Check { files, report, format } => {
+        Command::Check { files, report, format, population } => {
             let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
             let config = Config::load(&cli.config)?;
             let forced = pipeline.forced_versions().map_err(UsageError)?;
             let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
             let run_id = format!("check-{}", pipeline::new_run_id());
+            // The population only feeds the reports' age chart: without it `check` still checks.
+            let population = pipeline.population(population.as_deref(), &cli.config).unwrap_or_else(|e| {
+                tracing::warn!("no population tables, the age chart shows respondents only: {e}");
+                crate::population::PopulationTable::default()
+            });
             let reports: Vec<_> = outcomes
                 .iter()
-                .map(|o| crate::report::delivery_report(&run_id, o, &config.codebook, None))
+                .map(|o| {
+                    let shares = o
+                        .batch()
+                        .and_then(|b| pipeline::population_shares(&population, &b.municipalities.first()?.code, b.year));
+                    crate::report::delivery_report(&run_id, o, &config.codebook, shares)
+                })
                 .collect();
             if let Some(dir) = report {
                 for r in &reports {
@@ -201,6 +242,29 @@ fn execute(cli: &Cli) -> Result<i32> {
             }
             let rejected = outcomes.iter().any(|o| o.status == pipeline::Status::Rejected);
             Ok(if rejected { 3 } else { 0 })
+        }
+        Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
+            let config = Config::load(&cli.config)?;
+            let bytes = std::fs::read(file)
+                .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let year = year.or_else(|| crate::population::year_from_file_name(&name));
+            let (rows, problems) = crate::population::import(kind, &bytes, year, &config.municipalities)
+                .map_err(|e| UsageError(format!("{}: {e:#}", file.display())))?;
+            for p in &problems {
+                tracing::warn!("{}: {p}", file.display());
+            }
+            let csv = crate::population::render_csv(&rows);
+            match out {
+                Some(path) => {
+                    std::fs::write(path, &csv).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    if cli.quiet == 0 {
+                        println!("{}: {} rows, {} problems reported", path.display(), rows.len(), problems.len());
+                    }
+                }
+                None => print!("{csv}"),
+            }
+            Ok(0)
         }
         Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates } => {
             let config = Config::load(&cli.config)?;

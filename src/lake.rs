@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -66,11 +66,28 @@ pub fn respondent_schema(codebook: &Codebook) -> SchemaRef {
         weging_field = weging_field.with_metadata(HashMap::from([("label".to_string(), v.label.clone())]));
     }
     fields.push(weging_field);
+    let described = |name: &str, label: &str| {
+        Field::new(name, DataType::Float64, true).with_metadata(HashMap::from([("label".to_string(), label.to_string())]))
+    };
+    fields.push(described("weight", "weight recomputed by the product: municipality x year, sums to its respondents"));
+    fields.push(described("weight_national", "weight for pooled national figures of the year (NL01 age distribution)"));
+    fields.push(
+        Field::new("weight_cell", DataType::Utf8, true)
+            .with_metadata(HashMap::from([("label".to_string(), "weighting cell of the row".to_string())])),
+    );
     Arc::new(Schema::new(fields))
 }
 
+/// The product's weights of one survey year, aligned with [`YearTable::rows`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowWeights {
+    pub weight: Vec<Option<f64>>,
+    pub weight_national: Vec<Option<f64>>,
+    pub weight_cell: Vec<Option<String>>,
+}
+
 /// Builds the Arrow record batch of one survey year.
-pub fn year_record_batch(table: &YearTable, codebook: &Codebook) -> Result<RecordBatch> {
+pub fn year_record_batch(table: &YearTable, codebook: &Codebook, weights: &RowWeights) -> Result<RecordBatch> {
     let n = table.rows.len();
     let rows = || table.rows.iter().map(|r| (table.batches[r.batch], r.row));
     let strings = |f: &dyn Fn(&crate::harmonise::Batch, usize) -> Option<String>| -> ArrayRef {
@@ -122,6 +139,9 @@ pub fn year_record_batch(table: &YearTable, codebook: &Codebook) -> Result<Recor
         weging.append_option(batch.weging[r]);
     }
     columns.push(Arc::new(weging.finish()));
+    columns.push(Arc::new(Float64Array::from(weights.weight.clone())));
+    columns.push(Arc::new(Float64Array::from(weights.weight_national.clone())));
+    columns.push(Arc::new(StringArray::from(weights.weight_cell.clone())));
     RecordBatch::try_new(respondent_schema(codebook), columns)
         .context("building the respondents record batch")
 }
@@ -148,6 +168,86 @@ pub struct DeliveryRecord {
     pub rows_dropped_duplicate: i64,
     pub findings_error: i64,
     pub findings_warning: i64,
+}
+
+/// One row of `weighting.parquet`: a weighting cell of a municipality-year (or of the nation,
+/// `NL01`), with the municipality-year's diagnostics repeated on each row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WeightingRecord {
+    pub jr: i16,
+    pub gemeente_code: String,
+    pub cell: String,
+    pub population: Option<f64>,
+    pub population_share: Option<f64>,
+    pub respondents: i64,
+    pub weight: f64,
+    pub collapsed_from: Option<String>,
+    pub trimmed: i64,
+    pub n: i64,
+    pub n_effective: f64,
+    pub deff_kish: f64,
+    pub weight_min: f64,
+    pub weight_max: f64,
+    pub method: String,
+    pub converged: bool,
+    pub iterations: i64,
+    pub population_source: String,
+    pub population_year: i16,
+}
+
+/// The record batch of `weighting.parquet`.
+pub fn weighting_record_batch(records: &[WeightingRecord]) -> Result<RecordBatch> {
+    use arrow_array::{BooleanArray, Int16Array, Int64Array};
+    let strings = |f: &dyn Fn(&WeightingRecord) -> Option<&str>| -> ArrayRef {
+        Arc::new(records.iter().map(f).collect::<StringArray>())
+    };
+    let floats = |f: &dyn Fn(&WeightingRecord) -> Option<f64>| -> ArrayRef {
+        Arc::new(records.iter().map(f).collect::<Float64Array>())
+    };
+    let ints = |f: &dyn Fn(&WeightingRecord) -> i64| -> ArrayRef { Arc::new(records.iter().map(f).collect::<Int64Array>()) };
+    let schema = Schema::new(vec![
+        Field::new("jr", DataType::Int16, false),
+        Field::new("gemeente_code", DataType::Utf8, false),
+        Field::new("cell", DataType::Utf8, false),
+        Field::new("population", DataType::Float64, true),
+        Field::new("population_share", DataType::Float64, true),
+        Field::new("respondents", DataType::Int64, false),
+        Field::new("weight", DataType::Float64, false),
+        Field::new("collapsed_from", DataType::Utf8, true),
+        Field::new("trimmed", DataType::Int64, false),
+        Field::new("n", DataType::Int64, false),
+        Field::new("n_effective", DataType::Float64, false),
+        Field::new("deff_kish", DataType::Float64, false),
+        Field::new("weight_min", DataType::Float64, false),
+        Field::new("weight_max", DataType::Float64, false),
+        Field::new("method", DataType::Utf8, false),
+        Field::new("converged", DataType::Boolean, false),
+        Field::new("iterations", DataType::Int64, false),
+        Field::new("population_source", DataType::Utf8, false),
+        Field::new("population_year", DataType::Int16, false),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(records.iter().map(|r| r.jr).collect::<Int16Array>()),
+        strings(&|r| Some(&r.gemeente_code)),
+        strings(&|r| Some(&r.cell)),
+        floats(&|r| r.population),
+        floats(&|r| r.population_share),
+        ints(&|r| r.respondents),
+        floats(&|r| Some(r.weight)),
+        strings(&|r| r.collapsed_from.as_deref()),
+        ints(&|r| r.trimmed),
+        ints(&|r| r.n),
+        floats(&|r| Some(r.n_effective)),
+        floats(&|r| Some(r.deff_kish)),
+        floats(&|r| Some(r.weight_min)),
+        floats(&|r| Some(r.weight_max)),
+        strings(&|r| Some(&r.method)),
+        Arc::new(records.iter().map(|r| Some(r.converged)).collect::<BooleanArray>()),
+        ints(&|r| r.iterations),
+        strings(&|r| Some(&r.population_source)),
+        Arc::new(records.iter().map(|r| r.population_year).collect::<Int16Array>()),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).context("building the weighting record batch")
 }
 
 /// The record batch of `deliveries.parquet`.

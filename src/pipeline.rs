@@ -21,6 +21,8 @@ use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
 use crate::report;
 use crate::dedup;
+use crate::population::PopulationTable;
+use crate::weight::{self, WeightOptions};
 use crate::municipality::Municipalities;
 
 /// A usage or configuration problem: the CLI exits with code 2.
@@ -29,7 +31,7 @@ use crate::municipality::Municipalities;
 pub struct UsageError(pub String);
 
 /// The pipeline file (`pipelines/*.toml`).
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineFile {
     /// A name for logs and reports.
@@ -40,6 +42,9 @@ pub struct PipelineFile {
     pub limits: Limits,
     #[serde(default)]
     pub dedup: DedupSettings,
+    /// The `[weighting]` table: method, min_cell, cap, trim, … (see `docs/weighting.md`).
+    #[serde(default)]
+    pub weighting: WeightOptions,
     /// Questionnaire version forced per delivery, for files whose version cannot be detected:
     /// file name (relative to the inbox) or delivery id → `"2019"` or `"2022"`.
     #[serde(default)]
@@ -96,9 +101,21 @@ impl Default for Limits {
 pub struct Paths {
     pub inbox: Option<PathBuf>,
     pub lake: Option<PathBuf>,
+    /// Population tables (default: `<config>/population`).
+    pub population: Option<PathBuf>,
 }
 
 impl PipelineFile {
+    /// Loads the population tables: `flag` (`--population`), else `paths.population`, else
+    /// `<config>/population`.
+    pub fn population(&self, flag: Option<&Path>, config_dir: &Path) -> Result<PopulationTable, UsageError> {
+        let dir = flag
+            .map(Path::to_path_buf)
+            .or_else(|| self.paths.population.clone())
+            .unwrap_or_else(|| config_dir.join("population"));
+        crate::population::load_dir(&dir).map_err(|e| UsageError(format!("{e:#}")))
+    }
+
     pub fn load(path: &Path) -> Result<(PipelineFile, Vec<u8>), UsageError> {
         let bytes = std::fs::read(path).map_err(|e| {
             UsageError(format!("cannot read the pipeline file {}: {e}", path.display()))
@@ -108,6 +125,7 @@ impl PipelineFile {
         let parsed: PipelineFile = toml::from_str(text)
             .map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
         parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
+        parsed.weighting.validate().map_err(|e| UsageError(format!("invalid pipeline file {}: [weighting] {e}", path.display())))?;
         Ok((parsed, bytes))
     }
 
@@ -133,6 +151,9 @@ pub struct RunOptions {
     /// File name or delivery id → forced questionnaire version.
     pub forced_versions: BTreeMap<String, Questionnaire>,
     pub dedup: DedupSettings,
+    /// Population tables for the weights (`--population DIR`).
+    pub population: PopulationTable,
+    pub weighting: WeightOptions,
     pub progress: bool,
 }
 
@@ -291,9 +312,6 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     let dedup_totals = deduplicate(&mut outcomes, config, &opts.dedup);
     stages.done("deduplicate");
     completeness_findings(&mut outcomes);
-    for o in &outcomes {
-        log_findings(o);
-    }
 
     let mut by_year: BTreeMap<u16, Vec<&Batch>> = BTreeMap::new();
     for o in outcomes.iter().filter(|o| o.status == Status::Published) {
@@ -305,19 +323,29 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     let pipeline_hash = blake3::hash(pipeline_bytes).to_hex().to_string();
     let staging = lake::staging_dir(&opts.lake, &run_id)?;
     let mut years = Vec::new();
+    let mut weighting_records = Vec::new();
+    let mut weighting_summaries = Vec::new();
+    let mut year_findings = Vec::new();
     for (year, batches) in by_year {
         let deliveries = batches.len();
         let mut ids: Vec<&str> = batches.iter().map(|b| b.delivery_id.as_str()).collect();
         ids.sort();
         let metadata = file_metadata(config, &pipeline_hash, &ids);
         let table = assemble(year, batches);
-        let record_batch = lake::year_record_batch(&table, &config.codebook)?;
+        let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
+        let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
         let file = lake::publish_year(&opts.lake, &staging, year, &record_batch, lake::writer_properties(&metadata)?)
             .with_context(|| format!("publishing survey year {year}"))?;
         tracing::info!(year, deliveries, respondents = table.rows.len(), "year published");
         years.push(YearSummary { year, deliveries, respondents: table.rows.len(), file });
+        weighting_records.extend(weighed.records);
+        weighting_summaries.extend(weighed.summaries);
+        year_findings.extend(weighed.findings);
     }
-
+    attach_findings(&mut outcomes, year_findings);
+    for o in &outcomes {
+        log_findings(o);
+    }
     stages.done("assemble and write years");
 
     let records: Vec<DeliveryRecord> = outcomes.iter().map(delivery_record).collect();
@@ -332,10 +360,19 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         lake::writer_properties(&file_metadata(config, &pipeline_hash, &ids))?,
     )?;
 
+    let all_ids: Vec<&str> = ids.clone();
+    lake::publish_file(
+        &opts.lake,
+        &staging,
+        "weighting.parquet",
+        &lake::weighting_record_batch(&weighting_records)?,
+        lake::writer_properties(&file_metadata(config, &pipeline_hash, &all_ids))?,
+    )?;
     let response = report::response(&outcomes);
     lake::publish_bytes(&opts.lake, &staging, "response.csv", &report::response_csv(&response)?)?;
     for o in &outcomes {
-        let r = report::delivery_report(&run_id, o, &config.codebook, None);
+        let shares = o.batch().and_then(|b| population_shares(&opts.population, &b.municipalities.first()?.code, b.year));
+        let r = report::delivery_report(&run_id, o, &config.codebook, shares);
         let base = format!("reports/deliveries/{}", o.delivery.id);
         lake::publish_bytes(&opts.lake, &staging, &format!("{base}.json"), serde_json::to_string_pretty(&r)?.as_bytes())?;
         lake::publish_bytes(&opts.lake, &staging, &format!("{base}.html"), report::html::delivery(&r).as_bytes())?;
@@ -385,6 +422,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         respondents: response,
         findings_by_rule: report::findings_by_rule(&outcomes),
         duplicates: dedup_totals,
+        weighting: weighting_summaries,
         ignored_files: summary.ignored_files.clone(),
         stage_seconds: stages.seconds,
     };
@@ -507,6 +545,162 @@ fn deduplicate(outcomes: &mut [Outcome], config: &Config, settings: &DedupSettin
         }
     }
     totals
+}
+
+/// The weights of one survey year, with what goes into `weighting.parquet`, the run report
+/// and the findings.
+struct WeighedYear {
+    weights: lake::RowWeights,
+    records: Vec<lake::WeightingRecord>,
+    summaries: Vec<report::WeightingSummary>,
+    findings: Vec<Finding>,
+}
+
+/// Weights every municipality-year of one survey year and the year's national weights. Data
+/// problems (no population, an unusable table, a method that is not possible) leave the weights
+/// null and become findings on every delivery of the municipality-year; a configuration or
+/// programming error fails the run.
+fn weigh_year(
+    table: &crate::assemble::YearTable,
+    codebook: &Codebook,
+    population: &PopulationTable,
+    opts: &WeightOptions,
+) -> Result<WeighedYear> {
+    let n = table.rows.len();
+    let year = table.year;
+    let age = codebook.age_column();
+    let rows: Vec<weight::Respondent> = table
+        .rows
+        .iter()
+        .map(|rr| {
+            let (b, r) = (table.batches[rr.batch], rr.row);
+            weight::Respondent {
+                key: rr.respondent_key.clone(),
+                municipality: b.municipality(r).code.clone(),
+                age_band: age.and_then(|a| b.answers[a][r]),
+                wijknr: b.wijknr[r].clone(),
+                weging: b.weging[r],
+            }
+        })
+        .collect();
+    let delivery_of = |i: usize| table.batches[table.rows[i].batch].delivery_id.as_str();
+    let mut out = WeighedYear {
+        weights: lake::RowWeights { weight: vec![None; n], weight_national: vec![None; n], weight_cell: vec![None; n] },
+        records: Vec::new(),
+        summaries: Vec::new(),
+        findings: Vec::new(),
+    };
+    let report_to = |findings: &mut Vec<Finding>, range: std::ops::Range<usize>, rule: finding::Rule, message: &str| {
+        let ids: std::collections::BTreeSet<&str> = range.map(delivery_of).collect();
+        findings.extend(ids.into_iter().map(|id| Finding::new(rule, id, message)));
+    };
+
+    // Lake order is sorted by municipality, so each municipality-year is one run of rows.
+    let mut start = 0;
+    while start < n {
+        let code = rows[start].municipality.clone();
+        let end = start + rows[start..].iter().take_while(|r| r.municipality == code).count();
+        match weight::weight_municipality_year(year, &rows[start..end], population, opts) {
+            Ok(w) => {
+                for (i, (wt, cell)) in w.weights.iter().zip(&w.cells).enumerate() {
+                    out.weights.weight[start + i] = Some(*wt);
+                    out.weights.weight_cell[start + i] = cell.clone();
+                }
+                let d = &w.diagnostics;
+                out.records.extend(w.table.iter().map(|c| weighting_record(c, d)));
+                out.summaries.push(report::WeightingSummary::of(year, &code, d));
+                for note in &w.notes {
+                    report_to(&mut out.findings, start..end, note.rule, &format!("{code} {year}: {}", note.message));
+                }
+            }
+            Err(e) => match e.rule() {
+                Some(rule) => report_to(&mut out.findings, start..end, rule, &format!("{code} {year}: {e}; weight is null")),
+                None => return Err(anyhow::anyhow!("weighting {code} {year}: {e}")),
+            },
+        }
+        start = end;
+    }
+    match weight::national_weights(year, &rows, population) {
+        Ok(nw) => {
+            for (i, w) in nw.weights.iter().enumerate() {
+                out.weights.weight_national[i] = Some(*w);
+            }
+            let s = weight::diagnostics::summarise(&nw.weights);
+            let d = weight::Diagnostics {
+                n: s.n,
+                n_effective: s.n_effective,
+                deff_kish: s.deff_kish,
+                weight_min: s.min,
+                weight_max: s.max,
+                method: "age (national)".into(),
+                converged: true,
+                iterations: 1,
+                trim_passes: 0,
+                trimmed: 0,
+                population_source: nw.population_source.clone(),
+                population_year: nw.population_year,
+                agency_correlation: None,
+                agency_max_difference: None,
+            };
+            out.records.extend(nw.table.iter().map(|c| weighting_record(c, &d)));
+            out.summaries.push(report::WeightingSummary::of(year, "NL01", &d));
+            for note in &nw.notes {
+                report_to(&mut out.findings, 0..n, note.rule, &format!("NL01 {year}: {}", note.message));
+            }
+        }
+        Err(e) => match e.rule() {
+            Some(rule) => report_to(&mut out.findings, 0..n, rule, &format!("national weights {year}: {e}; weight_national is null")),
+            None => return Err(anyhow::anyhow!("national weights {year}: {e}")),
+        },
+    }
+    Ok(out)
+}
+
+fn weighting_record(c: &weight::WeightingCell, d: &weight::Diagnostics) -> lake::WeightingRecord {
+    lake::WeightingRecord {
+        jr: c.year as i16,
+        gemeente_code: c.gemeente_code.clone(),
+        cell: c.cell.clone(),
+        population: c.population,
+        population_share: c.population_share,
+        respondents: c.respondents as i64,
+        weight: c.weight,
+        collapsed_from: c.collapsed_from.clone(),
+        trimmed: c.trimmed as i64,
+        n: d.n as i64,
+        n_effective: d.n_effective,
+        deff_kish: d.deff_kish,
+        weight_min: d.weight_min,
+        weight_max: d.weight_max,
+        method: d.method.clone(),
+        converged: d.converged,
+        iterations: d.iterations as i64,
+        population_source: d.population_source.clone(),
+        population_year: d.population_year as i16,
+    }
+}
+
+/// Adds findings made after harmonising (weighting) to their deliveries.
+fn attach_findings(outcomes: &mut [Outcome], findings: Vec<Finding>) {
+    let index: BTreeMap<String, usize> =
+        outcomes.iter().enumerate().map(|(i, o)| (o.delivery.id.clone(), i)).collect();
+    for f in findings {
+        if let Some(&i) = index.get(&f.delivery_id) {
+            outcomes[i].findings.push(f);
+        }
+    }
+}
+
+/// The population's share per `ch02` band of a municipality-year, for the delivery report's
+/// chart; `None` when there is no table or its bands do not resolve into the six `ch02` bands.
+pub fn population_shares(population: &PopulationTable, code: &str, year: u16) -> Option<Vec<f64>> {
+    let region = population.region(code, year).ok()??;
+    let aligned = weight::align::align(&region.bands).ok()?;
+    if aligned.groups.len() != 6 {
+        return None;
+    }
+    let total: f64 = aligned.groups.iter().map(|g| g.population).sum();
+    (total > 0.0).then(|| aligned.groups.iter().map(|g| g.population / total).collect())
 }
 
 /// Fewer than this many complete questionnaires in a municipality-year: not publishable

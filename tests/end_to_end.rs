@@ -43,6 +43,8 @@ fn run(inbox: &Path, lake: &Path) -> std::process::Output {
         .arg(inbox)
         .arg("--lake")
         .arg(lake)
+        .arg("--population")
+        .arg(inbox.parent().unwrap().join("population"))
         .output()
         .unwrap()
 }
@@ -123,7 +125,27 @@ fn lake_holds_exactly_what_synth_generated() {
         for d in generated.iter().filter(|d| d.year == year) {
             check_cells(&b, d, &cb);
         }
+
+        // Weights: every row weighted; per municipality-year they sum to its respondents, the
+        // national weights to the year's; the cells are named.
+        let weight: &Float64Array = b.column_by_name("weight").unwrap().as_any().downcast_ref().unwrap();
+        let national: &Float64Array = b.column_by_name("weight_national").unwrap().as_any().downcast_ref().unwrap();
+        let cell = strings(&b, "weight_cell");
+        assert_eq!((weight.null_count(), national.null_count()), (0, 0));
+        for (code, n) in &got {
+            let sum: f64 = (0..b.num_rows()).filter(|&i| codes.value(i) == code).map(|i| weight.value(i)).sum();
+            assert!((sum - *n as f64).abs() < 1e-6, "{code} {year}: weights sum to {sum}, not {n}");
+        }
+        let total: f64 = (0..b.num_rows()).map(|i| national.value(i)).sum();
+        assert!((total - b.num_rows() as f64).abs() < 1e-6);
+        assert!((0..b.num_rows()).all(|i| cell.is_null(i) || cell.value(i).starts_with("ch02=")));
+        assert!((0..b.num_rows()).all(|i| weight.value(i) > 0.0 && weight.value(i) <= 3.0 + 1e-9));
     }
+    let w = read_parquet(&lake.join("weighting.parquet"));
+    for column in ["jr", "gemeente_code", "cell", "population", "population_share", "respondents", "weight", "collapsed_from", "trimmed", "n", "n_effective", "deff_kish", "weight_min", "weight_max", "method", "converged", "iterations", "population_source", "population_year"] {
+        assert!(w.column_by_name(column).is_some(), "weighting.parquet lacks {column}");
+    }
+    assert!(w.num_rows() >= 3 * 3 * 6, "cells of every municipality-year and NL01");
 }
 
 fn check_schema(b: &RecordBatch, cb: &Codebook) {
@@ -153,8 +175,11 @@ fn check_schema(b: &RecordBatch, cb: &Codebook) {
         assert_eq!((f.name().as_str(), f.data_type()), (c.name.as_str(), &DataType::Int16));
         assert_eq!(f.metadata().get("label"), Some(&c.label));
     }
-    let last = &fields[fields.len() - 1];
-    assert_eq!((last.name().as_str(), last.data_type()), ("weging", &DataType::Float64));
+    let tail: Vec<(&str, &DataType)> = fields[fields.len() - 4..].iter().map(|f| (f.name().as_str(), f.data_type())).collect();
+    assert_eq!(
+        tail,
+        [("weging", &DataType::Float64), ("weight", &DataType::Float64), ("weight_national", &DataType::Float64), ("weight_cell", &DataType::Utf8)]
+    );
     for forbidden in ["ch08", "wl10", "inv01"] {
         assert!(schema.field_with_name(forbidden).is_err(), "{forbidden} in the lake");
     }
@@ -234,6 +259,8 @@ fn a_bad_file_is_rejected_and_the_rest_published() {
     let strict = binary()
         .args(["run", "--strict", "--inbox"])
         .arg(&inbox)
+        .arg("--population")
+        .arg(dir.path().join("sample/population"))
         .arg("--lake")
         .arg(dir.path().join("lake2"))
         .output()

@@ -66,6 +66,8 @@ fn planted_personal_values_reach_no_output() {
         .current_dir(ROOT)
         .args(["--log-format", "json", "-vvv", "--progress", "never", "run", "--inbox"])
         .arg(&inbox)
+        .arg("--population")
+        .arg(ROOT.to_string() + "/config/population")
         .arg("--lake")
         .arg(&lake)
         .output()

@@ -112,7 +112,15 @@ fn run_reports_validate_and_are_self_contained_html() {
     fs::write(inbox.join("BP-2023-2-Utrecht.csv"), PROBLEMS).unwrap();
     fs::write(inbox.join("kapot.xlsx"), b"<script>alert(1)</script>").unwrap();
     let lake = dir.path().join("lake");
-    let out = binary().args(["run", "--inbox"]).arg(&inbox).arg("--lake").arg(&lake).output().unwrap();
+    let out = binary()
+        .args(["run", "--inbox"])
+        .arg(&inbox)
+        .arg("--lake")
+        .arg(&lake)
+        .arg("--population")
+        .arg(dir.path().join("s/population"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let deliveries = validator("delivery-report.schema.json");

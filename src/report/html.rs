@@ -271,6 +271,25 @@ pub fn run(r: &RunReport) -> String {
             s = t.severity.as_str()
         );
     }
+    b.push_str("</table></div>\n<h2>Weging</h2>\n<div class=\"scroll\"><table><tr><th>Jaar</th><th>Gemeente</th><th>Methode</th><th>n</th><th>n effectief</th><th>Deff</th><th>Min</th><th>Max</th><th>Getrimd</th><th>Bevolking</th></tr>\n");
+    for w in &r.weighting {
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td class=\"n\">{}</td><td>{} ({})</td></tr>",
+            w.year,
+            escape(&w.gemeente_code),
+            escape(&w.method),
+            if w.converged { "" } else { " — niet geconvergeerd" },
+            w.n,
+            w.n_effective,
+            w.deff_kish,
+            w.weight_min,
+            w.weight_max,
+            w.trimmed,
+            escape(&w.population_source),
+            w.population_year
+        );
+    }
     b.push_str("</table></div>\n<h2>Dubbelen</h2>\n<div class=\"scroll\"><table>\n");
     let d = &r.duplicates;
     for (k, v) in [

@@ -196,6 +196,8 @@ pub struct RunReport {
     pub findings_by_rule: Vec<RuleTotal>,
     /// Rows and pairs per dedup rule.
     pub duplicates: crate::dedup::RuleTotals,
+    /// One line per weighted municipality-year (and `NL01` per year for the national weights).
+    pub weighting: Vec<WeightingSummary>,
     pub ignored_files: Vec<String>,
     pub stage_seconds: BTreeMap<String, f64>,
 }
@@ -228,6 +230,46 @@ pub struct MunicipalityYear {
     pub respondents: u64,
     pub complete: u64,
     pub publishable: bool,
+}
+
+/// How one municipality-year was weighted.
+#[derive(Clone, Debug, Serialize)]
+pub struct WeightingSummary {
+    pub year: u16,
+    pub gemeente_code: String,
+    pub method: String,
+    pub n: u64,
+    pub n_effective: f64,
+    pub deff_kish: f64,
+    pub weight_min: f64,
+    pub weight_max: f64,
+    pub converged: bool,
+    pub trimmed: u64,
+    pub population_source: String,
+    pub population_year: u16,
+    pub agency_correlation: Option<f64>,
+    pub agency_max_difference: Option<f64>,
+}
+
+impl WeightingSummary {
+    pub fn of(year: u16, code: &str, d: &crate::weight::Diagnostics) -> WeightingSummary {
+        WeightingSummary {
+            year,
+            gemeente_code: code.to_string(),
+            method: d.method.clone(),
+            n: d.n as u64,
+            n_effective: d.n_effective,
+            deff_kish: d.deff_kish,
+            weight_min: d.weight_min,
+            weight_max: d.weight_max,
+            converged: d.converged,
+            trimmed: d.trimmed as u64,
+            population_source: d.population_source.clone(),
+            population_year: d.population_year,
+            agency_correlation: d.agency_correlation,
+            agency_max_difference: d.agency_max_difference,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
