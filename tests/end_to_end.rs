@@ -349,3 +349,40 @@ fn planted_duplicates_are_dropped_and_explained_through_the_binary() {
     assert_eq!(suffixed, count(PlantedKind::ConflictingNumber));
     assert!(summary.deliveries.len() > 0);
 }
+
+#[test]
+fn deliveries_weighted_with_the_real_cbs_tables() {
+    // config/population holds the CBS KWB 2024 (gemeenten and wijken, five age bands, 65+ open)
+    // and 70072ned 2025 (nine bands) tables, imported with `population import`.
+    let dir = tempfile::tempdir().unwrap();
+    let (cb, m) = config();
+    let opts = SynthOptions { years: (2024, 2025), respondents: 200, ..options(&dir.path().join("sample")) };
+    synth::synth(&opts, &cb, &m).unwrap();
+    let lake = dir.path().join("lake");
+    let out = binary()
+        .args(["run", "--inbox"])
+        .arg(dir.path().join("sample/inbox"))
+        .arg("--lake")
+        .arg(&lake)
+        .arg("--population")
+        .arg(Path::new(ROOT).join("config/population"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for year in [2024, 2025] {
+        let b = read_parquet(&lake.join(format!("respondents/jaar={year}/part-0000.parquet")));
+        let weight: &Float64Array = b.column_by_name("weight").unwrap().as_any().downcast_ref().unwrap();
+        assert_eq!(weight.null_count(), 0, "{year}: every row weighted");
+        let total: f64 = weight.iter().flatten().sum();
+        assert!((total - b.num_rows() as f64).abs() < 1e-6);
+    }
+    let w = read_parquet(&lake.join("weighting.parquet"));
+    let cells = strings(&w, "cell");
+    let sources = strings(&w, "population_source");
+    let collapsed = strings(&w, "collapsed_from");
+    // KWB's open 65+ band cannot be split: 65-74 and 75+ are one cell in 2024, and it says so.
+    let merged = (0..w.num_rows()).find(|&i| sources.value(i).contains("kwb") && cells.value(i).contains("ch02=5+6"));
+    let i = merged.expect("a merged 65+ cell from the KWB table");
+    assert!(!collapsed.is_null(i));
+    assert!((0..w.num_rows()).any(|i| sources.value(i).contains("70072ned")));
+}
