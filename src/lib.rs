@@ -11,6 +11,7 @@ pub mod finding;
 pub mod harmonise;
 pub mod ingest;
 pub mod lake;
+pub mod ledger;
 pub mod municipality;
 pub mod pipeline;
 pub mod report;
