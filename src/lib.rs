@@ -15,4 +15,5 @@ pub mod ledger;
 pub mod municipality;
 pub mod pipeline;
 pub mod report;
+pub mod state;
 pub mod synth;
