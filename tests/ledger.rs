@@ -494,7 +494,8 @@ fn a_damaged_cache_entry_is_a_miss_never_a_crash() {
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..keep.min(bytes.len())]).unwrap();
     };
-    let cases: Vec<(&str, Box<dyn Fn(&Path, &str)>)> = vec![
+    type Edit = Box<dyn Fn(&Path, &str)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("arrow truncated", Box::new(move |d, k| truncate(arrow(d, k), 100))),
         ("arrow empty", Box::new(move |d, k| truncate(arrow(d, k), 0))),
         ("json truncated", Box::new(move |d, k| truncate(json(d, k), 40))),
