@@ -1,0 +1,508 @@
+//! The cache of harmonised deliveries: reading and harmonising a file is the expensive part of
+//! a run, so its result is kept under the state directory and reused while the delivery, the
+//! config, the pipeline file and the product version are all unchanged (they make the key).
+//!
+//! An entry is two files: `<key>.arrow`, the [`Batch`] as one Arrow IPC record batch (every
+//! column, nulls exact, floats bit for bit), and `<key>.json`, everything else the reports
+//! need plus the size and BLAKE3 of the `.arrow` file. The JSON is written last and names the
+//! exact `.arrow` bytes, so it is the entry's commit mark: a torn or mismatched pair is a miss.
+//!
+//! What it must NOT do: let a damaged entry fail a run. Whatever is wrong with an entry
+//! (truncated, edited, another format, other codebook columns), [`load`] answers
+//! [`Lookup::Corrupt`] and the caller reads the delivery again. It never holds anything the
+//! lake would not hold: the batch is already harmonised, with personal-data columns dropped.
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::io::{Cursor, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, StringBuilder, UInt32Builder};
+use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray, UInt32Array};
+use arrow_schema::{DataType, Field, Schema};
+use serde::{Deserialize, Serialize};
+
+use crate::codebook::{Codebook, Questionnaire};
+use crate::finding::{Finding, RULES, Severity};
+use crate::harmonise::{Batch, ColumnMapping, Harmonised};
+use crate::municipality::Municipality;
+
+/// The cache's directory inside the state directory.
+pub const CACHE_DIR: &str = "cache";
+
+/// Version of the on-disk entry format. Part of the key, so entries of another format are
+/// simply never looked up (and [`prune`] removes them).
+const FORMAT: u32 = 1;
+
+/// The key of one delivery's entry: BLAKE3 over the delivery id, the config hash, the
+/// pipeline file's hash, the product version and the entry format, 32 hex characters.
+///
+/// The product version stands for the harmonising code: a release that changes how a file is
+/// harmonised must carry a new version, or its runs would reuse the old results.
+pub fn cache_key(delivery_id: &str, config_hash: &str, pipeline_hash: &str, product_version: &str) -> String {
+    let mut h = blake3::Hasher::new();
+    // Length-prefixed, so fields cannot run together into the same bytes.
+    for field in ["burgerpeiling.cache", &FORMAT.to_string(), delivery_id, config_hash, pipeline_hash, product_version] {
+        h.update(&(field.len() as u64).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// A delivery's harmonised result, as `pipeline::process` produced it.
+#[derive(Clone, Debug)]
+pub struct Cached {
+    /// Batch, column mapping, version, sheet, routing counts and harmonise's own findings.
+    pub harmonised: Harmonised,
+    /// Every finding of the delivery as `process` returned it (reading's and harmonising's),
+    /// before any run-wide findings are added.
+    pub findings: Vec<Finding>,
+    pub rows_read: usize,
+}
+
+/// What [`load`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    Hit(Box<Cached>),
+    /// No entry under this key.
+    Miss,
+    /// An entry that cannot be used, and why; treat it as a miss (and log the reason).
+    Corrupt(String),
+}
+
+impl Lookup {
+    /// The entry, if usable.
+    pub fn into_cached(self) -> Option<Cached> {
+        match self {
+            Lookup::Hit(c) => Some(*c),
+            Lookup::Miss | Lookup::Corrupt(_) => None,
+        }
+    }
+}
+
+/// Stores one delivery's result under `key`, replacing any earlier entry. The files land
+/// whole or not at all (temp file, sync, rename), `.arrow` first and `.json` last.
+pub fn store(
+    state_dir: &Path,
+    key: &str,
+    codebook: &Codebook,
+    harmonised: &Harmonised,
+    findings: &[Finding],
+    rows_read: usize,
+) -> Result<()> {
+    check_key(key)?;
+    let dir = state_dir.join(CACHE_DIR);
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let arrow = match &harmonised.batch {
+        Some(batch) => {
+            let bytes = encode_batch(batch, codebook)?;
+            write_atomically(&dir, &format!("{key}.arrow"), &bytes)?;
+            Some(ArrowRef {
+                bytes: bytes.len() as u64,
+                blake3: blake3::hash(&bytes).to_hex().to_string(),
+                rows: batch.len() as u64,
+            })
+        }
+        None => None,
+    };
+    let sidecar = Sidecar {
+        format: FORMAT,
+        key: key.to_string(),
+        rows_read: rows_read as u64,
+        arrow,
+        batch: harmonised.batch.as_ref().map(|b| BatchMeta {
+            delivery_id: b.delivery_id.clone(),
+            vragenlijst: b.vragenlijst.as_str().to_string(),
+            municipalities: b.municipalities.iter().map(|m| (m.code.clone(), m.name.clone())).collect(),
+            year: b.year,
+        }),
+        mapped: harmonised.mapping.mapped.clone(),
+        dropped: harmonised.mapping.dropped.clone(),
+        vragenlijst: harmonised.vragenlijst.map(|q| q.as_str().to_string()),
+        sheet: harmonised.sheet.clone(),
+        routing_blanked: harmonised.routing_blanked.iter().map(|(r, n)| (r.clone(), *n as u64)).collect(),
+        harmonise_findings: harmonised.findings.iter().map(StoredFinding::from).collect(),
+        findings: findings.iter().map(StoredFinding::from).collect(),
+    };
+    write_atomically(&dir, &format!("{key}.json"), &serde_json::to_vec(&sidecar)?)?;
+    // The stale `.arrow` of an earlier entry under this key whose new result has no batch.
+    if harmonised.batch.is_none() {
+        remove_if_present(&dir.join(format!("{key}.arrow")))?;
+    }
+    sync_dir(&dir)
+}
+
+/// Looks up the entry under `key`. Never fails: a missing entry is [`Lookup::Miss`], anything
+/// wrong with one is [`Lookup::Corrupt`].
+pub fn load(state_dir: &Path, key: &str, codebook: &Codebook) -> Lookup {
+    if check_key(key).is_err() {
+        return Lookup::Corrupt(format!("{key:?} is not a cache key"));
+    }
+    let dir = state_dir.join(CACHE_DIR);
+    let json = match fs::read(dir.join(format!("{key}.json"))) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Lookup::Miss,
+        Err(e) => return Lookup::Corrupt(format!("cannot read {key}.json: {e}")),
+    };
+    // The decoders are not expected to panic on any input, but a run must survive even that.
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_entry(&dir, key, &json, codebook)));
+    match decoded {
+        Ok(Ok(cached)) => Lookup::Hit(Box::new(cached)),
+        Ok(Err(e)) => Lookup::Corrupt(format!("cache entry {key}: {e:#}")),
+        Err(_) => Lookup::Corrupt(format!("cache entry {key}: decoding it panicked")),
+    }
+}
+
+/// Removes every entry whose key is not in `keep`, and temp files that a killed run left.
+/// Returns the keys removed. Run it under the state lock, after the run has stored its
+/// entries: it cannot tell another process's temp file from a dead one's.
+pub fn prune(state_dir: &Path, keep: &BTreeSet<String>) -> Result<Vec<String>> {
+    let dir = state_dir.join(CACHE_DIR);
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    let mut removed = BTreeSet::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.ends_with(".tmp") {
+            remove_if_present(&path)?;
+            continue;
+        }
+        let Some(key) = name.strip_suffix(".arrow").or_else(|| name.strip_suffix(".json")) else { continue };
+        if !keep.contains(key) {
+            remove_if_present(&path)?;
+            removed.insert(key.to_string());
+        }
+    }
+    Ok(removed.into_iter().collect())
+}
+
+/// Keys are file names: only the hex characters [`cache_key`] makes are accepted.
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("{key:?} is not a cache key");
+    }
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sidecar {
+    format: u32,
+    key: String,
+    rows_read: u64,
+    /// `None` when harmonising kept no batch (a rejected delivery).
+    arrow: Option<ArrowRef>,
+    batch: Option<BatchMeta>,
+    mapped: Vec<(String, String)>,
+    dropped: Vec<(String, String)>,
+    vragenlijst: Option<String>,
+    sheet: Option<String>,
+    routing_blanked: Vec<(String, u64)>,
+    harmonise_findings: Vec<StoredFinding>,
+    findings: Vec<StoredFinding>,
+}
+
+/// Which `.arrow` bytes belong to the sidecar.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArrowRef {
+    bytes: u64,
+    blake3: String,
+    rows: u64,
+}
+
+/// The batch's fields that are one value for the whole delivery.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchMeta {
+    delivery_id: String,
+    vragenlijst: String,
+    municipalities: Vec<(String, String)>,
+    year: u16,
+}
+
+/// A [`Finding`] with an owned rule id: `Finding::rule` is `&'static str`, which cannot be
+/// deserialised, so it is mapped back to the id in [`RULES`] on load (an id the program does
+/// not know makes the entry unusable). This leaves `Finding` itself untouched.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredFinding {
+    severity: String,
+    rule: String,
+    delivery_id: String,
+    sheet: Option<String>,
+    column: Option<String>,
+    rows: Vec<u32>,
+    count: u64,
+    message: String,
+}
+
+impl From<&Finding> for StoredFinding {
+    fn from(f: &Finding) -> StoredFinding {
+        StoredFinding {
+            severity: f.severity.as_str().to_string(),
+            rule: f.rule.to_string(),
+            delivery_id: f.delivery_id.clone(),
+            sheet: f.sheet.clone(),
+            column: f.column.clone(),
+            rows: f.rows.clone(),
+            count: f.count,
+            message: f.message.clone(),
+        }
+    }
+}
+
+impl StoredFinding {
+    fn into_finding(self) -> Result<Finding> {
+        let Some(rule) = RULES.iter().find(|r| r.id == self.rule) else { bail!("unknown rule {:?}", self.rule) };
+        let severity = match self.severity.as_str() {
+            "info" => Severity::Info,
+            "warning" => Severity::Warning,
+            "error" => Severity::Error,
+            other => bail!("unknown severity {other:?}"),
+        };
+        Ok(Finding {
+            severity,
+            rule: rule.id,
+            delivery_id: self.delivery_id,
+            sheet: self.sheet,
+            column: self.column,
+            rows: self.rows,
+            count: self.count,
+            message: self.message,
+        })
+    }
+}
+
+fn questionnaire(s: &str) -> Result<Questionnaire> {
+    match s {
+        "2019" => Ok(Questionnaire::V2019),
+        "2022" => Ok(Questionnaire::V2022),
+        other => bail!("unknown questionnaire version {other:?}"),
+    }
+}
+
+/// The per-row columns of the `.arrow` file, before the answer columns. Answer columns follow
+/// under their codebook names, Int16.
+fn fixed_fields() -> Vec<Field> {
+    vec![
+        Field::new("gemeente", DataType::UInt32, false),
+        Field::new("source_row", DataType::Int32, false),
+        Field::new("respondent", DataType::Utf8, true),
+        Field::new("gemnr", DataType::Int16, true),
+        Field::new("jr", DataType::Int16, true),
+        Field::new("kw", DataType::Int16, true),
+        Field::new("veldwerkmodus", DataType::Int16, true),
+        Field::new("org", DataType::Int16, true),
+        Field::new("wijknr", DataType::Utf8, true),
+        Field::new("weging", DataType::Float64, true),
+        Field::new("complete", DataType::Boolean, false),
+    ]
+}
+
+fn schema(codebook: &Codebook) -> Schema {
+    let mut fields = fixed_fields();
+    fields.extend(codebook.columns.iter().map(|c| Field::new(&c.name, DataType::Int16, true)));
+    Schema::new(fields)
+}
+
+fn encode_batch(b: &Batch, codebook: &Codebook) -> Result<Vec<u8>> {
+    if b.answers.len() != codebook.columns.len() {
+        bail!("the batch has {} answer columns, the codebook {}", b.answers.len(), codebook.columns.len());
+    }
+    let n = b.len();
+    let int16 = |v: &[Option<i16>]| -> ArrayRef {
+        let mut a = Int16Builder::with_capacity(v.len());
+        a.extend(v.iter().copied());
+        Arc::new(a.finish())
+    };
+    let strings = |v: &[Option<String>]| -> ArrayRef {
+        let mut a = StringBuilder::new();
+        for s in v {
+            a.append_option(s.as_deref());
+        }
+        Arc::new(a.finish())
+    };
+    let mut gemeente = UInt32Builder::with_capacity(n);
+    for &g in &b.gemeente {
+        gemeente.append_value(u32::try_from(g).context("municipality index out of range")?);
+    }
+    let mut source_row = Int32Builder::with_capacity(n);
+    source_row.append_slice(&b.source_row);
+    let mut weging = Float64Builder::with_capacity(n);
+    weging.extend(b.weging.iter().copied());
+    let mut complete = BooleanBuilder::with_capacity(n);
+    complete.append_slice(&b.complete);
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(gemeente.finish()),
+        Arc::new(source_row.finish()),
+        strings(&b.respondent),
+        int16(&b.gemnr),
+        int16(&b.jr),
+        int16(&b.kw),
+        int16(&b.veldwerkmodus),
+        int16(&b.org),
+        strings(&b.wijknr),
+        Arc::new(weging.finish()),
+        Arc::new(complete.finish()),
+    ];
+    columns.extend(b.answers.iter().map(|c| int16(c)));
+    // try_new checks every column has the same length as the others.
+    let batch = RecordBatch::try_new(Arc::new(schema(codebook)), columns).context("the batch's columns differ in length")?;
+    let mut writer = arrow_ipc::writer::FileWriter::try_new(Vec::new(), &batch.schema())?;
+    writer.write(&batch)?;
+    writer.finish()?;
+    Ok(writer.into_inner()?)
+}
+
+fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: &Codebook) -> Result<Cached> {
+    let s: Sidecar = serde_json::from_slice(json).context("the .json is not a cache sidecar")?;
+    if s.format != FORMAT || s.key != key {
+        bail!("format {} / key {} is not this entry's", s.format, s.key);
+    }
+    let batch = match (s.arrow, s.batch) {
+        (Some(arrow), Some(meta)) => {
+            let bytes = fs::read(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?;
+            if bytes.len() as u64 != arrow.bytes || blake3::hash(&bytes).to_hex().as_str() != arrow.blake3 {
+                bail!("the .arrow is not the one the .json was written with");
+            }
+            let batch = decode_batch(&bytes, meta, codebook)?;
+            if batch.len() as u64 != arrow.rows {
+                bail!("the .arrow has {} rows, the .json says {}", batch.len(), arrow.rows);
+            }
+            Some(batch)
+        }
+        (None, None) => None,
+        _ => bail!("the .json names a batch half"),
+    };
+    let findings = |v: Vec<StoredFinding>| v.into_iter().map(StoredFinding::into_finding).collect::<Result<Vec<_>>>();
+    let harmonised = Harmonised {
+        batch,
+        mapping: ColumnMapping { mapped: s.mapped, dropped: s.dropped },
+        vragenlijst: s.vragenlijst.as_deref().map(questionnaire).transpose()?,
+        sheet: s.sheet,
+        routing_blanked: s
+            .routing_blanked
+            .into_iter()
+            .map(|(r, n)| Ok((r, usize::try_from(n).context("routing count out of range")?)))
+            .collect::<Result<_>>()?,
+        findings: findings(s.harmonise_findings)?,
+    };
+    Ok(Cached {
+        harmonised,
+        findings: findings(s.findings)?,
+        rows_read: usize::try_from(s.rows_read).context("rows_read out of range")?,
+    })
+}
+
+fn decode_batch(bytes: &[u8], meta: BatchMeta, codebook: &Codebook) -> Result<Batch> {
+    let mut reader = arrow_ipc::reader::FileReader::try_new(Cursor::new(bytes), None)?;
+    let expected = schema(codebook);
+    if reader.schema().fields() != expected.fields() {
+        bail!("the .arrow's columns are not those of this codebook");
+    }
+    let Some(batch) = reader.next() else { bail!("the .arrow holds no record batch") };
+    let batch = batch?;
+    if reader.next().is_some() {
+        bail!("the .arrow holds more than one record batch");
+    }
+    let column = |i: usize| batch.column(i).as_any();
+    let int16 = |i: usize| -> Result<Vec<Option<i16>>> {
+        let a = column(i).downcast_ref::<Int16Array>().context("not an Int16 column")?;
+        Ok(a.iter().collect())
+    };
+    let strings = |i: usize| -> Result<Vec<Option<String>>> {
+        let a = column(i).downcast_ref::<StringArray>().context("not a Utf8 column")?;
+        Ok(a.iter().map(|s| s.map(str::to_string)).collect())
+    };
+    // Non-nullable columns: a null there is a damaged file, not a value.
+    let no_nulls = |i: usize| -> Result<()> {
+        if batch.column(i).null_count() > 0 {
+            bail!("column {} has nulls", expected.field(i).name());
+        }
+        Ok(())
+    };
+    for i in [0, 1, 10] {
+        no_nulls(i)?;
+    }
+    let municipalities: Vec<Municipality> =
+        meta.municipalities.into_iter().map(|(code, name)| Municipality { code, name }).collect();
+    let gemeente_array = column(0).downcast_ref::<UInt32Array>().context("gemeente is not UInt32")?;
+    let gemeente = gemeente_array
+        .values()
+        .iter()
+        .map(|&g| {
+            let g = g as usize;
+            // `Batch::municipality` indexes with this: an index out of range would panic later.
+            if g < municipalities.len() { Ok(g) } else { bail!("municipality index {g} out of range") }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let source_row = column(1).downcast_ref::<Int32Array>().context("source_row is not Int32")?.values().to_vec();
+    let weging = column(9).downcast_ref::<Float64Array>().context("weging is not Float64")?.iter().collect();
+    let complete_array = column(10).downcast_ref::<BooleanArray>().context("complete is not Boolean")?;
+    let complete = complete_array.values().iter().collect();
+    let first_answer = fixed_fields().len();
+    let answers = (first_answer..batch.num_columns()).map(int16).collect::<Result<Vec<_>>>()?;
+    Ok(Batch {
+        delivery_id: meta.delivery_id,
+        vragenlijst: questionnaire(&meta.vragenlijst)?,
+        municipalities,
+        gemeente,
+        year: meta.year,
+        source_row,
+        respondent: strings(2)?,
+        gemnr: int16(3)?,
+        jr: int16(4)?,
+        kw: int16(5)?,
+        veldwerkmodus: int16(6)?,
+        org: int16(7)?,
+        wijknr: strings(8)?,
+        weging,
+        answers,
+        complete,
+    })
+}
+
+/// Distinguishes the temp files of parallel `store` calls in one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `dir/name` by writing a temp file beside it, syncing it and renaming it over the
+/// target, so a reader (or a run after a kill) sees the old file or the new one, never half.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp: PathBuf = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, dir.join(name))) {
+        // Best effort; `prune` removes what is left if this fails too.
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", dir.join(name).display()));
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}

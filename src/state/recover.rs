@@ -1,0 +1,112 @@
+//! Recovery of the lake after a run that was killed while publishing.
+//!
+//! The lake writes every file under `<lake>/.staging/<run_id>/` and renames it into place; a
+//! year partition is replaced by moving the old one aside to
+//! `.staging/<run_id>/jaar=YYYY.old` and then moving the new one in. A run killed between
+//! those two renames leaves the year missing from `respondents/`; this puts the old one back.
+//!
+//! What it must NOT do: touch anything outside `<lake>/.staging` except to restore a partition
+//! that is missing, and never replace a partition that exists. It must run under the state lock
+//! (a live run's staging directory looks exactly like a dead one's), and one lake is only ever
+//! written with one state directory.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// The lake's staging directory; the same name as in `crate::lake` (private there), which
+/// `tests/ledger.rs` checks by creating it through `lake::staging_dir`.
+const STAGING_DIR: &str = ".staging";
+
+/// Removes what interrupted runs left under `<lake>/.staging`, first restoring any
+/// `respondents/jaar=YYYY` that is missing while its moved-aside copy is there. Returns one
+/// line per action, for the log and the run report; empty when there was nothing to do.
+///
+/// The moved-aside copy is restored rather than the new partition moved in, because the new
+/// one was never recorded in `_manifest.json` (which is written last) nor in the ledger:
+/// restoring keeps the lake as the manifest describes it, and the next run rebuilds the year.
+pub fn clean_leftovers(lake: &Path) -> Result<Vec<String>> {
+    let staging = lake.join(STAGING_DIR);
+    let mut runs = match fs::read_dir(&staging) {
+        Ok(entries) => entries
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<Vec<_>>>()
+            .with_context(|| format!("cannot list {}", staging.display()))?,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", staging.display())),
+    };
+    // Run ids sort by start time; newest first, so that if two dead runs both moved the same
+    // year aside (possible only if one never cleaned up), the later, newer copy is restored.
+    runs.sort();
+    runs.reverse();
+    let mut actions = Vec::new();
+    for run in runs {
+        let name = file_name(&run);
+        if run.is_dir() && !run.is_symlink() {
+            for year_dir in moved_aside(&run)? {
+                let Some(year) = file_name(&year_dir).strip_suffix(".old").map(str::to_string) else { continue };
+                let respondents = lake.join("respondents");
+                let target = respondents.join(&year);
+                if exists(&target)? {
+                    continue;
+                }
+                fs::create_dir_all(&respondents).with_context(|| format!("cannot create {}", respondents.display()))?;
+                fs::rename(&year_dir, &target).with_context(|| {
+                    format!("cannot restore {} from {}", target.display(), year_dir.display())
+                })?;
+                sync_dir(&respondents)?;
+                actions.push(format!("restored respondents/{year} from {STAGING_DIR}/{name}/{year}.old"));
+            }
+            fs::remove_dir_all(&run).with_context(|| format!("cannot remove {}", run.display()))?;
+        } else {
+            fs::remove_file(&run).with_context(|| format!("cannot remove {}", run.display()))?;
+        }
+        actions.push(format!("removed {STAGING_DIR}/{name}"));
+    }
+    // Now empty; `lake::staging_dir` makes it anew for the next run.
+    fs::remove_dir(&staging).with_context(|| format!("cannot remove {}", staging.display()))?;
+    Ok(actions)
+}
+
+/// The `jaar=YYYY.old` directories directly inside one run's staging directory, in name order.
+fn moved_aside(run: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(run).with_context(|| format!("cannot list {}", run.display()))? {
+        let path = entry.with_context(|| format!("cannot list {}", run.display()))?.path();
+        let name = file_name(&path);
+        let is_year = name
+            .strip_prefix("jaar=")
+            .and_then(|rest| rest.strip_suffix(".old"))
+            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()));
+        if is_year && path.is_dir() && !path.is_symlink() {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether anything (even a dangling link) is at `path`; an error other than "not found" is
+/// an error, so a permissions problem never reads as "missing" and triggers a restore.
+fn exists(path: &Path) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot inspect {}", path.display())),
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Makes a rename durable: on Unix the directory entry itself must be synced.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
