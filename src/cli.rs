@@ -71,13 +71,42 @@ enum Command {
         /// `<config>/population`).
         #[arg(long)]
         population: Option<PathBuf>,
-        /// Rebuild every year. Every run does so until the ledger (issue 8) makes runs
-        /// incremental, so this flag currently changes nothing.
+        /// State directory: ledger, delivery cache, lock (default: the pipeline file's
+        /// `paths.state`).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Rebuild every year, whether its inputs changed or not.
         #[arg(long)]
         full: bool,
+        /// Drop deliveries whose file left the inbox (otherwise they stay published).
+        #[arg(long)]
+        prune: bool,
         /// Exit with code 3 when any delivery was rejected.
         #[arg(long)]
         strict: bool,
+    },
+    /// Rebuild one survey year from all its deliveries, ignoring every cache for it.
+    Reprocess {
+        #[arg(long)]
+        year: u16,
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        #[arg(long)]
+        lake: Option<PathBuf>,
+        #[arg(long)]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        population: Option<PathBuf>,
+    },
+    /// What the ledger knows: deliveries by status, the last runs, the published years, and
+    /// what the next run would do.
+    Status {
+        #[arg(long)]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        #[arg(long)]
+        lake: Option<PathBuf>,
     },
     /// Validate deliveries the way `run` would, without touching the lake; exit 3 when one
     /// would be rejected.
@@ -166,50 +195,73 @@ pub fn main() -> i32 {
     match execute(&cli) {
         Ok(code) => code,
         Err(e) => {
-            let usage = e.downcast_ref::<UsageError>().is_some();
             eprintln!("error: {e:#}");
-            if usage { 2 } else { 1 }
+            if e.downcast_ref::<pipeline::LockHeld>().is_some() {
+                4
+            } else if e.downcast_ref::<UsageError>().is_some() {
+                2
+            } else {
+                1
+            }
         }
     }
 }
 
 fn execute(cli: &Cli) -> Result<i32> {
     match &cli.command {
-        Command::Run { inbox, lake, population, full: _, strict } => {
-            let (pipeline, pipeline_bytes) = PipelineFile::load(&cli.pipeline)?;
-            let config = Config::load(&cli.config)?;
-            let pick = |flag: &Option<PathBuf>, file: &Option<PathBuf>, what: &str| {
-                flag.clone().or_else(|| file.clone()).ok_or_else(|| {
-                    UsageError(format!(
-                        "no {what} directory: pass --{what} or set paths.{what} in {}",
-                        cli.pipeline.display()
-                    ))
-                })
-            };
-            let opts = RunOptions {
-                inbox: pick(inbox, &pipeline.paths.inbox, "inbox")?,
-                lake: pick(lake, &pipeline.paths.lake, "lake")?,
-                limits: pipeline.limits,
-                forced_versions: pipeline.forced_versions().map_err(UsageError)?,
-                dedup: pipeline.dedup,
-                population: pipeline.population(population.as_deref(), &cli.config)?,
-                weighting: pipeline.weighting.clone(),
-                progress: show_progress(cli.progress),
-            };
-            let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
-            if cli.quiet == 0 {
-                println!("lake: {}", summary.lake.display());
-                for y in &summary.years {
-                    println!("{}: {} deliveries, {} respondents", y.year, y.deliveries, y.respondents);
-                }
-                if summary.rejected > 0 {
-                    println!("rejected: {} deliveries (see deliveries.parquet)", summary.rejected);
-                }
-                if !summary.ignored_files.is_empty() {
-                    println!("ignored: {} files that are not deliveries", summary.ignored_files.len());
+        Command::Run { inbox, lake, population, state, full, prune, strict } => {
+            let summary = run_pipeline(cli, inbox, lake, state, population, *full, *prune, None)?;
+            Ok(if *strict && summary.rejected > 0 { 3 } else { 0 })
+        }
+        Command::Reprocess { year, inbox, lake, state, population } => {
+            run_pipeline(cli, inbox, lake, state, population, false, false, Some(*year))?;
+            Ok(0)
+        }
+        Command::Status { state, inbox, lake } => {
+            let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+            let state = pick(cli, state, &pipeline.paths.state, "state")?;
+            let ledger = crate::ledger::Ledger::open(&state)?;
+            println!("state: {}", state.display());
+            println!("deliveries by status:");
+            for (status, n) in ledger.deliveries_by_status()? {
+                println!("  {status}: {n}");
+            }
+            println!("last runs:");
+            for r in ledger.last_runs(5)? {
+                let years: Vec<String> = r.years_rebuilt.iter().map(|y| y.to_string()).collect();
+                println!("  {} {} {} (years rebuilt: {})", r.run_id, r.command, r.outcome, if years.is_empty() { "none".into() } else { years.join(", ") });
+            }
+            println!("published years:");
+            for p in ledger.partitions()? {
+                println!("  {}: {} rows from {} deliveries (run {})", p.year, p.rows, p.delivery_ids.len(), p.run_id);
+            }
+            // What the next run would do: files the ledger does not know yet, and files it
+            // knows that left the inbox.
+            let inbox = pick(cli, inbox, &pipeline.paths.inbox, "inbox")?;
+            let _ = lake;
+            let fingerprint = |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
+            let found = crate::ingest::discover::discover_with(&inbox, pipeline.limits.max_file_bytes, &fingerprint)?;
+            let rows = ledger.known_deliveries()?;
+            let known: std::collections::BTreeSet<String> = rows.iter().map(|d| d.delivery_id.clone()).collect();
+            // Rejected and copied files publish nothing, so their absence changes nothing.
+            let published: std::collections::BTreeSet<String> = rows
+                .into_iter()
+                .filter(|d| d.status != "rejected" && d.status != "duplicate_file")
+                .map(|d| d.delivery_id)
+                .collect();
+            let new: Vec<&str> =
+                found.deliveries.iter().filter(|d| !known.contains(&d.id)).map(|d| d.file_name.as_str()).collect();
+            let present: std::collections::BTreeSet<&str> = found.deliveries.iter().map(|d| d.id.as_str()).collect();
+            let gone = published.iter().filter(|k| !present.contains(k.as_str())).count();
+            if new.is_empty() && gone == 0 {
+                println!("next run: no new or changed files (it rebuilds nothing unless config, pipeline file or population tables changed)");
+            } else {
+                println!("next run: {} new or changed file(s), {} known file(s) gone from the inbox", new.len(), gone);
+                for n in new.iter().take(20) {
+                    println!("  new: {n}");
                 }
             }
-            Ok(if *strict && summary.rejected > 0 { 3 } else { 0 })
+            Ok(0)
         }
         Command::Check { files, report, format, population } => {
             let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
@@ -293,6 +345,61 @@ fn execute(cli: &Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// A directory from its flag, else the pipeline file's `paths.<what>`.
+fn pick(cli: &Cli, flag: &Option<PathBuf>, file: &Option<PathBuf>, what: &str) -> Result<PathBuf, UsageError> {
+    flag.clone().or_else(|| file.clone()).ok_or_else(|| {
+        UsageError(format!("no {what} directory: pass --{what} or set paths.{what} in {}", cli.pipeline.display()))
+    })
+}
+
+/// `run` and `reprocess`.
+#[allow(clippy::too_many_arguments)]
+fn run_pipeline(
+    cli: &Cli,
+    inbox: &Option<PathBuf>,
+    lake: &Option<PathBuf>,
+    state: &Option<PathBuf>,
+    population: &Option<PathBuf>,
+    full: bool,
+    prune: bool,
+    reprocess: Option<u16>,
+) -> Result<pipeline::RunSummary> {
+    let (pipeline, pipeline_bytes) = PipelineFile::load(&cli.pipeline)?;
+    let config = Config::load(&cli.config)?;
+    let opts = RunOptions {
+        inbox: pick(cli, inbox, &pipeline.paths.inbox, "inbox")?,
+        lake: pick(cli, lake, &pipeline.paths.lake, "lake")?,
+        state: pick(cli, state, &pipeline.paths.state, "state")?,
+        limits: pipeline.limits,
+        forced_versions: pipeline.forced_versions().map_err(UsageError)?,
+        dedup: pipeline.dedup,
+        population: pipeline.population(population.as_deref(), &cli.config)?,
+        weighting: pipeline.weighting.clone(),
+        full,
+        prune,
+        reprocess,
+        progress: show_progress(cli.progress),
+    };
+    let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
+    if cli.quiet == 0 {
+        println!("lake: {}", summary.lake.display());
+        if summary.nothing_new {
+            println!("nothing new since the last run: nothing was written");
+        }
+        for y in &summary.years {
+            let what = if y.rebuilt { format!("rebuilt ({})", y.why) } else { "unchanged".to_string() };
+            println!("{}: {} deliveries, {} respondents, {what}", y.year, y.deliveries, y.respondents);
+        }
+        if summary.rejected > 0 {
+            println!("rejected: {} deliveries (see deliveries.parquet)", summary.rejected);
+        }
+        if !summary.ignored_files.is_empty() {
+            println!("ignored: {} files that are not deliveries", summary.ignored_files.len());
+        }
+    }
+    Ok(summary)
 }
 
 /// Findings grouped by file, then severity (errors first).

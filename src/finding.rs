@@ -47,6 +47,7 @@ rules! {
     FILE_UNREADABLE = "ingest.file-unreadable", Error;
     FILE_EMPTY = "ingest.file-empty", Error;
     FILE_TOO_LARGE = "ingest.file-too-large", Error;
+    DELIVERY_MISSING = "ingest.delivery-missing", Warning;
     SYMLINK_OUTSIDE = "ingest.symlink-outside-inbox", Error;
     FILE_CORRUPT = "ingest.file-corrupt", Error;
     PASSWORD_PROTECTED = "ingest.password-protected", Error;

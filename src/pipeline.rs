@@ -21,9 +21,16 @@ use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
 use crate::report;
 use crate::dedup;
+use crate::ledger::{self, Ledger};
+use crate::state;
 use crate::population::PopulationTable;
 use crate::weight::{self, WeightOptions};
 use crate::municipality::Municipalities;
+
+/// Another run holds the lock on the state directory: the CLI exits with code 4.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockHeld(pub String);
 
 /// A usage or configuration problem: the CLI exits with code 2.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +110,8 @@ pub struct Paths {
     pub lake: Option<PathBuf>,
     /// Population tables (default: `<config>/population`).
     pub population: Option<PathBuf>,
+    /// State directory: ledger, delivery cache, lock.
+    pub state: Option<PathBuf>,
 }
 
 impl PipelineFile {
@@ -154,6 +163,14 @@ pub struct RunOptions {
     /// Population tables for the weights (`--population DIR`).
     pub population: PopulationTable,
     pub weighting: WeightOptions,
+    /// The state directory: ledger, delivery cache, lock.
+    pub state: PathBuf,
+    /// Rebuild every year, whether its inputs changed or not.
+    pub full: bool,
+    /// Drop deliveries whose file left the inbox (otherwise they stay published from the cache).
+    pub prune: bool,
+    /// `reprocess --year`: ignore every cache for this year and rebuild it.
+    pub reprocess: Option<u16>,
     pub progress: bool,
 }
 
@@ -211,6 +228,8 @@ pub struct RunSummary {
     pub rejected: usize,
     pub ignored_files: Vec<String>,
     pub seconds: f64,
+    /// Nothing changed since the last run: nothing was written.
+    pub nothing_new: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -219,6 +238,9 @@ pub struct YearSummary {
     pub deliveries: usize,
     pub respondents: usize,
     pub file: PublishedFile,
+    /// False when the year's inputs were unchanged and its partition was left as it was.
+    pub rebuilt: bool,
+    pub why: String,
 }
 
 /// Codebook and municipality list, loaded once per process.
@@ -268,6 +290,11 @@ pub fn process(
             harmonised = Some(h);
         }
     }
+    outcome(delivery, harmonised, findings, rows_read)
+}
+
+/// The outcome of a delivery from what reading and harmonising it gave (fresh or cached).
+fn outcome(delivery: Delivery, harmonised: Option<Harmonised>, findings: Vec<Finding>, rows_read: usize) -> Outcome {
     let rejected = finding::rejects(&findings) || harmonised.as_ref().is_none_or(|h| h.batch.is_none());
     let (status, reason) = if rejected {
         let first = findings.iter().find(|f| f.severity == Severity::Error);
@@ -278,17 +305,134 @@ pub fn process(
     Outcome { delivery, status, reason, rows_read, rows_dropped_duplicate: 0, dropped_rows: Vec::new(), harmonised, findings }
 }
 
-/// The nightly job: reads every delivery in the inbox and publishes every year it holds.
+/// The nightly job (and `reprocess`): holds the state lock, recovers what an interrupted run
+/// left, records the run in the ledger, and rebuilds the years whose inputs changed.
 pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<RunSummary> {
-    let started = Instant::now();
-    let mut stages = Stages { seconds: BTreeMap::new(), last: Some(started) };
-    let run_id = new_run_id();
     if !opts.inbox.is_dir() {
         return Err(UsageError(format!("the inbox {} is not a directory", opts.inbox.display())).into());
     }
-    let inbox = ingest::discover(&opts.inbox, opts.limits.max_file_bytes)?;
+    let _lock = state::StateLock::acquire(&opts.state).map_err(|e| match e {
+        state::LockError::Held { .. } => anyhow::Error::new(LockHeld(e.to_string())),
+        other => anyhow::Error::new(other),
+    })?;
+    for line in state::clean_leftovers(&opts.lake)? {
+        tracing::warn!("recovered from an interrupted run: {line}");
+    }
+    let mut ledger = Ledger::open(&opts.state)?;
+    let run_id = new_run_id();
+    let command = if opts.reprocess.is_some() { "reprocess" } else { "run" };
+    ledger.begin_run(&run_id, command, unix_now())?;
+    match run_locked(opts, config, pipeline_bytes, &mut ledger, &run_id, command) {
+        Ok(summary) => {
+            let outcome = if summary.nothing_new { "nothing-to-do" } else { "ok" };
+            let rebuilt: Vec<u16> = summary.years.iter().filter(|y| y.rebuilt).map(|y| y.year).collect();
+            ledger.finish_run(&run_id, unix_now(), outcome, &rebuilt)?;
+            Ok(summary)
+        }
+        Err(e) => {
+            // Best effort: the next run marks a run that never finished as interrupted anyway.
+            let _ = ledger.finish_run(&run_id, unix_now(), "failed", &[]);
+            Err(e)
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A hash over everything a run's output depends on: the deliveries (name, contents,
+/// modification time — dedup's "later" reads it — and whether the file left the inbox), config, pipeline file, population tables and
+/// product version. Equal to the one in `_manifest.json`: nothing to do.
+fn inputs_key(deliveries: &[(&Delivery, bool)], config_hash: &str, pipeline_hash: &str) -> String {
+    let mut lines: Vec<String> = deliveries
+        .iter()
+        .map(|(d, gone)| format!("{}\t{}\t{}\t{}\t{gone}", d.file_name, d.blake3, d.modified, d.refused.is_some()))
+        .collect();
+    lines.sort();
+    let text = format!("{PRODUCT_VERSION}\n{config_hash}\n{pipeline_hash}\n{}", lines.join("\n"));
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+/// The inputs key recorded in the lake's `_manifest.json`, if any.
+fn published_inputs_key(lake: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(lake.join("_manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["inputs"].as_str().map(str::to_string)
+}
+
+fn run_locked(
+    opts: &RunOptions,
+    config: &Config,
+    pipeline_bytes: &[u8],
+    ledger: &mut Ledger,
+    run_id: &str,
+    command: &str,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    let mut stages = Stages { seconds: BTreeMap::new(), last: Some(started) };
+    let run_id = run_id.to_string();
+    // Population tables change weights, not harmonising: they are in the partitions' key, not
+    // in the cache key.
+    let pipeline_hash = blake3::hash(pipeline_bytes).to_hex().to_string();
+    let inputs_hash = format!("{pipeline_hash}+{}", opts.population.fingerprint());
+    let fingerprint = |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
+    let mut inbox = ingest::discover::discover_with(&opts.inbox, opts.limits.max_file_bytes, &fingerprint)?;
     stages.done("discover");
+
+    // Deliveries the ledger knows whose file left the inbox stay published (from the cache)
+    // unless --prune.
+    let present: std::collections::BTreeSet<String> = inbox.deliveries.iter().map(|d| d.id.clone()).collect();
+    let mut missing = Vec::new();
+    for row in ledger.known_deliveries()? {
+        if present.contains(&row.delivery_id) || row.status == "rejected" || row.status == "duplicate_file" {
+            continue;
+        }
+        let Some(format) = ingest::Format::from_extension(&row.format) else { continue };
+        if opts.prune {
+            let mut gone = row.clone();
+            gone.status = "rejected".into();
+            gone.reason = Some("the file left the inbox; dropped by run --prune".into());
+            gone.rows_published = 0;
+            gone.last_seen = unix_now();
+            gone.run_id = run_id.clone();
+            ledger.record_delivery(&gone)?;
+            continue;
+        }
+        missing.push(Delivery {
+            id: row.delivery_id.clone(),
+            blake3: row.file_blake3.clone(),
+            path: opts.inbox.join(&row.file_name),
+            hints: ingest::discover::parse_name(&row.file_name),
+            file_name: row.file_name.clone(),
+            format,
+            bytes: row.file_bytes,
+            modified: row.modified,
+            refused: None,
+        });
+    }
+    let inputs = {
+        let all: Vec<(&Delivery, bool)> =
+            inbox.deliveries.iter().map(|d| (d, false)).chain(missing.iter().map(|d| (d, true))).collect();
+        inputs_key(&all, &config.hash, &inputs_hash)
+    };
+    if !opts.full && opts.reprocess.is_none() && published_inputs_key(&opts.lake).as_deref() == Some(inputs.as_str()) {
+        tracing::info!("nothing new since the last run: the lake is left as it is");
+        return Ok(RunSummary {
+            run_id,
+            lake: opts.lake.clone(),
+            years: Vec::new(),
+            deliveries: inbox.deliveries.len(),
+            rejected: 0,
+            ignored_files: inbox.ignored,
+            seconds: started.elapsed().as_secs_f64(),
+            nothing_new: true,
+        });
+    }
+    let missing_ids: std::collections::BTreeSet<String> = missing.iter().map(|d| d.id.clone()).collect();
+    inbox.deliveries.extend(missing);
     tracing::info!(deliveries = inbox.deliveries.len(), ignored = inbox.ignored.len(), "inbox read");
+    let _ = command;
     for name in &inbox.ignored {
         tracing::info!(file = %name, "ignored: not a delivery format");
     }
@@ -296,10 +440,41 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     // Byte-identical copies are not read twice (dedup rule 1).
     let (to_read, duplicates) = split_copies(inbox.deliveries);
     let bar = progress_bar(opts.progress, to_read.len() as u64);
+    let known_years: BTreeMap<String, Option<u16>> =
+        ledger.known_deliveries()?.into_iter().map(|r| (r.delivery_id, r.year)).collect();
     let mut outcomes: Vec<Outcome> = to_read
         .into_par_iter()
         .map(|d| {
-            let o = process(d, config, &opts.limits, &opts.forced_versions);
+            let key = state::cache_key(&d.id, &config.hash, &pipeline_hash, PRODUCT_VERSION);
+            // reprocess --year ignores the cache of that year's deliveries (and of any whose
+            // year is not known yet).
+            let bypass = opts.reprocess.is_some_and(|y| known_years.get(&d.id).is_none_or(|k| k.is_none_or(|k| k == y)));
+            let cached = if bypass { None } else { state::load(&opts.state, &key, &config.codebook).into_cached() };
+            let mut o = match cached {
+                Some(c) => outcome(d, Some(c.harmonised), c.findings, c.rows_read),
+                None if missing_ids.contains(&d.id) => outcome(d, None, Vec::new(), 0),
+                None => {
+                    let o = process(d, config, &opts.limits, &opts.forced_versions);
+                    if let Some(h) = &o.harmonised
+                        && let Err(e) = state::store(&opts.state, &key, &config.codebook, h, &o.findings, o.rows_read)
+                    {
+                        tracing::warn!(file = %o.delivery.file_name, "cannot cache the delivery: {e:#}");
+                    }
+                    o
+                }
+            };
+            if missing_ids.contains(&o.delivery.id) {
+                let message = if o.harmonised.is_some() {
+                    format!("{} is no longer in the inbox; it stays published from the cache (run --prune drops it)", o.delivery.file_name)
+                } else {
+                    format!("{} is no longer in the inbox and not in the cache; it is not published", o.delivery.file_name)
+                };
+                o.findings.push(Finding::new(finding::DELIVERY_MISSING, &o.delivery.id, message));
+                if o.harmonised.is_none() {
+                    o.status = Status::Rejected;
+                    o.reason = Some("the file left the inbox".into());
+                }
+            }
             bar.inc(1);
             o
         })
@@ -320,7 +495,6 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         }
     }
 
-    let pipeline_hash = blake3::hash(pipeline_bytes).to_hex().to_string();
     let staging = lake::staging_dir(&opts.lake, &run_id)?;
     let mut years = Vec::new();
     let mut weighting_records = Vec::new();
@@ -330,14 +504,53 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         let deliveries = batches.len();
         let mut ids: Vec<&str> = batches.iter().map(|b| b.delivery_id.as_str()).collect();
         ids.sort();
-        let metadata = file_metadata(config, &pipeline_hash, &ids);
+        // The year's own inputs: the population tables it can use, not later years' tables.
+        let year_hash = format!("{pipeline_hash}+{}", opts.population.fingerprint_upto(year));
+        let metadata = file_metadata(config, &year_hash, &ids);
         let table = assemble(year, batches);
         let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
-        let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
-        let file = lake::publish_year(&opts.lake, &staging, year, &record_batch, lake::writer_properties(&metadata)?)
-            .with_context(|| format!("publishing survey year {year}"))?;
-        tracing::info!(year, deliveries, respondents = table.rows.len(), "year published");
-        years.push(YearSummary { year, deliveries, respondents: table.rows.len(), file });
+        let build_key = ledger::build_key(&ids, &config.hash, &year_hash, PRODUCT_VERSION);
+        let previous = ledger.partition(year)?;
+        let on_disk = opts.lake.join(format!("respondents/jaar={year}/part-0000.parquet")).is_file();
+        let why = match &previous {
+            _ if opts.reprocess == Some(year) => Some("reprocess --year".to_string()),
+            _ if opts.full => Some("--full".to_string()),
+            None => Some("first build".to_string()),
+            Some(_) if !on_disk => Some("the partition is missing from the lake".to_string()),
+            Some(p) if p.build_key != build_key => Some(if p.delivery_ids != ids.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
+                "its deliveries changed".to_string()
+            } else {
+                "config, pipeline file, population tables or product version changed".to_string()
+            }),
+            Some(_) => None,
+        };
+        let (file, rebuilt, why) = match (why, previous) {
+            (None, Some(p)) => {
+                let file = PublishedFile {
+                    path: format!("respondents/jaar={year}/part-0000.parquet"),
+                    rows: p.rows as usize,
+                    bytes: std::fs::metadata(opts.lake.join(format!("respondents/jaar={year}/part-0000.parquet"))).map(|m| m.len()).unwrap_or(0),
+                    blake3: p.file_blake3.clone(),
+                };
+                (file, false, "inputs unchanged".to_string())
+            }
+            (why, _) => {
+                let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
+                let file = lake::publish_year(&opts.lake, &staging, year, &record_batch, lake::writer_properties(&metadata)?)
+                    .with_context(|| format!("publishing survey year {year}"))?;
+                ledger.set_partition(&ledger::PartitionRow {
+                    year,
+                    build_key,
+                    delivery_ids: ids.iter().map(|s| s.to_string()).collect(),
+                    file_blake3: file.blake3.clone(),
+                    rows: file.rows as u64,
+                    run_id: run_id.clone(),
+                })?;
+                tracing::info!(year, deliveries, respondents = table.rows.len(), "year published");
+                (file, true, why.unwrap_or_default())
+            }
+        };
+        years.push(YearSummary { year, deliveries, respondents: table.rows.len(), file, rebuilt, why });
         weighting_records.extend(weighed.records);
         weighting_summaries.extend(weighed.summaries);
         year_findings.extend(weighed.findings);
@@ -348,7 +561,12 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     }
     stages.done("assemble and write years");
 
-    let records: Vec<DeliveryRecord> = outcomes.iter().map(delivery_record).collect();
+    let now = unix_now();
+    let rows: Vec<ledger::DeliveryRow> = outcomes.iter().map(|o| delivery_row(o, now, &run_id)).collect();
+    ledger.record_deliveries(&rows)?;
+    let mut known = ledger.known_deliveries()?;
+    known.sort_by(|a, b| (&a.file_name, &a.delivery_id).cmp(&(&b.file_name, &b.delivery_id)));
+    let records: Vec<DeliveryRecord> = known.iter().map(DeliveryRecord::from).collect();
     let mut ids: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
     ids.sort();
     ids.dedup();
@@ -357,7 +575,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         &staging,
         "deliveries.parquet",
         &lake::deliveries_record_batch(&records)?,
-        lake::writer_properties(&file_metadata(config, &pipeline_hash, &ids))?,
+        lake::writer_properties(&file_metadata(config, &inputs_hash, &ids))?,
     )?;
 
     let all_ids: Vec<&str> = ids.clone();
@@ -366,7 +584,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         &staging,
         "weighting.parquet",
         &lake::weighting_record_batch(&weighting_records)?,
-        lake::writer_properties(&file_metadata(config, &pipeline_hash, &all_ids))?,
+        lake::writer_properties(&file_metadata(config, &inputs_hash, &all_ids))?,
     )?;
     let response = report::response(&outcomes);
     lake::publish_bytes(&opts.lake, &staging, "response.csv", &report::response_csv(&response)?)?;
@@ -387,19 +605,20 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
         ignored_files: inbox.ignored,
         years,
         seconds: started.elapsed().as_secs_f64(),
+        nothing_new: false,
     };
     let run_report = report::RunReport {
         schema_version: report::SCHEMA_VERSION,
         run_id: run_id.clone(),
-        command: "run".into(),
+        command: command.into(),
         product_version: PRODUCT_VERSION.into(),
         years: summary
             .years
             .iter()
             .map(|y| report::YearReport {
                 year: y.year,
-                rebuilt: true,
-                why: "every run rebuilds every year until the ledger tracks what changed".into(),
+                rebuilt: y.rebuilt,
+                why: y.why.clone(),
                 deliveries: y.deliveries as u64,
                 respondents: y.respondents as u64,
             })
@@ -432,6 +651,7 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     let manifest = serde_json::json!({
         "run_id": run_id,
         "product_version": PRODUCT_VERSION,
+        "inputs": inputs,
         "partitions": summary.years.iter().map(|y| serde_json::json!({
             "year": y.year, "path": y.file.path, "rows": y.file.rows,
             "bytes": y.file.bytes, "blake3": y.file.blake3,
@@ -441,6 +661,13 @@ pub fn run(opts: &RunOptions, config: &Config, pipeline_bytes: &[u8]) -> Result<
     // The manifest goes last: a reader that trusts it sees only complete files.
     lake::publish_bytes(&opts.lake, &staging, "_manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     lake::finish_staging(&opts.lake, &staging)?;
+    let keys: std::collections::BTreeSet<String> = outcomes
+        .iter()
+        .map(|o| state::cache_key(&o.delivery.id, &config.hash, &pipeline_hash, PRODUCT_VERSION))
+        .collect();
+    for gone in state::prune(&opts.state, &keys)? {
+        tracing::debug!("cache entry removed: {gone}");
+    }
     Ok(summary)
 }
 
@@ -776,6 +1003,36 @@ pub fn check(files: &[PathBuf], config: &Config, limits: &Limits, forced: &BTree
     deduplicate(&mut outcomes, config, &DedupSettings::default());
     completeness_findings(&mut outcomes);
     Ok(outcomes)
+}
+
+/// The ledger's row for a delivery after this run. `first_seen` is the file's modification
+/// time when the ledger first met it: a clock reading would make two runs on the same inputs
+/// write different `deliveries.parquet` bytes.
+fn delivery_row(o: &Outcome, now: i64, run_id: &str) -> ledger::DeliveryRow {
+    let r = delivery_record(o);
+    ledger::DeliveryRow {
+        delivery_id: r.delivery_id,
+        file_name: r.file_name,
+        file_bytes: o.delivery.bytes,
+        modified: o.delivery.modified,
+        file_blake3: r.file_blake3,
+        format: r.format,
+        status: r.status,
+        reason: r.reason,
+        year: r.jr.map(|y| y as u16),
+        gemeente_code: r.gemeente_code,
+        kw: r.kw,
+        org: r.org,
+        vragenlijst: r.vragenlijst,
+        rows_read: r.rows_read as u64,
+        rows_published: r.rows_published as u64,
+        rows_dropped_duplicate: r.rows_dropped_duplicate as u64,
+        findings_error: r.findings_error as u64,
+        findings_warning: r.findings_warning as u64,
+        first_seen: o.delivery.modified,
+        last_seen: now,
+        run_id: run_id.to_string(),
+    }
 }
 
 fn delivery_record(o: &Outcome) -> DeliveryRecord {

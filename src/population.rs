@@ -147,6 +147,19 @@ impl PopulationTable {
         self.rows.is_empty()
     }
 
+    /// A hash of every row (rendered as the contract's CSV): equal tables, equal fingerprint,
+    /// whatever files they were loaded from. Part of what decides that a year must be rebuilt.
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint_upto(u16::MAX)
+    }
+
+    /// The fingerprint of the rows a survey year's weights can use: its own year and, as the
+    /// nearest-earlier-year fallback, every earlier one. Tables for later years leave it as is.
+    pub fn fingerprint_upto(&self, year: u16) -> String {
+        let rows: Vec<PopulationRow> = self.rows().filter(|r| r.year <= year).cloned().collect();
+        blake3::hash(render_csv(&rows).as_bytes()).to_hex().to_string()
+    }
+
     /// Every row, ordered by region, year, then as loaded.
     pub fn rows(&self) -> impl Iterator<Item = &PopulationRow> {
         self.rows.values().flatten()

@@ -106,6 +106,8 @@ fn every_bad_file_gets_its_rule_and_the_rest_is_published() {
         .arg(&inbox)
         .arg("--lake")
         .arg(&lake)
+        .arg("--state")
+        .arg(dir.path().join("state"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

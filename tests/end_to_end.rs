@@ -45,6 +45,8 @@ fn run(inbox: &Path, lake: &Path) -> std::process::Output {
         .arg(lake)
         .arg("--population")
         .arg(inbox.parent().unwrap().join("population"))
+        .arg("--state")
+        .arg(lake.with_extension("state"))
         .output()
         .unwrap()
 }
@@ -261,6 +263,8 @@ fn a_bad_file_is_rejected_and_the_rest_published() {
         .arg(&inbox)
         .arg("--population")
         .arg(dir.path().join("sample/population"))
+        .arg("--state")
+        .arg(dir.path().join("state2"))
         .arg("--lake")
         .arg(dir.path().join("lake2"))
         .output()
@@ -366,6 +370,8 @@ fn deliveries_weighted_with_the_real_cbs_tables() {
         .arg(&lake)
         .arg("--population")
         .arg(Path::new(ROOT).join("config/population"))
+        .arg("--state")
+        .arg(dir.path().join("state"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

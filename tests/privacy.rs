@@ -68,6 +68,8 @@ fn planted_personal_values_reach_no_output() {
         .arg(&inbox)
         .arg("--population")
         .arg(ROOT.to_string() + "/config/population")
+        .arg("--state")
+        .arg(dir.path().join("state"))
         .arg("--lake")
         .arg(&lake)
         .output()

@@ -119,6 +119,8 @@ fn run_reports_validate_and_are_self_contained_html() {
         .arg(&lake)
         .arg("--population")
         .arg(dir.path().join("s/population"))
+        .arg("--state")
+        .arg(dir.path().join("state"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
