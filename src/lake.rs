@@ -405,16 +405,35 @@ pub fn publish_year(
     fs::create_dir_all(&parent)?;
     let target = parent.join(&name);
     if target.exists() {
-        let old = staging.join(format!("{name}.old"));
-        fs::rename(&target, &old)
-            .with_context(|| format!("cannot move the old partition {} aside", target.display()))?;
-        fs::rename(&new_dir, &target)?;
-        fs::remove_dir_all(&old)?;
+        // One atomic exchange: a reader sees the old directory or the new one, never neither.
+        // After it, `new_dir` holds the old partition, which is then removed.
+        match exchange(&new_dir, &target) {
+            Ok(()) => {
+                sync_dir(&parent)?;
+                fs::remove_dir_all(&new_dir)?;
+            }
+            Err(e) => {
+                // A file system without RENAME_EXCHANGE: move the old partition aside, then the
+                // new one in. Killed in between, the next run's recovery moves the old one back.
+                tracing::debug!("atomic exchange unavailable ({e}); publishing {name} by two renames");
+                let old = staging.join(format!("{name}.old"));
+                fs::rename(&target, &old)
+                    .with_context(|| format!("cannot move the old partition {} aside", target.display()))?;
+                fs::rename(&new_dir, &target)?;
+                fs::remove_dir_all(&old)?;
+            }
+        }
     } else {
         fs::rename(&new_dir, &target)?;
     }
     sync_dir(&parent)?;
     Ok(published)
+}
+
+/// Swaps two directories atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
 }
 
 /// Writes `bytes` to `<lake>/<relative>` by write-to-temp and rename.
@@ -454,4 +473,21 @@ fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync directory {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_swap_in_one_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        fs::write(a.join("new"), b"new").unwrap();
+        fs::write(b.join("old"), b"old").unwrap();
+        exchange(&a, &b).expect("the file system of the test directory supports RENAME_EXCHANGE");
+        assert!(b.join("new").exists() && a.join("old").exists());
+    }
 }
