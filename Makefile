@@ -18,7 +18,7 @@ run: build $(SAMPLE)/inbox
 	$(BIN) run --pipeline pipelines/nightly.toml
 
 test:
-	$(CARGO) test --locked
+	$(CARGO) test --locked --features kill-points
 
 # The reports of the sample run, for a look in a browser.
 report-demo: run

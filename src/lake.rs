@@ -345,6 +345,22 @@ fn write_parquet(path: &Path, batch: &RecordBatch, props: WriterProperties) -> R
     Ok(())
 }
 
+/// A named point of the publish sequence. With the `kill-points` feature (tests only), the
+/// process kills itself here with SIGKILL when `BURGERPEILING_KILL_AT` names the point, so the
+/// crash tests can stop a publish at every step; otherwise this does nothing.
+pub fn kill_point(name: &str) {
+    #[cfg(feature = "kill-points")]
+    if std::env::var("BURGERPEILING_KILL_AT").is_ok_and(|at| at == name) {
+        let me = rustix::process::getpid();
+        let _ = rustix::process::kill_process(me, rustix::process::Signal::KILL);
+    }
+    let _ = name;
+}
+
+/// The named points of [`kill_point`], in publish order.
+pub const KILL_POINTS: [&str; 6] =
+    ["year-staged", "year-exchanged", "file-staged", "bytes-staged", "before-manifest", "after-manifest"];
+
 /// A fresh directory under the lake's staging area for one run's files.
 pub fn staging_dir(lake: &Path, run_id: &str) -> Result<PathBuf> {
     let dir = lake.join(STAGING_DIR).join(run_id);
@@ -373,6 +389,7 @@ pub fn publish_file(
     let tmp = staging.join(relative.replace('/', "__"));
     write_parquet(&tmp, batch, props)?;
     let published = describe(&tmp, relative, batch.num_rows())?;
+    kill_point("file-staged");
     let target = lake.join(relative);
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent)?;
@@ -404,12 +421,14 @@ pub fn publish_year(
     let parent = lake.join("respondents");
     fs::create_dir_all(&parent)?;
     let target = parent.join(&name);
+    kill_point("year-staged");
     if target.exists() {
         // One atomic exchange: a reader sees the old directory or the new one, never neither.
         // After it, `new_dir` holds the old partition, which is then removed.
         match exchange(&new_dir, &target) {
             Ok(()) => {
                 sync_dir(&parent)?;
+                kill_point("year-exchanged");
                 fs::remove_dir_all(&new_dir)?;
             }
             Err(e) => {
@@ -441,6 +460,7 @@ pub fn publish_bytes(lake: &Path, staging: &Path, relative: &str, bytes: &[u8]) 
     let tmp = staging.join(relative.replace('/', "__"));
     fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     File::open(&tmp)?.sync_all()?;
+    kill_point("bytes-staged");
     let target = lake.join(relative);
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent)?;

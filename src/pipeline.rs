@@ -658,8 +658,10 @@ fn run_locked(
         })).collect::<Vec<_>>(),
         "deliveries": deliveries_file,
     });
+    lake::kill_point("before-manifest");
     // The manifest goes last: a reader that trusts it sees only complete files.
     lake::publish_bytes(&opts.lake, &staging, "_manifest.json", serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    lake::kill_point("after-manifest");
     lake::finish_staging(&opts.lake, &staging)?;
     let keys: std::collections::BTreeSet<String> = outcomes
         .iter()
