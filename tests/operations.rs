@@ -308,3 +308,63 @@ fn crashes_at_every_publish_step_and_at_random_moments_lose_nothing() {
         assert!(!s.lake().join(".staging").exists(), "{what}: staging left behind");
     }
 }
+
+/// A tmpfs mounted for the test (root only, as CI and the development machines run), unmounted
+/// when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Mount {
+        fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir).status();
+        assert!(ok.is_ok_and(|s| s.success()), "mounting a tmpfs needs root (CI runs as root)");
+        Mount(dir.to_path_buf())
+    }
+
+    fn remount(&self, options: &str) {
+        let ok = Command::new("mount").args(["-o", &format!("remount,{options}")]).arg(&self.0).status().unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_read_only_or_full_lake_fails_with_exit_1_and_keeps_the_old_lake() {
+    let s = Setup::new(2, 40);
+    let mount = Mount::tmpfs(&s.lake(), "16m");
+    s.run(&["run"]);
+    let published = partitions(&s.lake());
+
+    mount.remount("ro");
+    let out = s.command(&["run", "--full"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Read-only file system") && err.contains(&s.lake().display().to_string()), "{err}");
+    assert_eq!(partitions(&s.lake()), published);
+    mount.remount("rw");
+
+    // Fill the file system, then rebuild: the run fails cleanly, the lake still reads.
+    let filler = s.lake().join("filler");
+    let mut f = fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 1 << 16];
+    while std::io::Write::write_all(&mut f, &block).is_ok() {}
+    drop(f);
+    let out = s.command(&["run", "--full"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(partitions(&s.lake()), published);
+    for year in [2021, 2022, 2023] {
+        assert!(rows(&s.lake().join(format!("respondents/jaar={year}/part-0000.parquet"))) > 0);
+    }
+    // With room again, the next run completes.
+    fs::remove_file(&filler).unwrap();
+    s.run(&["run", "--full"]);
+    assert_eq!(partitions(&s.lake()), published);
+    assert!(!s.lake().join(".staging").exists());
+}
