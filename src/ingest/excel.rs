@@ -41,33 +41,23 @@ pub fn read(
 ) -> (Option<RawTable>, Vec<Finding>) {
     let fail = |rule: finding::Rule, message: String| (None, vec![Finding::new(rule, delivery_id, message)]);
     let ext = format.as_str();
-    let sheets = if bytes.starts_with(ZIP_MAGIC) {
-        if let Err(message) = check_zip_sizes(bytes, max_decompressed_bytes) {
-            return fail(finding::ZIP_BOMB, message);
-        }
-        if format == Format::Ods || is_opendocument(bytes) {
-            read_ods(bytes)
-        } else {
-            read_xlsx(bytes)
-        }
-    } else if bytes.starts_with(OLE_MAGIC) {
-        // An encrypted .xlsx is an OLE file with an `EncryptedPackage` stream; the xlsx reader
-        // recognises it. Anything else in OLE is a BIFF (.xls) workbook.
-        match Xlsx::new(Cursor::new(bytes)) {
-            Err(XlsxError::Password) => Err(ReadError::Password),
-            _ => read_xls(bytes),
-        }
-    } else {
-        return fail(
-            finding::FILE_CORRUPT,
-            format!(
-                "the file is named .{ext} but is not a spreadsheet (neither an Excel nor an \
-                 OpenDocument workbook); export it again from the survey tool"
-            ),
-        );
-    };
-    let sheets = match sheets {
+    // calamine 0.38 panics on some truncated compound files (a short FAT or DIFAT sector;
+    // found by fuzzing, see docs/fuzzing.md) instead of returning an error. A delivery must
+    // never crash the run: such a panic is read as a damaged file.
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_sheets(bytes, format, max_decompressed_bytes)))
+        .unwrap_or_else(|_| Err(ReadError::Corrupt("its structure is damaged (the workbook reader gave up)".into())));
+    let sheets = match opened {
         Ok(s) => s,
+        Err(ReadError::NotASpreadsheet) => {
+            return fail(
+                finding::FILE_CORRUPT,
+                format!(
+                    "the file is named .{ext} but is not a spreadsheet (neither an Excel nor an \
+                     OpenDocument workbook); export it again from the survey tool"
+                ),
+            );
+        }
+        Err(ReadError::TooLarge(message)) => return fail(finding::ZIP_BOMB, message),
         Err(ReadError::Password) => {
             return fail(
                 finding::PASSWORD_PROTECTED,
@@ -82,6 +72,23 @@ pub fn read(
         return fail(finding::FILE_NO_DATA, "the workbook has no sheets".into());
     }
     choose_sheet(sheets, delivery_id, known)
+}
+
+/// Recognises the container by its first bytes and reads every sheet.
+fn open_sheets(bytes: &[u8], format: Format, max_decompressed_bytes: u64) -> Result<Vec<Sheet>, ReadError> {
+    if bytes.starts_with(ZIP_MAGIC) {
+        check_zip_sizes(bytes, max_decompressed_bytes).map_err(ReadError::TooLarge)?;
+        if format == Format::Ods || is_opendocument(bytes) { read_ods(bytes) } else { read_xlsx(bytes) }
+    } else if bytes.starts_with(OLE_MAGIC) {
+        // An encrypted .xlsx is an OLE file with an `EncryptedPackage` stream; the xlsx reader
+        // recognises it. Anything else in OLE is a BIFF (.xls) workbook.
+        match Xlsx::new(Cursor::new(bytes)) {
+            Err(XlsxError::Password) => Err(ReadError::Password),
+            _ => read_xls(bytes),
+        }
+    } else {
+        Err(ReadError::NotASpreadsheet)
+    }
 }
 
 /// The sheet whose header row matches the most variables (the first on a tie): a notes sheet
@@ -111,6 +118,8 @@ fn choose_sheet(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Opt
 }
 
 enum ReadError {
+    NotASpreadsheet,
+    TooLarge(String),
     Password,
     Corrupt(String),
 }
@@ -327,6 +336,25 @@ mod tests {
                 rules(&f) == [finding::FILE_CORRUPT.id] || rules(&f) == [finding::FILE_NO_DATA.id],
                 "cut at {cut}: {f:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_truncated_xls_is_corrupt_at_every_cut_never_a_panic() {
+        use crate::codebook::Codebook;
+        use crate::municipality::Municipalities;
+        use crate::synth::{self, SynthOptions};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let (cb, m) = (Codebook::load(&dir).unwrap(), Municipalities::load(&dir).unwrap());
+        let opts = SynthOptions { respondents: 20, messy: true, ..SynthOptions::default() };
+        let d = synth::generate(&opts, &cb, &m).into_iter().find(|d| d.format == Format::Xls).unwrap();
+        let bytes = synth::messy::write(&d, &cb).unwrap();
+        // Every cut near a sector boundary, where calamine's compound-file reader panics.
+        for cut in (0..bytes.len()).filter(|c| c % 512 < 8 || c % 97 == 0) {
+            // A cut in the trailing padding can leave a readable workbook; anything else is a
+            // finding. Reaching the next cut at all means no panic escaped.
+            let (t, f) = read(&bytes[..cut], Format::Xls, "d", &known, 1 << 30);
+            assert!(t.is_some() || f.iter().any(|f| f.severity == finding::Severity::Error), "cut at {cut}: {f:?}");
         }
     }
 
