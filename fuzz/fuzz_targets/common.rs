@@ -102,3 +102,18 @@ pub fn check_header_found(t: &RawTable) {
         }
     }
 }
+
+/// With `FUZZ_SHOW=1` in the environment, prints what the reader made of each input (header
+/// width, row count, findings): for looking at a seed or a crash input, not while fuzzing.
+pub fn show(shape: Option<(usize, usize)>, findings: &[Finding]) {
+    static SHOW: OnceLock<bool> = OnceLock::new();
+    if *SHOW.get_or_init(|| std::env::var_os("FUZZ_SHOW").is_some()) {
+        match shape {
+            Some((w, n)) => eprintln!("table: {w} columns, {n} rows"),
+            None => eprintln!("no table"),
+        }
+        for f in findings {
+            eprintln!("  {} {}: {}", f.severity.as_str(), f.rule, f.message);
+        }
+    }
+}

@@ -11,6 +11,7 @@ fuzz_target!(
     init: { common::init(); },
     |data: &[u8]| {
         let (table, findings) = delimited::read(data, common::DELIVERY_ID, &common::known);
+        common::show(table.as_ref().map(|t| (t.header.len(), t.rows.len())), &findings);
         common::check_findings(&findings);
         common::check_outcome(table.is_some(), &findings);
         if let Some(t) = table {

@@ -24,6 +24,7 @@ fuzz_target!(
             _ => Format::Ods,
         };
         let (table, findings) = excel::read(bytes, format, common::DELIVERY_ID, &common::known, MAX_DECOMPRESSED);
+        common::show(table.as_ref().map(|t| (t.header.len(), t.rows.len())), &findings);
         common::check_findings(&findings);
         common::check_outcome(table.is_some(), &findings);
         if let Some(t) = table {

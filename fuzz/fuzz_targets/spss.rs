@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let (file, findings) = spss::read(data, common::DELIVERY_ID);
-    common::check_findings(&findings);
+    common::show(file.as_ref().map(|f| (f.table.header.len(), f.table.rows.len())), &findings);
+        common::check_findings(&findings);
     common::check_outcome(file.is_some(), &findings);
     if let Some(f) = file {
         let t = &f.table;
