@@ -117,3 +117,39 @@ pub fn show(shape: Option<(usize, usize)>, findings: &[Finding]) {
         }
     }
 }
+
+thread_local! {
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces libfuzzer-sys's panic hook (print, then abort at once) with one that only records
+/// the panic, for a reader that catches panics of a dependency itself (`excel::read` opens
+/// workbooks under `catch_unwind`, as calamine panics on some damaged files). Use with
+/// [`no_escaping_panic`]: a panic the reader catches is then no crash, one that escapes is.
+pub fn record_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let trace = std::backtrace::Backtrace::force_capture();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{info}\n{trace}")));
+    }));
+}
+
+/// Runs `f` (the whole check of one input); a panic that escapes it, from the reader or from a
+/// broken invariant, is printed with its backtrace and aborts (a crash for libFuzzer). With
+/// `FUZZ_SHOW` set, a panic caught inside `f` is printed too.
+pub fn no_escaping_panic<T>(f: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(v) => {
+            if let Some(caught) = LAST_PANIC.with(|p| p.borrow_mut().take()) {
+                if std::env::var_os("FUZZ_SHOW").is_some() {
+                    eprintln!("a panic inside the reader was caught by it: {}", caught.lines().next().unwrap_or(""));
+                }
+            }
+            v
+        }
+        Err(_) => {
+            let msg = LAST_PANIC.with(|p| p.borrow_mut().take()).unwrap_or_default();
+            eprintln!("panic escaped the reader: {msg}");
+            std::process::abort();
+        }
+    }
+}
