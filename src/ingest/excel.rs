@@ -80,6 +80,12 @@ fn open_sheets(bytes: &[u8], format: Format, max_decompressed_bytes: u64) -> Res
         check_zip_sizes(bytes, max_decompressed_bytes).map_err(ReadError::TooLarge)?;
         if format == Format::Ods || is_opendocument(bytes) { read_ods(bytes) } else { read_xlsx(bytes) }
     } else if bytes.starts_with(OLE_MAGIC) {
+        // calamine follows the compound file's sector chains without a bound: a chain that loops
+        // makes it allocate until the machine gives out (found by fuzzing). The `cfb` crate
+        // validates the chains first, so a damaged container is refused before calamine opens it.
+        if let Err(e) = cfb::CompoundFile::open(Cursor::new(bytes)) {
+            return Err(ReadError::Corrupt(format!("its compound-file structure is invalid: {e}")));
+        }
         // An encrypted .xlsx is an OLE file with an `EncryptedPackage` stream; the xlsx reader
         // recognises it. Anything else in OLE is a BIFF (.xls) workbook.
         match Xlsx::new(Cursor::new(bytes)) {
@@ -355,6 +361,19 @@ mod tests {
             // finding. Reaching the next cut at all means no panic escaped.
             let (t, f) = read(&bytes[..cut], Format::Xls, "d", &known, 1 << 30);
             assert!(t.is_some() || f.iter().any(|f| f.severity == finding::Severity::Error), "cut at {cut}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn damaged_compound_files_found_by_fuzzing_are_refused() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        // A sector chain that loops (calamine allocated without end) and a short FAT sector
+        // (calamine panicked).
+        for name in ["xls-fat-loop.xls", "xls-short-fat.xls"] {
+            let bytes = std::fs::read(fixtures.join(name)).unwrap();
+            let (t, f) = read(&bytes, Format::Xls, "d", &known, 1 << 30);
+            assert!(t.is_none(), "{name}");
+            assert_eq!(rules(&f), [finding::FILE_CORRUPT.id], "{name}");
         }
     }
 
