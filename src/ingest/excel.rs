@@ -191,13 +191,21 @@ where
     Ok(sheets)
 }
 
-/// calamine reserves room for every cell a BIFF `DIMENSIONS` record declares, unchecked: a
-/// record declaring billions of cells aborts the process (found by fuzzing). The record is only
-/// a size hint (the cells are read from their own records), so each is rewritten to one cell in
-/// a copy of the file before calamine reads it.
+/// calamine allocates a BIFF sheet densely from what its records claim, unchecked (found by
+/// fuzzing): room for every cell a `DIMENSIONS` record declares, and a grid spanning the
+/// farthest cell. A record declaring billions of cells, or one cell in column 60,000, aborts
+/// the process. So in a copy of the workbook stream, before calamine reads it, each
+/// `DIMENSIONS` record (only a size hint: cells come from their own records) is rewritten to one
+/// cell, and cell records beyond BIFF8's 256 columns, which no valid file holds, become blanks
+/// (which calamine skips).
 fn tame_dimensions(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::{SeekFrom, Write};
     const DIMENSIONS: u16 = 0x0200;
+    const BLANK: [u8; 2] = 0x0201u16.to_le_bytes();
+    // NUMBER, LABEL, RSTRING, BOOLERR, RK, LABELSST, FORMULA: row (u16), column (u16), ...
+    const CELLS: [u16; 7] = [0x0203, 0x0204, 0x00D6, 0x0205, 0x027E, 0x00FD, 0x0006];
+    const MULRK: u16 = 0x00BD;
+    const COLUMNS: u16 = 256;
     let mut file = cfb::CompoundFile::open(Cursor::new(bytes.to_vec()))?;
     let name = ["/Workbook", "/Book"].into_iter().find(|n| file.is_stream(n));
     let Some(name) = name else { return Ok(bytes.to_vec()) };
@@ -222,6 +230,16 @@ fn tame_dimensions(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
             };
             stream[data..data + one_cell.len()].copy_from_slice(one_cell);
             changed |= !one_cell.is_empty();
+        }
+        let column_at = |at: usize| u16::from_le_bytes([stream[at], stream[at + 1]]);
+        let far = match kind {
+            k if CELLS.contains(&k) && len >= 4 => column_at(data + 2) >= COLUMNS,
+            MULRK if len >= 6 => column_at(data + 2) >= COLUMNS || column_at(data + len - 2) >= COLUMNS,
+            _ => false,
+        };
+        if far {
+            stream[pos..pos + 2].copy_from_slice(&BLANK);
+            changed = true;
         }
         pos = data + len;
     }
@@ -416,8 +434,9 @@ mod tests {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
         // A sector chain that loops (calamine allocated without end), a short FAT sector
         // (calamine panicked) and a DIMENSIONS record declaring trillions of cells (calamine
-        // reserved them and aborted): none may take the run down.
-        for name in ["xls-fat-loop.xls", "xls-short-fat.xls", "xls-huge-dimensions.xls"] {
+        // reserved them and aborted), a cell in a far column (calamine built a grid of billions
+        // of cells): none may take the run down.
+        for name in ["xls-fat-loop.xls", "xls-short-fat.xls", "xls-huge-dimensions.xls", "xls-far-cells.xls"] {
             let bytes = std::fs::read(fixtures.join(name)).unwrap();
             let (t, f) = read(&bytes, Format::Xls, "d", &known, 1 << 30);
             assert!(t.is_some() || rules(&f).contains(&finding::FILE_CORRUPT.id) || rules(&f).contains(&finding::NO_HEADER.id), "{name}: {f:?}");
