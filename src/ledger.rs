@@ -444,7 +444,7 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT run_id, command, started, ended, outcome, years_rebuilt FROM runs
-                 ORDER BY started DESC, run_id DESC LIMIT ?1",
+                 ORDER BY started DESC, rowid DESC LIMIT ?1",
             )
             .map_err(|e| self.sql(e))?;
         let rows = stmt
