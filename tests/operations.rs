@@ -65,6 +65,27 @@ impl Setup {
         out
     }
 
+    /// One more delivery (another municipality, 2022), not yet in the inbox: its file name and
+    /// bytes. Its municipality's population rows are added to the sample's population table.
+    fn extra_delivery(&self) -> (String, Vec<u8>) {
+        let other = tempfile::tempdir().unwrap();
+        let config = Path::new(ROOT).join("config");
+        let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
+        let opts = SynthOptions { out: other.path().to_path_buf(), seed: 99, municipalities: 1, years: (2022, 2022), respondents: 30, ..SynthOptions::default() };
+        let extra = synth::synth(&opts, &cb, &m).unwrap();
+        let d = &extra.deliveries[0];
+        let population_file = self.dir.path().join("sample/population/population.csv");
+        let mut population = fs::read_to_string(&population_file).unwrap();
+        for line in fs::read_to_string(other.path().join("population/population.csv")).unwrap().lines() {
+            if line.contains(d.gemeente_code.as_str()) {
+                population.push_str(line);
+                population.push('\n');
+            }
+        }
+        fs::write(&population_file, population).unwrap();
+        (d.file_name.clone(), fs::read(other.path().join("inbox").join(&d.file_name)).unwrap())
+    }
+
     /// Every file of the lake: relative path → bytes.
     fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
         fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
@@ -114,27 +135,9 @@ fn nightly_runs_rebuild_only_what_changed() {
     // may fall back on changed).
     let y21 = partition(&s.lake(), 2021);
     let y22_rows = rows(&s.lake().join("respondents/jaar=2022/part-0000.parquet"));
-    let other = tempfile::tempdir().unwrap();
-    let config = Path::new(ROOT).join("config");
-    let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
-    let extra = synth::synth(
-        &SynthOptions { out: other.path().to_path_buf(), seed: 99, municipalities: 1, years: (2022, 2022), respondents: 30, ..SynthOptions::default() },
-        &cb,
-        &m,
-    )
-    .unwrap();
-    let new_file = &extra.deliveries[0].file_name;
-    fs::copy(other.path().join("inbox").join(new_file), s.inbox().join(new_file)).unwrap();
-    let population_file = s.dir.path().join("sample/population/population.csv");
-    let mut population = fs::read_to_string(&population_file).unwrap();
-    let code = &extra.deliveries[0].gemeente_code;
-    for line in fs::read_to_string(other.path().join("population/population.csv")).unwrap().lines() {
-        if line.contains(code.as_str()) {
-            population.push_str(line);
-            population.push('\n');
-        }
-    }
-    fs::write(&population_file, population).unwrap();
+    let (new_file, bytes) = s.extra_delivery();
+    let new_file = &new_file;
+    fs::write(s.inbox().join(new_file), bytes).unwrap();
     let text = stdout(&s.run(&["run"]));
     assert!(text.contains("2021: 2 deliveries, ") && text.contains("unchanged"), "{text}");
     assert!(text.contains("2022: 3 deliveries"), "{text}");
@@ -226,26 +229,7 @@ fn crashes_at_every_publish_step_and_at_random_moments_lose_nothing() {
     let s = Setup::new(2, 40);
     // The extra delivery X toggles in and out of the inbox; the population tables know its
     // municipality from the start, so the two input sets differ in X alone.
-    let other = tempfile::tempdir().unwrap();
-    let config = Path::new(ROOT).join("config");
-    let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
-    let extra = synth::synth(
-        &SynthOptions { out: other.path().to_path_buf(), seed: 99, municipalities: 1, years: (2022, 2022), respondents: 30, ..SynthOptions::default() },
-        &cb,
-        &m,
-    )
-    .unwrap();
-    let x_name = extra.deliveries[0].file_name.clone();
-    let x_bytes = fs::read(other.path().join("inbox").join(&x_name)).unwrap();
-    let population_file = s.dir.path().join("sample/population/population.csv");
-    let mut population = fs::read_to_string(&population_file).unwrap();
-    for line in fs::read_to_string(other.path().join("population/population.csv")).unwrap().lines() {
-        if line.contains(extra.deliveries[0].gemeente_code.as_str()) {
-            population.push_str(line);
-            population.push('\n');
-        }
-    }
-    fs::write(&population_file, population).unwrap();
+    let (x_name, x_bytes) = s.extra_delivery();
     let x_path = s.inbox().join(&x_name);
     let set_x = |present: bool| {
         if present {
