@@ -278,7 +278,8 @@ fn execute(cli: &Cli) -> Result<i32> {
                 .iter()
                 .map(|o| {
                     let shares = o
-                        .batch()
+                        .summary
+                        .as_ref()
                         .and_then(|b| pipeline::population_shares(&population, &b.municipalities.first()?.code, b.year));
                     crate::report::delivery_report(&run_id, o, &config.codebook, shares)
                 })

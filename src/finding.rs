@@ -6,10 +6,10 @@
 //! one (a test enforces it). Messages name columns and rows, never cell contents of columns that
 //! could hold personal data.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// How bad a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -112,17 +112,18 @@ rules! {
 pub const MAX_ROWS_LISTED: usize = 20;
 
 /// One problem found in one delivery.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub severity: Severity,
-    pub rule: &'static str,
+    #[serde(deserialize_with = "deserialize_rule_id")]
+    pub rule: RuleId,
     pub delivery_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sheet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
     /// 1-based data row numbers (header rows not counted), the first [`MAX_ROWS_LISTED`].
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<u32>,
     pub count: u64,
     pub message: String,
@@ -159,6 +160,22 @@ impl Finding {
         self.rows = rows.iter().copied().take(MAX_ROWS_LISTED).collect();
         self
     }
+}
+
+/// A rule's id as findings hold it: one of [`RULES`]. A named type, because serde's derive
+/// would take a bare `&'static str` field for text borrowed from the input.
+pub type RuleId = &'static str;
+
+/// The id in [`RULES`] spelled `id`; `None` for an id this program does not know.
+pub fn rule_id(id: &str) -> Option<&'static str> {
+    RULES.iter().find(|r| r.id == id).map(|r| r.id)
+}
+
+/// Reads a rule id back (from the state directory) as the `&'static str` of [`RULES`]; an id
+/// this program does not know is an error, so state written by another version is not trusted.
+pub fn deserialize_rule_id<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let id = String::deserialize(d)?;
+    rule_id(&id).ok_or_else(|| serde::de::Error::custom(format!("unknown rule id {id:?}")))
 }
 
 /// True when any finding rejects the delivery.

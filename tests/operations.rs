@@ -88,6 +88,10 @@ impl Setup {
 
     /// Every file of the lake: relative path → bytes.
     fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        Setup::snapshot_of(&self.lake())
+    }
+
+    fn snapshot_of(lake: &Path) -> BTreeMap<String, Vec<u8>> {
         fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
             for e in fs::read_dir(dir).unwrap() {
                 let p = e.unwrap().path();
@@ -99,7 +103,7 @@ impl Setup {
             }
         }
         let mut out = BTreeMap::new();
-        walk(&self.lake(), &self.lake(), &mut out);
+        walk(lake, lake, &mut out);
         out
     }
 }
@@ -138,11 +142,34 @@ fn nightly_runs_rebuild_only_what_changed() {
     let (new_file, bytes) = s.extra_delivery();
     let new_file = &new_file;
     fs::write(s.inbox().join(new_file), bytes).unwrap();
+    // What the run keeps in its state is only a shortcut: a damaged year result (2021's) and a
+    // damaged cached delivery (every .arrow, same size, one byte changed) are built and read
+    // again, to the same result.
+    let state = s.dir.path().join("state");
+    for e in fs::read_dir(state.join("years")).unwrap() {
+        fs::write(e.unwrap().path(), b"{not json").unwrap();
+    }
+    for e in fs::read_dir(state.join("cache")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "arrow") {
+            let mut b = fs::read(&p).unwrap();
+            let mid = b.len() / 2;
+            b[mid] ^= 0xff;
+            fs::write(&p, b).unwrap();
+        }
+    }
     let text = stdout(&s.run(&["run"]));
     assert!(text.contains("2021: 2 deliveries, ") && text.contains("unchanged"), "{text}");
     assert!(text.contains("2022: 3 deliveries"), "{text}");
     assert!(partition(&s.lake(), 2021) == y21, "2021 was rewritten");
     assert!(rows(&s.lake().join("respondents/jaar=2022/part-0000.parquet")) > y22_rows);
+    assert_same_as_a_cold_build(&s);
+    // The next change finds every year's result stored: still what a cold build gives.
+    fs::write(s.inbox().join("2021").join("copy.csv"), b"respondent;gemnr\n1;363\n").unwrap();
+    s.run(&["run"]);
+    assert_same_as_a_cold_build(&s);
+    fs::remove_file(s.inbox().join("2021").join("copy.csv")).unwrap();
+    s.run(&["run", "--prune"]);
 
     // A delivery that left the inbox stays published, with a warning, until --prune.
     fs::remove_file(s.inbox().join(new_file)).unwrap();
@@ -193,6 +220,35 @@ fn nightly_runs_rebuild_only_what_changed() {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     assert!(text.contains("published:") && text.contains("reprocess") && text.contains("2023:"), "{text}");
     assert!(text.contains("no new or changed files"), "{text}");
+}
+
+/// The lake of an incremental run holds what a cold build of the same inbox holds: the same
+/// Parquet files and `response.csv`, and the same delivery reports but for the run id.
+fn assert_same_as_a_cold_build(s: &Setup) {
+    let (lake, state) = (s.dir.path().join("cold-lake"), s.dir.path().join("cold-state"));
+    let _ = (fs::remove_dir_all(&lake), fs::remove_dir_all(&state));
+    let out = s.command_on(&["run"], &lake, &state).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let incremental = s.snapshot();
+    let cold = Setup::snapshot_of(&lake);
+    let comparable = |m: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, String> {
+        m.iter()
+            .filter(|(p, _)| p.ends_with(".parquet") || p.ends_with("response.csv") || (p.contains("reports/deliveries/") && p.ends_with(".json")))
+            .map(|(p, b)| {
+                let text = String::from_utf8_lossy(b).into_owned();
+                let text = match text.find("\"run_id\"") {
+                    Some(i) => format!("{}{}", &text[..i], &text[i + text[i..].find(',').unwrap()..]),
+                    None => text,
+                };
+                (p.clone(), text)
+            })
+            .collect()
+    };
+    let (a, b) = (comparable(&incremental), comparable(&cold));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, text) in &a {
+        assert!(Some(text) == b.get(path), "{path} differs from a cold build");
+    }
 }
 
 #[test]

@@ -6,9 +6,9 @@
 //! predecessor as a whole, whatever the rows say.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::harmonise::Batch;
+use crate::harmonise::{Batch, BatchSummary};
 
 /// What to do with an earlier delivery of the same municipality, year, quarter and agency
 /// (`redelivery` in the pipeline file).
@@ -46,31 +46,23 @@ impl DeliveryFacts {
     /// quarter and agency as the most frequent delivered value (ties: the smallest), since a
     /// delivery is one survey even when a few rows carry a stray `kw` or `org`.
     pub fn from_batch(id: &str, blake3: &str, file_name: &str, modified: i64, batch: &Batch) -> DeliveryFacts {
-        let mut municipalities: Vec<String> =
-            (0..batch.len()).map(|r| batch.municipality(r).code.clone()).collect();
-        municipalities.sort();
-        municipalities.dedup();
+        DeliveryFacts::from_summary(id, blake3, file_name, modified, &BatchSummary::of(batch, None))
+    }
+
+    /// As [`DeliveryFacts::from_batch`], from the batch's summary.
+    pub fn from_summary(id: &str, blake3: &str, file_name: &str, modified: i64, summary: &BatchSummary) -> DeliveryFacts {
         DeliveryFacts {
             id: id.to_string(),
             blake3: blake3.to_string(),
             file_name: file_name.to_string(),
             modified,
-            municipalities,
-            year: Some(batch.year),
-            quarter: mode_of(&batch.kw),
-            org: mode_of(&batch.org),
+            municipalities: summary.codes_with_rows(),
+            year: Some(summary.year),
+            quarter: summary.quarter_mode,
+            org: summary.org_mode,
             rejected: false,
         }
     }
-}
-
-fn mode_of(values: &[Option<i16>]) -> Option<i16> {
-    let mut counts: BTreeMap<i16, usize> = BTreeMap::new();
-    for v in values.iter().flatten() {
-        *counts.entry(*v).or_default() += 1;
-    }
-    // max_by_key keeps the last maximum; iterating in reverse makes that the smallest code.
-    counts.into_iter().rev().max_by_key(|(_, n)| *n).map(|(v, _)| v)
 }
 
 /// The decision of rules 1-2 for one delivery; indexes refer to the slice given to
@@ -239,12 +231,5 @@ mod tests {
         ] {
             assert_eq!(version_suffix(name), v, "{name}");
         }
-    }
-
-    #[test]
-    fn quarter_and_agency_are_the_most_frequent_value() {
-        assert_eq!(mode_of(&[Some(2), Some(3), Some(3), None]), Some(3));
-        assert_eq!(mode_of(&[Some(4), Some(2)]), Some(2));
-        assert_eq!(mode_of(&[None]), None);
     }
 }

@@ -14,7 +14,7 @@ use crate::finding::{self, Finding, Rule};
 use crate::harmonise::Batch;
 
 /// Rows and pairs per rule, for the run report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RuleTotals {
     pub exact_duplicate: usize,
     pub cross_mode: usize,
@@ -36,12 +36,13 @@ impl std::ops::AddAssign for RuleTotals {
 }
 
 /// One dropped row, for the delivery report of `delivery_id`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DroppedRow {
     pub delivery_id: String,
     /// 1-based data row in the delivered file.
     pub source_row: i32,
-    pub rule: &'static str,
+    #[serde(deserialize_with = "crate::finding::deserialize_rule_id")]
+    pub rule: finding::RuleId,
     pub duplicate_of_delivery: String,
     pub duplicate_of_row: i32,
 }

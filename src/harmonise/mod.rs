@@ -9,6 +9,7 @@
 
 pub mod place;
 pub mod routing;
+mod summary;
 pub mod values;
 
 use std::collections::BTreeSet;
@@ -21,6 +22,7 @@ use crate::municipality::{Municipalities, Municipality};
 
 pub mod privacy;
 
+pub use summary::{BatchSummary, MunicipalityRows};
 pub use values::{grouping_mark, parse_code, parse_decimal, parse_number};
 
 /// One delivery on the canonical schema, column by column.

@@ -107,11 +107,11 @@ pub fn delivery_report(
 ) -> DeliveryReport {
     let d = &outcome.delivery;
     let h = outcome.harmonised.as_ref();
-    let batch = outcome.batch();
+    let batch = outcome.summary.as_ref();
     let mut counts = Counts {
         rows_read: outcome.rows_read as u64,
-        rows_kept: if outcome.status == crate::pipeline::Status::Published { batch.map_or(0, |b| b.len() as u64) } else { 0 },
-        complete: batch.map_or(0, |b| b.complete.iter().filter(|c| **c).count() as u64),
+        rows_kept: if outcome.status == crate::pipeline::Status::Published { batch.map_or(0, |b| b.rows as u64) } else { 0 },
+        complete: batch.map_or(0, |b| b.complete as u64),
         duplicates_dropped: outcome.rows_dropped_duplicate as u64,
         ..Counts::default()
     };
@@ -131,15 +131,13 @@ pub fn delivery_report(
         mapped: h.mapping.mapped.iter().map(|(a, b)| ColumnPair { delivered: a.clone(), to: b.clone() }).collect(),
         dropped: h.mapping.dropped.iter().map(|(a, b)| ColumnPair { delivered: a.clone(), to: b.clone() }).collect(),
     });
-    let agency = batch.and_then(|b| b.org.iter().flatten().next().copied()).map(|code| Agency {
+    let agency = batch.and_then(|b| b.org_first).map(|code| Agency {
         code,
         name: codebook
             .variable_2022("org")
             .and_then(|v| v.value_labels.iter().find(|(c, _)| *c == code).map(|(_, l)| l.clone())),
     });
-    let mut quarters: Vec<i16> = batch.map(|b| b.kw.iter().flatten().copied().collect()).unwrap_or_default();
-    quarters.sort_unstable();
-    quarters.dedup();
+    let quarters: Vec<i16> = batch.map(|b| b.quarters.clone()).unwrap_or_default();
     DeliveryReport {
         schema_version: SCHEMA_VERSION,
         run_id: run_id.to_string(),
@@ -171,11 +169,11 @@ fn age_distribution(outcome: &Outcome, codebook: &Codebook, population_share: Op
     let bands: Vec<String> = column.value_labels.iter().map(|(_, l)| l.clone()).collect();
     let mut respondents = vec![0u64; bands.len()];
     let mut missing = 0;
-    if let Some(b) = outcome.batch() {
-        for v in &b.answers[age] {
+    if let Some(b) = &outcome.summary {
+        for (v, n) in &b.age_counts {
             match v.and_then(|v| column.value_labels.iter().position(|(c, _)| *c == v)) {
-                Some(i) => respondents[i] += 1,
-                None => missing += 1,
+                Some(i) => respondents[i] += n,
+                None => missing += n,
             }
         }
     }
@@ -233,7 +231,7 @@ pub struct MunicipalityYear {
 }
 
 /// How one municipality-year was weighted.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct WeightingSummary {
     pub year: u16,
     pub gemeente_code: String,
@@ -307,9 +305,8 @@ pub fn findings_by_rule(outcomes: &[Outcome]) -> Vec<RuleTotal> {
 pub fn response(outcomes: &[Outcome]) -> Vec<MunicipalityYear> {
     let mut by: BTreeMap<(u16, String), MunicipalityYear> = BTreeMap::new();
     for o in outcomes.iter().filter(|o| o.status == crate::pipeline::Status::Published) {
-        let Some(b) = o.batch() else { continue };
-        for r in 0..b.len() {
-            let m = b.municipality(r);
+        let Some(b) = &o.summary else { continue };
+        for m in b.municipalities.iter().filter(|m| m.rows > 0) {
             let e = by.entry((b.year, m.code.clone())).or_insert_with(|| MunicipalityYear {
                 year: b.year,
                 gemeente_code: m.code.clone(),
@@ -318,8 +315,8 @@ pub fn response(outcomes: &[Outcome]) -> Vec<MunicipalityYear> {
                 complete: 0,
                 publishable: false,
             });
-            e.respondents += 1;
-            e.complete += u64::from(b.complete[r]);
+            e.respondents += m.rows as u64;
+            e.complete += m.complete as u64;
         }
     }
     let mut out: Vec<MunicipalityYear> = by.into_values().collect();

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codebook::{Codebook, Questionnaire};
 use crate::finding::{Finding, RULES, Severity};
-use crate::harmonise::{Batch, ColumnMapping, Harmonised};
+use crate::harmonise::{Batch, BatchSummary, ColumnMapping, Harmonised};
 use crate::municipality::Municipality;
 
 /// The cache's directory inside the state directory.
@@ -35,7 +35,7 @@ pub const CACHE_DIR: &str = "cache";
 
 /// Version of the on-disk entry format. Part of the key, so entries of another format are
 /// simply never looked up (and [`prune`] removes them).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The key of one delivery's entry: BLAKE3 over the delivery id, the config hash, the
 /// pipeline file's hash, the product version and the entry format, 32 hex characters.
@@ -55,8 +55,11 @@ pub fn cache_key(delivery_id: &str, config_hash: &str, pipeline_hash: &str, prod
 /// A delivery's harmonised result, as `pipeline::process` produced it.
 #[derive(Clone, Debug)]
 pub struct Cached {
-    /// Batch, column mapping, version, sheet, routing counts and harmonise's own findings.
+    /// Batch, column mapping, version, sheet, routing counts and harmonise's own findings. The
+    /// batch is `None` when only the summary was loaded ([`load_summary`]).
     pub harmonised: Harmonised,
+    /// Of the whole batch; `None` when harmonising kept no batch.
+    pub summary: Option<BatchSummary>,
     /// Every finding of the delivery as `process` returned it (reading's and harmonising's),
     /// before any run-wide findings are added.
     pub findings: Vec<Finding>,
@@ -84,7 +87,12 @@ impl Lookup {
 }
 
 /// Stores one delivery's result under `key`, replacing any earlier entry. The files land
-/// whole or not at all (temp file, sync, rename), `.arrow` first and `.json` last.
+/// whole or not at all (temp file, rename), `.arrow` first and `.json` last.
+///
+/// Nothing is synced to disk: an entry is only ever a shortcut, and [`load`] checks the
+/// `.arrow` against the size and hash the `.json` names, so an entry that a power cut left
+/// torn or empty is a miss, never wrong data. Syncing 2 files per delivery cost more than a
+/// tenth of a cold run.
 pub fn store(
     state_dir: &Path,
     key: &str,
@@ -113,6 +121,7 @@ pub fn store(
         key: key.to_string(),
         rows_read: rows_read as u64,
         arrow,
+        summary: harmonised.batch.as_ref().map(|b| BatchSummary::of(b, codebook.age_column())),
         batch: harmonised.batch.as_ref().map(|b| BatchMeta {
             delivery_id: b.delivery_id.clone(),
             vragenlijst: b.vragenlijst.as_str().to_string(),
@@ -132,12 +141,24 @@ pub fn store(
     if harmonised.batch.is_none() {
         remove_if_present(&dir.join(format!("{key}.arrow")))?;
     }
-    sync_dir(&dir)
+    Ok(())
 }
 
 /// Looks up the entry under `key`. Never fails: a missing entry is [`Lookup::Miss`], anything
 /// wrong with one is [`Lookup::Corrupt`].
 pub fn load(state_dir: &Path, key: &str, codebook: &Codebook) -> Lookup {
+    lookup(state_dir, key, Some(codebook))
+}
+
+/// As [`load`], without decoding the rows: the entry's `harmonised.batch` is `None` and its
+/// [`Cached::summary`] stands for the batch. The `.arrow` file is only checked for its size;
+/// [`load`] checks the rest when the rows are needed.
+pub fn load_summary(state_dir: &Path, key: &str) -> Lookup {
+    lookup(state_dir, key, None)
+}
+
+/// Decodes the rows with `codebook`, or only the summary without one.
+fn lookup(state_dir: &Path, key: &str, codebook: Option<&Codebook>) -> Lookup {
     if check_key(key).is_err() {
         return Lookup::Corrupt(format!("{key:?} is not a cache key"));
     }
@@ -184,7 +205,7 @@ pub fn prune(state_dir: &Path, keep: &BTreeSet<String>) -> Result<Vec<String>> {
 }
 
 /// Keys are file names: only the hex characters [`cache_key`] makes are accepted.
-fn check_key(key: &str) -> Result<()> {
+pub(super) fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("{key:?} is not a cache key");
     }
@@ -199,6 +220,7 @@ struct Sidecar {
     rows_read: u64,
     /// `None` when harmonising kept no batch (a rejected delivery).
     arrow: Option<ArrowRef>,
+    summary: Option<BatchSummary>,
     batch: Option<BatchMeta>,
     mapped: Vec<(String, String)>,
     dropped: Vec<(String, String)>,
@@ -362,13 +384,24 @@ fn encode_batch(b: &Batch, codebook: &Codebook) -> Result<Vec<u8>> {
     Ok(writer.into_inner()?)
 }
 
-fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: &Codebook) -> Result<Cached> {
+fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: Option<&Codebook>) -> Result<Cached> {
     let s: Sidecar = serde_json::from_slice(json).context("the .json is not a cache sidecar")?;
     if s.format != FORMAT || s.key != key {
         bail!("format {} / key {} is not this entry's", s.format, s.key);
     }
+    if s.arrow.is_some() != s.summary.is_some() {
+        bail!("the .json names a batch without its summary");
+    }
     let batch = match (s.arrow, s.batch) {
+        (Some(arrow), Some(_)) if codebook.is_none() => {
+            let bytes = fs::metadata(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?.len();
+            if bytes != arrow.bytes {
+                bail!("the .arrow is not the one the .json was written with");
+            }
+            None
+        }
         (Some(arrow), Some(meta)) => {
+            let codebook = codebook.expect("the arm above takes the summary-only lookup");
             let bytes = fs::read(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?;
             if bytes.len() as u64 != arrow.bytes || blake3::hash(&bytes).to_hex().as_str() != arrow.blake3 {
                 bail!("the .arrow is not the one the .json was written with");
@@ -397,6 +430,7 @@ fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: &Codebook) -> Resu
     };
     Ok(Cached {
         harmonised,
+        summary: s.summary,
         findings: findings(s.findings)?,
         rows_read: usize::try_from(s.rows_read).context("rows_read out of range")?,
     })
@@ -473,16 +507,12 @@ fn decode_batch(bytes: &[u8], meta: BatchMeta, codebook: &Codebook) -> Result<Ba
 /// Distinguishes the temp files of parallel `store` calls in one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Writes `dir/name` by writing a temp file beside it, syncing it and renaming it over the
-/// target, so a reader (or a run after a kill) sees the old file or the new one, never half.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+/// Writes `dir/name` by writing a temp file beside it and renaming it over the target, so a
+/// reader (or a run after a kill) sees the old file or the new one, never half.
+pub(super) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp: PathBuf = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
+    let written = File::create(&tmp).and_then(|mut f| f.write_all(bytes));
     if let Err(e) = written.and_then(|()| fs::rename(&tmp, dir.join(name))) {
         // Best effort; `prune` removes what is left if this fails too.
         let _ = fs::remove_file(&tmp);
@@ -491,18 +521,10 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn remove_if_present(path: &Path) -> Result<()> {
+pub(super) fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }

@@ -8,21 +8,24 @@
 //! <state>/ledger.sqlite        the ledger (crate::ledger)
 //! <state>/cache/<key>.arrow    one delivery's harmonised batch (Arrow IPC file)
 //! <state>/cache/<key>.json     what the reports need besides the batch, and the .arrow's hash
+//! <state>/years/<key>.json     what building a survey year found (dedup, weighting), by build key
 //! ```
 //!
 //! What it must NOT do: decide what a run rebuilds, read the inbox, or write into the lake
 //! other than to undo what an interrupted publish left in `<lake>/.staging` (see
 //! [`clean_leftovers`]). Everything here is safe to interrupt at any instant: a write lands
-//! whole (temp file, sync, rename) or not at all, and a damaged cache entry is only a miss.
+//! whole (temp file, rename) or not at all, and a damaged cache entry is only a miss.
 
 mod cache;
 mod recover;
+mod years;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-pub use cache::{CACHE_DIR, Cached, Lookup, cache_key, load, prune, store};
+pub use cache::{CACHE_DIR, Cached, Lookup, cache_key, load, load_summary, prune, store};
+pub use years::{YEARS_DIR, load_year, prune_years, store_year};
 pub use recover::clean_leftovers;
 
 /// The lock file's name inside the state directory.

@@ -1,9 +1,13 @@
 //! The pipeline: reads the pipeline file and runs the stages in order for `run`.
 //!
-//! `inbox → discover → (per file, in parallel) read + harmonise → (per year) assemble →
-//! lake`. A delivery that cannot be read or harmonised is rejected with its findings; the others
+//! `inbox → discover → (per file, in parallel) read + harmonise → cache → (per year, in
+//! parallel, one year per thread) dedup + assemble + weigh → lake`. Between the two parallel
+//! stages a run holds each delivery as its summary only; a year's rows are in memory only while
+//! [`years`] builds it. A delivery that cannot be read or harmonised is rejected with its findings; the others
 //! are published. A byte-identical copy of an earlier file is recorded as `duplicate_file` and
 //! not read again. Knows no file format details and no variable names.
+
+mod years;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +17,9 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::assemble::assemble;
 use crate::codebook::{Codebook, Questionnaire};
 use crate::finding::{self, Finding, Severity};
-use crate::harmonise::{self, Batch, Harmonised, harmonise};
+use crate::harmonise::{self, Batch, BatchSummary, Harmonised, harmonise};
 use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
 use crate::report;
@@ -188,7 +191,12 @@ pub struct Outcome {
     pub rows_dropped_duplicate: usize,
     /// Each of those rows: its rule and the row it duplicated.
     pub dropped_rows: Vec<dedup::DroppedRow>,
+    /// What reading and harmonising gave. Its batch is `None` once the rows are in the
+    /// delivery cache: a run holds only summaries and loads a year's rows when it builds it.
     pub harmonised: Option<Harmonised>,
+    /// Of the delivery's rows: all of them, then (for a published delivery) the rows dedup kept.
+    /// `None` when harmonising kept no rows.
+    pub summary: Option<BatchSummary>,
     pub findings: Vec<Finding>,
 }
 
@@ -290,19 +298,36 @@ pub fn process(
             harmonised = Some(h);
         }
     }
-    outcome(delivery, harmonised, findings, rows_read)
+    let summary = harmonised.as_ref().and_then(|h| h.batch.as_ref()).map(|b| BatchSummary::of(b, config.codebook.age_column()));
+    outcome(delivery, harmonised, summary, findings, rows_read)
 }
 
 /// The outcome of a delivery from what reading and harmonising it gave (fresh or cached).
-fn outcome(delivery: Delivery, harmonised: Option<Harmonised>, findings: Vec<Finding>, rows_read: usize) -> Outcome {
-    let rejected = finding::rejects(&findings) || harmonised.as_ref().is_none_or(|h| h.batch.is_none());
+fn outcome(
+    delivery: Delivery,
+    harmonised: Option<Harmonised>,
+    summary: Option<BatchSummary>,
+    findings: Vec<Finding>,
+    rows_read: usize,
+) -> Outcome {
+    let rejected = finding::rejects(&findings) || summary.is_none();
     let (status, reason) = if rejected {
         let first = findings.iter().find(|f| f.severity == Severity::Error);
         (Status::Rejected, Some(first.map(|f| f.message.clone()).unwrap_or_else(|| "not readable".into())))
     } else {
         (Status::Published, None)
     };
-    Outcome { delivery, status, reason, rows_read, rows_dropped_duplicate: 0, dropped_rows: Vec::new(), harmonised, findings }
+    Outcome {
+        delivery,
+        status,
+        reason,
+        rows_read,
+        rows_dropped_duplicate: 0,
+        dropped_rows: Vec::new(),
+        harmonised,
+        summary,
+        findings,
+    }
 }
 
 /// The nightly job (and `reprocess`): holds the state lock, recovers what an interrupted run
@@ -449,16 +474,18 @@ fn run_locked(
             // reprocess --year ignores the cache of that year's deliveries (and of any whose
             // year is not known yet).
             let bypass = opts.reprocess.is_some_and(|y| known_years.get(&d.id).is_none_or(|k| k.is_none_or(|k| k == y)));
-            let cached = if bypass { None } else { state::load(&opts.state, &key, &config.codebook).into_cached() };
+            let cached = if bypass { None } else { state::load_summary(&opts.state, &key).into_cached() };
             let mut o = match cached {
-                Some(c) => outcome(d, Some(c.harmonised), c.findings, c.rows_read),
-                None if missing_ids.contains(&d.id) => outcome(d, None, Vec::new(), 0),
+                Some(c) => outcome(d, Some(c.harmonised), c.summary, c.findings, c.rows_read),
+                None if missing_ids.contains(&d.id) => outcome(d, None, None, Vec::new(), 0),
                 None => {
-                    let o = process(d, config, &opts.limits, &opts.forced_versions);
-                    if let Some(h) = &o.harmonised
-                        && let Err(e) = state::store(&opts.state, &key, &config.codebook, h, &o.findings, o.rows_read)
-                    {
-                        tracing::warn!(file = %o.delivery.file_name, "cannot cache the delivery: {e:#}");
+                    let mut o = process(d, config, &opts.limits, &opts.forced_versions);
+                    if let Some(h) = &mut o.harmonised {
+                        match state::store(&opts.state, &key, &config.codebook, h, &o.findings, o.rows_read) {
+                            // The rows wait in the cache until their year is built.
+                            Ok(()) => h.batch = None,
+                            Err(e) => tracing::warn!(file = %o.delivery.file_name, "cannot cache the delivery, keeping it in memory: {e:#}"),
+                        }
                     }
                     o
                 }
@@ -484,82 +511,73 @@ fn run_locked(
     outcomes.sort_by(|a, b| a.delivery.file_name.cmp(&b.delivery.file_name));
     stages.done("read and harmonise");
 
-    let dedup_totals = deduplicate(&mut outcomes, config, &opts.dedup);
-    stages.done("deduplicate");
-    completeness_findings(&mut outcomes);
-
-    let mut by_year: BTreeMap<u16, Vec<&Batch>> = BTreeMap::new();
-    for o in outcomes.iter().filter(|o| o.status == Status::Published) {
-        if let Some(b) = o.batch() {
-            by_year.entry(b.year).or_default().push(b);
-        }
-    }
-
+    supersede(&mut outcomes, &opts.dedup);
+    let plans = years::plan_years(&outcomes, config, opts, &pipeline_hash, ledger)?;
     let staging = lake::staging_dir(&opts.lake, &run_id)?;
+    // Years are built in parallel, each thread one year at a time, so memory holds at most as
+    // many years' rows as there are threads.
+    let built = plans
+        .par_iter()
+        .map(|plan| years::build_year(plan, &outcomes, config, opts, &pipeline_hash, &staging))
+        .collect::<Result<Vec<_>>>()?;
+    stages.done("deduplicate, assemble, weigh and stage years");
+
     let mut years = Vec::new();
     let mut weighting_records = Vec::new();
     let mut weighting_summaries = Vec::new();
-    let mut year_findings = Vec::new();
-    for (year, batches) in by_year {
-        let deliveries = batches.len();
-        let mut ids: Vec<&str> = batches.iter().map(|b| b.delivery_id.as_str()).collect();
-        ids.sort();
-        // The year's own inputs: the population tables it can use, not later years' tables.
-        let year_hash = format!("{pipeline_hash}+{}", opts.population.fingerprint_upto(year));
-        let metadata = file_metadata(config, &year_hash, &ids);
-        let table = assemble(year, batches);
-        let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
-        let build_key = ledger::build_key(&ids, &config.hash, &year_hash, PRODUCT_VERSION);
-        let previous = ledger.partition(year)?;
-        let on_disk = opts.lake.join(format!("respondents/jaar={year}/part-0000.parquet")).is_file();
-        let why = match &previous {
-            _ if opts.reprocess == Some(year) => Some("reprocess --year".to_string()),
-            _ if opts.full => Some("--full".to_string()),
-            None => Some("first build".to_string()),
-            Some(_) if !on_disk => Some("the partition is missing from the lake".to_string()),
-            Some(p) if p.build_key != build_key => Some(if p.delivery_ids != ids.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
-                "its deliveries changed".to_string()
-            } else {
-                "config, pipeline file, population tables or product version changed".to_string()
-            }),
-            Some(_) => None,
-        };
-        let (file, rebuilt, why) = match (why, previous) {
-            (None, Some(p)) => {
-                let file = PublishedFile {
-                    path: format!("respondents/jaar={year}/part-0000.parquet"),
-                    rows: p.rows as usize,
-                    bytes: std::fs::metadata(opts.lake.join(format!("respondents/jaar={year}/part-0000.parquet"))).map(|m| m.len()).unwrap_or(0),
-                    blake3: p.file_blake3.clone(),
-                };
-                (file, false, "inputs unchanged".to_string())
-            }
-            (why, _) => {
-                let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
-                let file = lake::publish_year(&opts.lake, &staging, year, &record_batch, lake::writer_properties(&metadata)?)
-                    .with_context(|| format!("publishing survey year {year}"))?;
+    let mut dedup_totals = dedup::RuleTotals::default();
+    let mut weighting_findings = Vec::new();
+    for (plan, built) in plans.iter().zip(built) {
+        let year = plan.year;
+        let relative = format!("respondents/jaar={year}/part-0000.parquet");
+        let (file, rebuilt, why) = match (built.staged, &plan.previous) {
+            (Some(file), _) => {
+                lake::swap_year(&opts.lake, &staging, year).with_context(|| format!("publishing survey year {year}"))?;
                 ledger.set_partition(&ledger::PartitionRow {
                     year,
-                    build_key,
-                    delivery_ids: ids.iter().map(|s| s.to_string()).collect(),
+                    build_key: plan.build_key.clone(),
+                    delivery_ids: plan.ids.clone(),
                     file_blake3: file.blake3.clone(),
                     rows: file.rows as u64,
                     run_id: run_id.clone(),
                 })?;
-                tracing::info!(year, deliveries, respondents = table.rows.len(), "year published");
-                (file, true, why.unwrap_or_default())
+                tracing::info!(year, deliveries = plan.ids.len(), respondents = built.result.respondents, "year published");
+                (file, true, plan.rebuild.clone().unwrap_or_default())
             }
+            (None, Some(p)) => {
+                let file = PublishedFile {
+                    rows: p.rows as usize,
+                    bytes: std::fs::metadata(opts.lake.join(&relative)).map(|m| m.len()).unwrap_or(0),
+                    path: relative,
+                    blake3: p.file_blake3.clone(),
+                };
+                (file, false, "inputs unchanged".to_string())
+            }
+            (None, None) => unreachable!("a year without a partition is always rebuilt"),
         };
-        years.push(YearSummary { year, deliveries, respondents: table.rows.len(), file, rebuilt, why });
-        weighting_records.extend(weighed.records);
-        weighting_summaries.extend(weighed.summaries);
-        year_findings.extend(weighed.findings);
+        if built.computed
+            && let Err(e) = state::store_year(&opts.state, &plan.build_key, &built.result)
+        {
+            tracing::warn!(year, "cannot keep the year's result for the next run: {e:#}");
+        }
+        let result = built.result;
+        years.push(YearSummary { year, deliveries: plan.ids.len(), respondents: result.respondents, file, rebuilt, why });
+        dedup_totals += result.duplicates;
+        weighting_records.extend(result.weighting_records);
+        weighting_summaries.extend(result.weighting_summaries);
+        let mut by_id: BTreeMap<String, years::YearDelivery> =
+            result.deliveries.into_iter().map(|d| (d.delivery_id.clone(), d)).collect();
+        for &i in &plan.outcomes {
+            let d = by_id.remove(&outcomes[i].delivery.id).context("a year's result lacks one of its deliveries")?;
+            weighting_findings.extend(apply_year(&mut outcomes[i], d));
+        }
     }
-    attach_findings(&mut outcomes, year_findings);
+    completeness_findings(&mut outcomes);
+    attach_findings(&mut outcomes, weighting_findings);
     for o in &outcomes {
         log_findings(o);
     }
-    stages.done("assemble and write years");
+    stages.done("publish years");
 
     let now = unix_now();
     let rows: Vec<ledger::DeliveryRow> = outcomes.iter().map(|o| delivery_row(o, now, &run_id)).collect();
@@ -588,14 +606,22 @@ fn run_locked(
     )?;
     let response = report::response(&outcomes);
     lake::publish_bytes(&opts.lake, &staging, "response.csv", &report::response_csv(&response)?)?;
-    for o in &outcomes {
-        let shares = o.batch().and_then(|b| population_shares(&opts.population, &b.municipalities.first()?.code, b.year));
-        let r = report::delivery_report(&run_id, o, &config.codebook, shares);
-        let base = format!("reports/deliveries/{}", o.delivery.id);
-        lake::publish_bytes(&opts.lake, &staging, &format!("{base}.json"), serde_json::to_string_pretty(&r)?.as_bytes())?;
-        lake::publish_bytes(&opts.lake, &staging, &format!("{base}.html"), report::html::delivery(&r).as_bytes())?;
-    }
-    stages.done("deliveries, response and reports");
+    stages.done("ledger, deliveries, weighting and response");
+    let delivery_reports = outcomes
+        .par_iter()
+        .map(|o| {
+            let shares = o.summary.as_ref().and_then(|b| population_shares(&opts.population, &b.municipalities.first()?.code, b.year));
+            let r = report::delivery_report(&run_id, o, &config.codebook, shares);
+            let base = format!("reports/deliveries/{}", o.delivery.id);
+            Ok([
+                (format!("{base}.json"), serde_json::to_string_pretty(&r)?.into_bytes()),
+                (format!("{base}.html"), report::html::delivery(&r).into_bytes()),
+            ])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    stages.done("render delivery reports");
+    lake::publish_all(&opts.lake, &staging, &delivery_reports.into_iter().flatten().collect::<Vec<_>>())?;
+    stages.done("publish delivery reports");
 
     let summary = RunSummary {
         run_id: run_id.clone(),
@@ -670,6 +696,7 @@ fn run_locked(
     for gone in state::prune(&opts.state, &keys)? {
         tracing::debug!("cache entry removed: {gone}");
     }
+    state::prune_years(&opts.state, &plans.iter().map(|p| p.build_key.clone()).collect())?;
     Ok(summary)
 }
 
@@ -694,6 +721,7 @@ fn split_copies(deliveries: Vec<Delivery>) -> (Vec<Delivery>, Vec<Outcome>) {
                     rows_dropped_duplicate: 0,
                     dropped_rows: Vec::new(),
                     harmonised: None,
+                    summary: None,
                     findings: vec![finding],
                 });
             }
@@ -703,9 +731,9 @@ fn split_copies(deliveries: Vec<Delivery>) -> (Vec<Delivery>, Vec<Outcome>) {
     (to_read, duplicates)
 }
 
-fn facts_of(d: &Delivery, batch: Option<&Batch>, rejected: bool) -> dedup::DeliveryFacts {
-    match batch {
-        Some(b) => dedup::DeliveryFacts::from_batch(&d.id, &d.blake3, &d.file_name, d.modified, b),
+fn facts_of(d: &Delivery, summary: Option<&BatchSummary>, rejected: bool) -> dedup::DeliveryFacts {
+    match summary {
+        Some(b) => dedup::DeliveryFacts::from_summary(&d.id, &d.blake3, &d.file_name, d.modified, b),
         None => dedup::DeliveryFacts {
             id: d.id.clone(),
             blake3: d.blake3.clone(),
@@ -717,15 +745,14 @@ fn facts_of(d: &Delivery, batch: Option<&Batch>, rejected: bool) -> dedup::Deliv
     }
 }
 
-/// Dedup rules 2-6 over the read deliveries: supersession between deliveries, then the row rules
-/// per survey year. Superseded deliveries change status; each published batch is replaced by
-/// its kept rows, and every drop is recorded on its delivery (findings, dropped rows).
-fn deduplicate(outcomes: &mut [Outcome], config: &Config, settings: &DedupSettings) -> dedup::RuleTotals {
+/// Dedup rule 2 over the read deliveries: a later delivery of the same municipality, year,
+/// quarter and agency supersedes the earlier one as a whole (or both stay, `append`).
+fn supersede(outcomes: &mut [Outcome], settings: &DedupSettings) {
     let facts: Vec<dedup::DeliveryFacts> = outcomes
         .iter()
         .map(|o| {
             let published = o.status == Status::Published;
-            facts_of(&o.delivery, o.batch().filter(|_| published), o.status == Status::Rejected)
+            facts_of(&o.delivery, o.summary.as_ref().filter(|_| published), o.status == Status::Rejected)
         })
         .collect();
     let decisions = dedup::decide_deliveries(&facts, settings.mode());
@@ -738,175 +765,16 @@ fn deduplicate(outcomes: &mut [Outcome], config: &Config, settings: &DedupSettin
             outcomes[i].findings.extend(dedup::delivery_findings(&facts[i..=i], std::slice::from_ref(decision)));
         }
     }
-
-    let mut by_year: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
-    for (i, o) in outcomes.iter().enumerate() {
-        if o.status == Status::Published
-            && let Some(b) = o.batch()
-        {
-            by_year.entry(b.year).or_default().push(i);
-        }
-    }
-    let options = dedup::DedupOptions::new(&config.codebook, settings.near_duplicates);
-    let mut totals = dedup::RuleTotals::default();
-    for indexes in by_year.values() {
-        let (decisions, kept, findings, dropped, per_batch) = {
-            let batches: Vec<&Batch> = indexes.iter().filter_map(|&i| outcomes[i].batch()).collect();
-            let d = dedup::dedup_year(&batches, &options);
-            (
-                d.totals(),
-                dedup::kept_batches(&batches, &d),
-                dedup::findings(&batches, &d),
-                dedup::dropped_rows(&batches, &d),
-                dedup::rows_dropped_per_batch(&batches, &d),
-            )
-        };
-        totals += decisions;
-        for ((&i, batch), n) in indexes.iter().zip(kept).zip(per_batch) {
-            let o = &mut outcomes[i];
-            let id = o.delivery.id.clone();
-            o.rows_dropped_duplicate = n as usize;
-            o.dropped_rows.extend(dropped.iter().filter(|r| r.delivery_id == id).cloned());
-            o.findings.extend(findings.iter().filter(|f| f.delivery_id == id).cloned());
-            if let Some(h) = o.harmonised.as_mut() {
-                h.batch = Some(batch);
-            }
-        }
-    }
-    totals
 }
 
-/// The weights of one survey year, with what goes into `weighting.parquet`, the run report
-/// and the findings.
-struct WeighedYear {
-    weights: lake::RowWeights,
-    records: Vec<lake::WeightingRecord>,
-    summaries: Vec<report::WeightingSummary>,
-    findings: Vec<Finding>,
-}
-
-/// Weights every municipality-year of one survey year and the year's national weights. Data
-/// problems (no population, an unusable table, a method that is not possible) leave the weights
-/// null and become findings on every delivery of the municipality-year; a configuration or
-/// programming error fails the run.
-fn weigh_year(
-    table: &crate::assemble::YearTable,
-    codebook: &Codebook,
-    population: &PopulationTable,
-    opts: &WeightOptions,
-) -> Result<WeighedYear> {
-    let n = table.rows.len();
-    let year = table.year;
-    let age = codebook.age_column();
-    let rows: Vec<weight::Respondent> = table
-        .rows
-        .iter()
-        .map(|rr| {
-            let (b, r) = (table.batches[rr.batch], rr.row);
-            weight::Respondent {
-                key: rr.respondent_key.clone(),
-                municipality: b.municipality(r).code.clone(),
-                age_band: age.and_then(|a| b.answers[a][r]),
-                wijknr: b.wijknr[r].clone(),
-                weging: b.weging[r],
-            }
-        })
-        .collect();
-    let delivery_of = |i: usize| table.batches[table.rows[i].batch].delivery_id.as_str();
-    let mut out = WeighedYear {
-        weights: lake::RowWeights { weight: vec![None; n], weight_national: vec![None; n], weight_cell: vec![None; n] },
-        records: Vec::new(),
-        summaries: Vec::new(),
-        findings: Vec::new(),
-    };
-    let report_to = |findings: &mut Vec<Finding>, range: std::ops::Range<usize>, rule: finding::Rule, message: &str| {
-        let ids: std::collections::BTreeSet<&str> = range.map(delivery_of).collect();
-        findings.extend(ids.into_iter().map(|id| Finding::new(rule, id, message)));
-    };
-
-    // Lake order is sorted by municipality, so each municipality-year is one run of rows.
-    let mut start = 0;
-    while start < n {
-        let code = rows[start].municipality.clone();
-        let end = start + rows[start..].iter().take_while(|r| r.municipality == code).count();
-        match weight::weight_municipality_year(year, &rows[start..end], population, opts) {
-            Ok(w) => {
-                for (i, (wt, cell)) in w.weights.iter().zip(&w.cells).enumerate() {
-                    out.weights.weight[start + i] = Some(*wt);
-                    out.weights.weight_cell[start + i] = cell.clone();
-                }
-                let d = &w.diagnostics;
-                out.records.extend(w.table.iter().map(|c| weighting_record(c, d)));
-                out.summaries.push(report::WeightingSummary::of(year, &code, d));
-                for note in &w.notes {
-                    report_to(&mut out.findings, start..end, note.rule, &format!("{code} {year}: {}", note.message));
-                }
-            }
-            Err(e) => match e.rule() {
-                Some(rule) => report_to(&mut out.findings, start..end, rule, &format!("{code} {year}: {e}; weight is null")),
-                None => return Err(anyhow::anyhow!("weighting {code} {year}: {e}")),
-            },
-        }
-        start = end;
-    }
-    match weight::national_weights(year, &rows, population) {
-        Ok(nw) => {
-            for (i, w) in nw.weights.iter().enumerate() {
-                out.weights.weight_national[i] = Some(*w);
-            }
-            let s = weight::diagnostics::summarise(&nw.weights);
-            let d = weight::Diagnostics {
-                n: s.n,
-                n_effective: s.n_effective,
-                deff_kish: s.deff_kish,
-                weight_min: s.min,
-                weight_max: s.max,
-                method: "age (national)".into(),
-                converged: true,
-                iterations: 1,
-                trim_passes: 0,
-                trimmed: 0,
-                population_source: nw.population_source.clone(),
-                population_year: nw.population_year,
-                agency_correlation: None,
-                agency_max_difference: None,
-            };
-            out.records.extend(nw.table.iter().map(|c| weighting_record(c, &d)));
-            out.summaries.push(report::WeightingSummary::of(year, "NL01", &d));
-            for note in &nw.notes {
-                report_to(&mut out.findings, 0..n, note.rule, &format!("NL01 {year}: {}", note.message));
-            }
-        }
-        Err(e) => match e.rule() {
-            Some(rule) => report_to(&mut out.findings, 0..n, rule, &format!("national weights {year}: {e}; weight_national is null")),
-            None => return Err(anyhow::anyhow!("national weights {year}: {e}")),
-        },
-    }
-    Ok(out)
-}
-
-fn weighting_record(c: &weight::WeightingCell, d: &weight::Diagnostics) -> lake::WeightingRecord {
-    lake::WeightingRecord {
-        jr: c.year as i16,
-        gemeente_code: c.gemeente_code.clone(),
-        cell: c.cell.clone(),
-        population: c.population,
-        population_share: c.population_share,
-        respondents: c.respondents as i64,
-        weight: c.weight,
-        collapsed_from: c.collapsed_from.clone(),
-        trimmed: c.trimmed as i64,
-        n: d.n as i64,
-        n_effective: d.n_effective,
-        deff_kish: d.deff_kish,
-        weight_min: d.weight_min,
-        weight_max: d.weight_max,
-        method: d.method.clone(),
-        converged: d.converged,
-        iterations: d.iterations as i64,
-        population_source: d.population_source.clone(),
-        population_year: d.population_year as i16,
-    }
+/// Records what building its year did to a published delivery; returns the weighting
+/// findings, which go on the deliveries after the completeness findings.
+fn apply_year(o: &mut Outcome, d: years::YearDelivery) -> Vec<Finding> {
+    o.rows_dropped_duplicate = d.rows_dropped_duplicate;
+    o.dropped_rows.extend(d.dropped_rows);
+    o.findings.extend(d.dedup_findings);
+    o.summary = Some(d.kept);
+    d.weighting_findings
 }
 
 /// Adds findings made after harmonising (weighting) to their deliveries.
@@ -939,32 +807,37 @@ pub const MIN_COMPLETE: usize = 475;
 /// Adds a `harmonise.too-few-complete` finding to every delivery of a municipality-year that
 /// has fewer than [`MIN_COMPLETE`] complete questionnaires over all its published deliveries.
 fn completeness_findings(outcomes: &mut [Outcome]) {
-    let mut complete: BTreeMap<(u16, String), (usize, usize)> = BTreeMap::new();
-    for b in outcomes.iter().filter(|o| o.status == Status::Published).filter_map(Outcome::batch) {
-        for r in 0..b.len() {
-            let entry = complete.entry((b.year, b.municipality(r).code.clone())).or_default();
-            entry.0 += usize::from(b.complete[r]);
-            entry.1 += 1;
+    let mut complete: BTreeMap<(u16, &str), (usize, usize)> = BTreeMap::new();
+    for b in outcomes.iter().filter(|o| o.status == Status::Published).filter_map(|o| o.summary.as_ref()) {
+        for m in &b.municipalities {
+            let entry = complete.entry((b.year, m.code.as_str())).or_default();
+            entry.0 += m.complete;
+            entry.1 += m.rows;
         }
     }
-    for o in outcomes.iter_mut().filter(|o| o.status == Status::Published) {
-        let Some(b) = o.batch() else { continue };
-        let mut extra = Vec::new();
+    let mut extra: Vec<(usize, Finding)> = Vec::new();
+    for (i, o) in outcomes.iter().enumerate().filter(|(_, o)| o.status == Status::Published) {
+        let Some(b) = &o.summary else { continue };
         for m in &b.municipalities {
-            let (n, total) = complete[&(b.year, m.code.clone())];
+            let (n, total) = complete[&(b.year, m.code.as_str())];
             if n < MIN_COMPLETE {
-                extra.push(Finding::new(
-                    finding::TOO_FEW_COMPLETE,
-                    &b.delivery_id,
-                    format!(
-                        "{} {} has {n} complete questionnaires in {} ({total} respondents over all \
-                         its deliveries); below {MIN_COMPLETE} its results may not be published",
-                        m.code, m.name, b.year
+                extra.push((
+                    i,
+                    Finding::new(
+                        finding::TOO_FEW_COMPLETE,
+                        &o.delivery.id,
+                        format!(
+                            "{} {} has {n} complete questionnaires in {} ({total} respondents over all \
+                             its deliveries); below {MIN_COMPLETE} its results may not be published",
+                            m.code, m.name, b.year
+                        ),
                     ),
                 ));
             }
         }
-        o.findings.extend(extra);
+    }
+    for (i, f) in extra {
+        outcomes[i].findings.push(f);
     }
 }
 
@@ -1002,7 +875,29 @@ pub fn check(files: &[PathBuf], config: &Config, limits: &Limits, forced: &BTree
     let (to_read, duplicates) = split_copies(deliveries);
     let mut outcomes: Vec<Outcome> = to_read.into_iter().map(|d| process(d, config, limits, forced)).collect();
     outcomes.extend(duplicates);
-    deduplicate(&mut outcomes, config, &DedupSettings::default());
+    let settings = DedupSettings::default();
+    supersede(&mut outcomes, &settings);
+    let mut by_year: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+    for (i, o) in outcomes.iter().enumerate().filter(|(_, o)| o.status == Status::Published) {
+        if let Some(b) = o.batch() {
+            by_year.entry(b.year).or_default().push(i);
+        }
+    }
+    let age = config.codebook.age_column();
+    for indexes in by_year.values() {
+        let batches: Vec<&Batch> = indexes.iter().filter_map(|&i| outcomes[i].batch()).collect();
+        let deduplicated = years::dedup_rows(&batches, &config.codebook, &settings);
+        for (&i, d) in indexes.iter().zip(deduplicated.deliveries) {
+            let o = &mut outcomes[i];
+            o.rows_dropped_duplicate = d.rows_dropped_duplicate;
+            o.dropped_rows.extend(d.dropped_rows);
+            o.findings.extend(d.findings);
+            o.summary = Some(BatchSummary::of(&d.kept, age));
+            if let Some(h) = o.harmonised.as_mut() {
+                h.batch = Some(d.kept);
+            }
+        }
+    }
     completeness_findings(&mut outcomes);
     Ok(outcomes)
 }
@@ -1038,9 +933,8 @@ fn delivery_row(o: &Outcome, now: i64, run_id: &str) -> ledger::DeliveryRow {
 }
 
 fn delivery_record(o: &Outcome) -> DeliveryRecord {
-    let b = o.batch();
+    let b = o.summary.as_ref();
     let count = |s: Severity| o.findings.iter().filter(|f| f.severity == s).count() as i64;
-    let first = |v: Option<&Vec<Option<i16>>>| v.and_then(|v| v.iter().flatten().next().copied());
     DeliveryRecord {
         delivery_id: o.delivery.id.clone(),
         file_name: o.delivery.file_name.clone(),
@@ -1051,13 +945,13 @@ fn delivery_record(o: &Outcome) -> DeliveryRecord {
         // Joint surveys list every municipality, comma-separated.
         gemeente_code: b.map(|b| b.municipalities.iter().map(|m| m.code.as_str()).collect::<Vec<_>>().join(",")),
         jr: b.map(|b| b.year as i16),
-        kw: first(b.map(|b| &b.kw)),
-        org: first(b.map(|b| &b.org)),
+        kw: b.and_then(|b| b.quarter_first),
+        org: b.and_then(|b| b.org_first),
         vragenlijst: o.harmonised.as_ref().and_then(|h| h.vragenlijst).map(|q| q.as_str().to_string()),
         status: o.status.as_str().to_string(),
         reason: o.reason.clone(),
         rows_read: o.rows_read as i64,
-        rows_published: if o.status == Status::Published { b.map_or(0, |b| b.len() as i64) } else { 0 },
+        rows_published: if o.status == Status::Published { b.map_or(0, |b| b.rows as i64) } else { 0 },
         rows_dropped_duplicate: o.rows_dropped_duplicate as i64,
         findings_error: count(Severity::Error),
         findings_warning: count(Severity::Warning),

@@ -1,0 +1,389 @@
+//! Building survey years, one at a time per thread: a year's batches are loaded from the
+//! delivery cache, deduplicated (rules 3-6), assembled, weighted and staged as a partition,
+//! then dropped before the thread takes the next year. A year whose inputs are unchanged is
+//! not built at all: its [`YearResult`] comes from the state directory.
+//!
+//! What it must NOT do: touch the lake outside the staging directory or write the ledger; the
+//! caller swaps the staged partitions in and records them, one year after the other.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow};
+use serde::{Deserialize, Serialize};
+
+use super::{Config, DedupSettings, Outcome, PRODUCT_VERSION, RunOptions, Status, file_metadata, process};
+use crate::assemble::assemble;
+use crate::codebook::Codebook;
+use crate::dedup;
+use crate::finding::{self, Finding};
+use crate::harmonise::{Batch, BatchSummary};
+use crate::lake::{self, PublishedFile};
+use crate::ledger::{self, PartitionRow};
+use crate::population::PopulationTable;
+use crate::report;
+use crate::state;
+use crate::weight::{self, WeightOptions};
+
+/// What building a survey year found, apart from the partition itself. Stored in the state
+/// directory under the year's build key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct YearResult {
+    pub respondents: usize,
+    pub duplicates: dedup::RuleTotals,
+    /// In the order of the year's deliveries in the run (by file name).
+    pub deliveries: Vec<YearDelivery>,
+    pub weighting_records: Vec<lake::WeightingRecord>,
+    pub weighting_summaries: Vec<report::WeightingSummary>,
+}
+
+/// What the year did to one of its deliveries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct YearDelivery {
+    pub delivery_id: String,
+    pub rows_dropped_duplicate: usize,
+    pub dropped_rows: Vec<dedup::DroppedRow>,
+    pub dedup_findings: Vec<Finding>,
+    pub weighting_findings: Vec<Finding>,
+    /// Of the rows dedup kept: what the reports count.
+    pub kept: BatchSummary,
+}
+
+/// One survey year of a run: its deliveries and whether its partition must be written.
+pub struct YearPlan {
+    pub year: u16,
+    /// Indexes into the run's outcomes (published deliveries of the year, in outcome order).
+    pub outcomes: Vec<usize>,
+    /// Delivery ids, sorted.
+    pub ids: Vec<String>,
+    pub build_key: String,
+    /// The hash that stands for the year's inputs besides its deliveries (pipeline file and the
+    /// population tables the year can use).
+    pub year_hash: String,
+    pub previous: Option<PartitionRow>,
+    /// Why the partition is written again; `None` leaves it as it is.
+    pub rebuild: Option<String>,
+}
+
+/// A year after [`build_year`]: its result and, when written again, the staged partition.
+pub struct BuiltYear {
+    pub result: YearResult,
+    /// True when the result was computed in this run (and should be stored), false when it came
+    /// from the state directory.
+    pub computed: bool,
+    pub staged: Option<PublishedFile>,
+}
+
+/// Plans every year that has published deliveries.
+pub fn plan_years(
+    outcomes: &[Outcome],
+    config: &Config,
+    opts: &RunOptions,
+    pipeline_hash: &str,
+    ledger: &ledger::Ledger,
+) -> Result<Vec<YearPlan>> {
+    let mut by_year: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        if o.status == Status::Published
+            && let Some(s) = &o.summary
+        {
+            by_year.entry(s.year).or_default().push(i);
+        }
+    }
+    let mut plans = Vec::new();
+    for (year, indexes) in by_year {
+        let mut ids: Vec<String> = indexes.iter().map(|&i| outcomes[i].delivery.id.clone()).collect();
+        ids.sort();
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        // The year's own inputs: the population tables it can use, not later years' tables.
+        let year_hash = format!("{pipeline_hash}+{}", opts.population.fingerprint_upto(year));
+        let build_key = ledger::build_key(&id_refs, &config.hash, &year_hash, PRODUCT_VERSION);
+        let previous = ledger.partition(year)?;
+        let on_disk = opts.lake.join(format!("respondents/jaar={year}/part-0000.parquet")).is_file();
+        let rebuild = match &previous {
+            _ if opts.reprocess == Some(year) => Some("reprocess --year".to_string()),
+            _ if opts.full => Some("--full".to_string()),
+            None => Some("first build".to_string()),
+            Some(_) if !on_disk => Some("the partition is missing from the lake".to_string()),
+            Some(p) if p.build_key != build_key => Some(if p.delivery_ids != ids {
+                "its deliveries changed".to_string()
+            } else {
+                "config, pipeline file, population tables or product version changed".to_string()
+            }),
+            Some(_) => None,
+        };
+        plans.push(YearPlan { year, outcomes: indexes, ids, build_key, year_hash, previous, rebuild });
+    }
+    Ok(plans)
+}
+
+/// Builds one year: reuses its stored result when the partition stays, otherwise loads the
+/// batches, deduplicates, assembles and weighs them, and stages the partition when it is
+/// written again.
+pub fn build_year(
+    plan: &YearPlan,
+    outcomes: &[Outcome],
+    config: &Config,
+    opts: &RunOptions,
+    pipeline_hash: &str,
+    staging: &Path,
+) -> Result<BuiltYear> {
+    if plan.rebuild.is_none() {
+        match state::load_year::<YearResult>(&opts.state, &plan.build_key) {
+            Ok(result) => return Ok(BuiltYear { result, computed: false, staged: None }),
+            Err(e) => tracing::debug!(year = plan.year, "building the year again: {e:#}"),
+        }
+    }
+    let batches = plan
+        .outcomes
+        .iter()
+        .map(|&i| year_batch(&outcomes[i], config, opts, pipeline_hash))
+        .collect::<Result<Vec<Cow<Batch>>>>()?;
+    let refs: Vec<&Batch> = batches.iter().map(|b| b.as_ref()).collect();
+    let deduplicated = dedup_rows(&refs, &config.codebook, &opts.dedup);
+    drop(refs);
+    drop(batches);
+    let kept: Vec<&Batch> = deduplicated.deliveries.iter().map(|d| &d.kept).collect();
+    let table = assemble(plan.year, kept);
+    let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
+    let staged = match &plan.rebuild {
+        Some(_) => {
+            let ids: Vec<&str> = plan.ids.iter().map(String::as_str).collect();
+            let metadata = file_metadata(config, &plan.year_hash, &ids);
+            let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
+            Some(
+                lake::stage_year(staging, plan.year, &record_batch, lake::writer_properties(&metadata)?)
+                    .with_context(|| format!("writing survey year {}", plan.year))?,
+            )
+        }
+        None => None,
+    };
+    let respondents = table.rows.len();
+    drop(table);
+    let mut weighting_findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for f in weighed.findings {
+        weighting_findings.entry(f.delivery_id.clone()).or_default().push(f);
+    }
+    let age = config.codebook.age_column();
+    let deliveries = deduplicated
+        .deliveries
+        .into_iter()
+        .map(|d| YearDelivery {
+            weighting_findings: weighting_findings.remove(&d.kept.delivery_id).unwrap_or_default(),
+            delivery_id: d.kept.delivery_id.clone(),
+            rows_dropped_duplicate: d.rows_dropped_duplicate,
+            dropped_rows: d.dropped_rows,
+            dedup_findings: d.findings,
+            kept: BatchSummary::of(&d.kept, age),
+        })
+        .collect();
+    Ok(BuiltYear {
+        result: YearResult {
+            respondents,
+            duplicates: deduplicated.totals,
+            deliveries,
+            weighting_records: weighed.records,
+            weighting_summaries: weighed.summaries,
+        },
+        computed: true,
+        staged,
+    })
+}
+
+/// The rows of a published delivery: in memory when the run still holds them (`check`, or a
+/// cache that could not be written), else from the delivery cache, else read from the file
+/// again (a cache entry damaged since this run checked it).
+fn year_batch<'a>(o: &'a Outcome, config: &Config, opts: &RunOptions, pipeline_hash: &str) -> Result<Cow<'a, Batch>> {
+    if let Some(b) = o.batch() {
+        return Ok(Cow::Borrowed(b));
+    }
+    let key = state::cache_key(&o.delivery.id, &config.hash, pipeline_hash, PRODUCT_VERSION);
+    let why = match state::load(&opts.state, &key, &config.codebook) {
+        state::Lookup::Hit(c) => match c.harmonised.batch {
+            Some(b) => return Ok(Cow::Owned(b)),
+            None => "it holds no rows".to_string(),
+        },
+        state::Lookup::Miss => "it is gone".to_string(),
+        state::Lookup::Corrupt(why) => why,
+    };
+    tracing::warn!(file = %o.delivery.file_name, "the cached delivery cannot be used ({why}); reading the file again");
+    let again = process(o.delivery.clone(), config, &opts.limits, &opts.forced_versions);
+    let batch = again.harmonised.and_then(|h| h.batch);
+    batch.map(Cow::Owned).ok_or_else(|| {
+        anyhow!(
+            "{}: the cached rows are unusable ({why}) and the file no longer gives them; run again with --full",
+            o.delivery.file_name
+        )
+    })
+}
+
+/// Dedup rules 3-6 over one year's batches (in outcome order).
+pub struct RowDedup {
+    pub totals: dedup::RuleTotals,
+    /// One per batch, in the same order.
+    pub deliveries: Vec<DeliveryDedup>,
+}
+
+/// What rules 3-6 did to one delivery.
+pub struct DeliveryDedup {
+    pub kept: Batch,
+    pub rows_dropped_duplicate: usize,
+    pub dropped_rows: Vec<dedup::DroppedRow>,
+    pub findings: Vec<Finding>,
+}
+
+/// Applies dedup rules 3-6 to one year's batches.
+pub fn dedup_rows(batches: &[&Batch], codebook: &Codebook, settings: &DedupSettings) -> RowDedup {
+    let options = dedup::DedupOptions::new(codebook, settings.near_duplicates);
+    let d = dedup::dedup_year(batches, &options);
+    let mut findings = dedup::findings(batches, &d);
+    let mut dropped = dedup::dropped_rows(batches, &d);
+    let per_batch = dedup::rows_dropped_per_batch(batches, &d);
+    let deliveries = dedup::kept_batches(batches, &d)
+        .into_iter()
+        .zip(per_batch)
+        .map(|(kept, n)| {
+            let id = kept.delivery_id.clone();
+            let (mine, rest): (Vec<_>, Vec<_>) = findings.drain(..).partition(|f| f.delivery_id == id);
+            findings = rest;
+            let (my_rows, rest): (Vec<_>, Vec<_>) = dropped.drain(..).partition(|r| r.delivery_id == id);
+            dropped = rest;
+            DeliveryDedup { kept, rows_dropped_duplicate: n as usize, dropped_rows: my_rows, findings: mine }
+        })
+        .collect();
+    RowDedup { totals: d.totals(), deliveries }
+}
+
+/// The weights of one survey year, with what goes into `weighting.parquet`, the run report
+/// and the findings.
+struct WeighedYear {
+    weights: lake::RowWeights,
+    records: Vec<lake::WeightingRecord>,
+    summaries: Vec<report::WeightingSummary>,
+    findings: Vec<Finding>,
+}
+
+/// Weights every municipality-year of one survey year and the year's national weights. Data
+/// problems (no population, an unusable table, a method that is not possible) leave the weights
+/// null and become findings on every delivery of the municipality-year; a configuration or
+/// programming error fails the run.
+fn weigh_year(
+    table: &crate::assemble::YearTable,
+    codebook: &Codebook,
+    population: &PopulationTable,
+    opts: &WeightOptions,
+) -> Result<WeighedYear> {
+    let n = table.rows.len();
+    let year = table.year;
+    let age = codebook.age_column();
+    let rows: Vec<weight::Respondent> = table
+        .rows
+        .iter()
+        .map(|rr| {
+            let (b, r) = (table.batches[rr.batch], rr.row);
+            weight::Respondent {
+                key: rr.respondent_key.clone(),
+                municipality: b.municipality(r).code.clone(),
+                age_band: age.and_then(|a| b.answers[a][r]),
+                wijknr: b.wijknr[r].clone(),
+                weging: b.weging[r],
+            }
+        })
+        .collect();
+    let delivery_of = |i: usize| table.batches[table.rows[i].batch].delivery_id.as_str();
+    let mut out = WeighedYear {
+        weights: lake::RowWeights { weight: vec![None; n], weight_national: vec![None; n], weight_cell: vec![None; n] },
+        records: Vec::new(),
+        summaries: Vec::new(),
+        findings: Vec::new(),
+    };
+    let report_to = |findings: &mut Vec<Finding>, range: std::ops::Range<usize>, rule: finding::Rule, message: &str| {
+        let ids: std::collections::BTreeSet<&str> = range.map(delivery_of).collect();
+        findings.extend(ids.into_iter().map(|id| Finding::new(rule, id, message)));
+    };
+
+    // Lake order is sorted by municipality, so each municipality-year is one run of rows.
+    let mut start = 0;
+    while start < n {
+        let code = rows[start].municipality.clone();
+        let end = start + rows[start..].iter().take_while(|r| r.municipality == code).count();
+        match weight::weight_municipality_year(year, &rows[start..end], population, opts) {
+            Ok(w) => {
+                for (i, (wt, cell)) in w.weights.iter().zip(&w.cells).enumerate() {
+                    out.weights.weight[start + i] = Some(*wt);
+                    out.weights.weight_cell[start + i] = cell.clone();
+                }
+                let d = &w.diagnostics;
+                out.records.extend(w.table.iter().map(|c| weighting_record(c, d)));
+                out.summaries.push(report::WeightingSummary::of(year, &code, d));
+                for note in &w.notes {
+                    report_to(&mut out.findings, start..end, note.rule, &format!("{code} {year}: {}", note.message));
+                }
+            }
+            Err(e) => match e.rule() {
+                Some(rule) => report_to(&mut out.findings, start..end, rule, &format!("{code} {year}: {e}; weight is null")),
+                None => return Err(anyhow::anyhow!("weighting {code} {year}: {e}")),
+            },
+        }
+        start = end;
+    }
+    match weight::national_weights(year, &rows, population) {
+        Ok(nw) => {
+            for (i, w) in nw.weights.iter().enumerate() {
+                out.weights.weight_national[i] = Some(*w);
+            }
+            let s = weight::diagnostics::summarise(&nw.weights);
+            let d = weight::Diagnostics {
+                n: s.n,
+                n_effective: s.n_effective,
+                deff_kish: s.deff_kish,
+                weight_min: s.min,
+                weight_max: s.max,
+                method: "age (national)".into(),
+                converged: true,
+                iterations: 1,
+                trim_passes: 0,
+                trimmed: 0,
+                population_source: nw.population_source.clone(),
+                population_year: nw.population_year,
+                agency_correlation: None,
+                agency_max_difference: None,
+            };
+            out.records.extend(nw.table.iter().map(|c| weighting_record(c, &d)));
+            out.summaries.push(report::WeightingSummary::of(year, "NL01", &d));
+            for note in &nw.notes {
+                report_to(&mut out.findings, 0..n, note.rule, &format!("NL01 {year}: {}", note.message));
+            }
+        }
+        Err(e) => match e.rule() {
+            Some(rule) => report_to(&mut out.findings, 0..n, rule, &format!("national weights {year}: {e}; weight_national is null")),
+            None => return Err(anyhow::anyhow!("national weights {year}: {e}")),
+        },
+    }
+    Ok(out)
+}
+
+fn weighting_record(c: &weight::WeightingCell, d: &weight::Diagnostics) -> lake::WeightingRecord {
+    lake::WeightingRecord {
+        jr: c.year as i16,
+        gemeente_code: c.gemeente_code.clone(),
+        cell: c.cell.clone(),
+        population: c.population,
+        population_share: c.population_share,
+        respondents: c.respondents as i64,
+        weight: c.weight,
+        collapsed_from: c.collapsed_from.clone(),
+        trimmed: c.trimmed as i64,
+        n: d.n as i64,
+        n_effective: d.n_effective,
+        deff_kish: d.deff_kish,
+        weight_min: d.weight_min,
+        weight_max: d.weight_max,
+        method: d.method.clone(),
+        converged: d.converged,
+        iterations: d.iterations as i64,
+        population_source: d.population_source.clone(),
+        population_year: d.population_year as i16,
+    }
+}
