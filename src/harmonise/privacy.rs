@@ -262,7 +262,9 @@ pub fn scan_column<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<(Persona
 /// The digits of a non-negative whole number, as a spreadsheet would show them. Larger numbers
 /// than 10^15 are not exact in an `f64` and are no kind we recognise anyway.
 fn whole_number_digits(x: f64) -> Option<String> {
-    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 1e15 {
+    // Below 8 digits a number is neither a BSN nor a phone number: answer codes, the bulk of
+    // every column, are not formatted at all.
+    if x.is_finite() && (1e7..1e15).contains(&x) && x.fract() == 0.0 {
         Some(format!("{}", x as u64))
     } else {
         None

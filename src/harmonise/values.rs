@@ -132,6 +132,9 @@ pub fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>,
     if t.is_empty() {
         return Ok(None);
     }
+    if let Some(v) = plain_integer(t) {
+        return Ok(Some(v));
+    }
     let mut plain = String::with_capacity(t.len());
     let (int_part, frac_part) = match grouping {
         Some(g) => {
@@ -163,6 +166,16 @@ pub fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>,
     number.parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or(())
 }
 
+/// `-?[0-9]{1,15}` as a number, without allocating: the answer codes of text files, which are
+/// nearly every cell. Anything else is left to the general parser.
+fn plain_integer(t: &str) -> Option<f64> {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = digits.bytes().fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
+    Some(if digits.len() < t.len() { -(n as f64) } else { n as f64 })
+}
 
 #[cfg(test)]
 mod tests {
@@ -171,6 +184,16 @@ mod tests {
 
     fn text(s: &str) -> Cell {
         if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    }
+
+    #[test]
+    fn plain_integers_parse_as_the_general_parser_would() {
+        for t in ["0", "7", "-12", "000123", "-0", "999999999999999"] {
+            assert_eq!(plain_integer(t).map(f64::to_bits), t.parse::<f64>().ok().map(f64::to_bits), "{t}");
+        }
+        for t in ["", "-", "1.5", "1,5", "+3", "1e3", "9999999999999999", " 3"] {
+            assert_eq!(plain_integer(t), None, "{t}");
+        }
     }
 
     #[test]
