@@ -37,7 +37,7 @@ pub use deliveries::{
 };
 pub use near::{MIN_COMPARED, MIN_AGREEMENT_PERCENT};
 pub use report::{
-    DroppedRow, RuleTotals, delivery_findings, dropped_rows, findings, kept_batches, rows_dropped_per_batch,
+    DroppedRow, RuleTotals, delivery_findings, dropped_rows, findings, kept_batches, kept_rows, rows_dropped_per_batch,
 };
 
 /// What rule 6 does with near-duplicate pairs (`near_duplicates` in the pipeline file).

@@ -80,16 +80,23 @@ pub fn rows_dropped_per_batch(batches: &[&Batch], d: &YearDecisions) -> Vec<u64>
     out
 }
 
-/// The kept rows as new batches (same order, same delivery ids, rows in source order; a batch
-/// whose rows were all dropped stays, empty), ready for `assemble`, which then suffixes the
-/// keys of [`YearDecisions::conflicting_numbers`] as the contract says.
-pub fn kept_batches(batches: &[&Batch], d: &YearDecisions) -> Vec<Batch> {
+/// Per batch, per row: whether the row is kept. With [`Batch::retain_rows`] it gives what
+/// [`kept_batches`] gives, in place, for a caller that owns the batches.
+pub fn kept_rows(batches: &[&Batch], d: &YearDecisions) -> Vec<Vec<bool>> {
     let mut keep: Vec<Vec<bool>> = batches.iter().map(|b| vec![false; b.len()]).collect();
     for r in &d.kept {
         if let Some(k) = keep.get_mut(r.batch).and_then(|k| k.get_mut(r.row)) {
             *k = true;
         }
     }
+    keep
+}
+
+/// The kept rows as new batches (same order, same delivery ids, rows in source order; a batch
+/// whose rows were all dropped stays, empty), ready for `assemble`, which then suffixes the
+/// keys of [`YearDecisions::conflicting_numbers`] as the contract says.
+pub fn kept_batches(batches: &[&Batch], d: &YearDecisions) -> Vec<Batch> {
+    let keep = kept_rows(batches, d);
     batches
         .iter()
         .zip(&keep)

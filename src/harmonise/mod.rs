@@ -58,7 +58,7 @@ impl Batch {
     }
 
     /// Keeps the rows whose `keep` is true.
-    fn retain_rows(&mut self, keep: &[bool]) {
+    pub fn retain_rows(&mut self, keep: &[bool]) {
         fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
             let mut i = 0;
             v.retain(|_| {

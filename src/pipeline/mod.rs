@@ -9,6 +9,7 @@
 
 mod years;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -885,8 +886,8 @@ pub fn check(files: &[PathBuf], config: &Config, limits: &Limits, forced: &BTree
     }
     let age = config.codebook.age_column();
     for indexes in by_year.values() {
-        let batches: Vec<&Batch> = indexes.iter().filter_map(|&i| outcomes[i].batch()).collect();
-        let deduplicated = years::dedup_rows(&batches, &config.codebook, &settings);
+        let batches: Vec<Cow<Batch>> = indexes.iter().filter_map(|&i| outcomes[i].batch()).map(Cow::Borrowed).collect();
+        let deduplicated = years::dedup_rows(batches, &config.codebook, &settings);
         for (&i, d) in indexes.iter().zip(deduplicated.deliveries) {
             let o = &mut outcomes[i];
             o.rows_dropped_duplicate = d.rows_dropped_duplicate;

@@ -140,10 +140,7 @@ pub fn build_year(
         .iter()
         .map(|&i| year_batch(&outcomes[i], config, opts, pipeline_hash))
         .collect::<Result<Vec<Cow<Batch>>>>()?;
-    let refs: Vec<&Batch> = batches.iter().map(|b| b.as_ref()).collect();
-    let deduplicated = dedup_rows(&refs, &config.codebook, &opts.dedup);
-    drop(refs);
-    drop(batches);
+    let deduplicated = dedup_rows(batches, &config.codebook, &opts.dedup);
     let kept: Vec<&Batch> = deduplicated.deliveries.iter().map(|d| &d.kept).collect();
     let table = assemble(plan.year, kept);
     let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
@@ -233,15 +230,27 @@ pub struct DeliveryDedup {
     pub findings: Vec<Finding>,
 }
 
-/// Applies dedup rules 3-6 to one year's batches.
-pub fn dedup_rows(batches: &[&Batch], codebook: &Codebook, settings: &DedupSettings) -> RowDedup {
+/// Applies dedup rules 3-6 to one year's batches. Batches the caller owns keep their rows in
+/// place; borrowed ones are copied.
+pub fn dedup_rows(batches: Vec<Cow<Batch>>, codebook: &Codebook, settings: &DedupSettings) -> RowDedup {
     let options = dedup::DedupOptions::new(codebook, settings.near_duplicates);
-    let d = dedup::dedup_year(batches, &options);
-    let mut findings = dedup::findings(batches, &d);
-    let mut dropped = dedup::dropped_rows(batches, &d);
-    let per_batch = dedup::rows_dropped_per_batch(batches, &d);
-    let deliveries = dedup::kept_batches(batches, &d)
+    let refs: Vec<&Batch> = batches.iter().map(|b| b.as_ref()).collect();
+    let d = dedup::dedup_year(&refs, &options);
+    let mut findings = dedup::findings(&refs, &d);
+    let mut dropped = dedup::dropped_rows(&refs, &d);
+    let per_batch = dedup::rows_dropped_per_batch(&refs, &d);
+    let keep = dedup::kept_rows(&refs, &d);
+    drop(refs);
+    let deliveries = batches
         .into_iter()
+        .zip(&keep)
+        .map(|(b, keep)| {
+            let mut b = b.into_owned();
+            if keep.iter().any(|k| !k) {
+                b.retain_rows(keep);
+            }
+            b
+        })
         .zip(per_batch)
         .map(|(kept, n)| {
             let id = kept.delivery_id.clone();
