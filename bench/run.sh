@@ -31,7 +31,7 @@ die() {
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive whole number, not '$RUNS'"
 [[ $RUNS_10X =~ ^[0-9]+$ ]] || die "RUNS_10X must be a whole number (0 skips the 10x rebuild), not '$RUNS_10X'"
-if ! /usr/bin/time -v true 2>&1 | grep -q "Maximum resident set size"; then
+if [[ $(/usr/bin/time -v true 2>&1) != *"Maximum resident set size"* ]]; then
   die "GNU time is needed at /usr/bin/time (for peak memory); install it, e.g. 'apt-get install time'"
 fi
 command -v python3 >/dev/null || die "python3 is needed (run reports, the Polars peer); install it"
@@ -69,7 +69,7 @@ corpus() {
     "$BIN" --progress never synth --out "$dir" "${SYNTH_ARGS[@]}" --respondents "$respondents" | tee "$dir.synth.txt"
     local last
     last=$(ls "$dir/inbox" | sort | tail -n 1)
-    (cd "$dir/inbox" && ls "$last" | grep '\.xlsx$' | sort | head -n 1 | sed "s|^|$last/|") >"$dir/held-back.txt"
+    (cd "$dir/inbox" && ls "$last" | grep '\.xlsx$' | sort | awk 'NR == 1' | sed "s|^|$last/|") >"$dir/held-back.txt"
     [[ -s $dir/held-back.txt ]] || die "no .xlsx delivery in $dir to hold back"
     echo "$args" >"$dir/.synth-args"
   fi
@@ -131,7 +131,7 @@ timed() {
 # keep_report WORK NAME: copies the newest run report of the lake to reports/NAME.json.
 keep_report() {
   local newest
-  newest=$(ls -t "$1"/lake/reports/runs/*.json 2>/dev/null | head -n 1) || true
+  newest=$(ls -t "$1"/lake/reports/runs/*.json 2>/dev/null | awk 'NR == 1') || true
   [[ -n $newest ]] || die "no run report under $1/lake/reports/runs"
   cp "$newest" "$BENCH_DIR/reports/$2.json"
 }
