@@ -66,7 +66,9 @@ corpus() {
   if [[ ! -f $dir/.synth-args || $(cat "$dir/.synth-args") != "$args" ]]; then
     echo "== synthesising $dir ($args)"
     rm -rf "$dir"
-    "$BIN" --progress never synth --out "$dir" "${SYNTH_ARGS[@]}" --respondents "$respondents" | tee "$dir.synth.txt"
+    "$BIN" --progress never synth --out "$dir" "${SYNTH_ARGS[@]}" --respondents "$respondents" >"$dir.synth.txt" 2>&1 \
+      || die "synthesising $dir failed: see $dir.synth.txt"
+    cat "$dir.synth.txt"
     local last
     last=$(ls "$dir/inbox" | sort | tail -n 1)
     (cd "$dir/inbox" && ls "$last" | grep '\.xlsx$' | sort | awk 'NR == 1' | sed "s|^|$last/|") >"$dir/held-back.txt"
