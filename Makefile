@@ -1,11 +1,12 @@
 # The two set-up commands: `make run` (the nightly job on the synthesised sample) and
 # `make test` (every test). Both work on a fresh clone with only a Rust toolchain.
+# `make bench` runs the benchmarks (it also needs Python for the Polars peer job).
 
 CARGO ?= cargo
 BIN := $(or $(CARGO_TARGET_DIR),target)/release/burgerpeiling
 SAMPLE := data/sample
 
-.PHONY: build run test bench report-demo clean
+.PHONY: build run test bench bench-criterion bench-e2e report-demo clean
 
 build:
 	$(CARGO) build --release --locked
@@ -27,9 +28,16 @@ report-demo: run
 	@echo "delivery reports:"
 	@ls -1 data/lake/reports/deliveries/*.html
 
-# Criterion benchmarks (not part of `make test`); the first run synthesises the corpus.
-bench:
+# Benchmarks, never part of `make test` (see BENCHMARKS.md): the criterion benchmarks of the
+# hot paths (the first run synthesises their corpus), then the end-to-end benchmark
+# (bench/run.sh: RUNS=5 repetitions by default, RUNS_10X=1 of the 10x corpus, PEER=0 skips Polars).
+bench: bench-criterion bench-e2e
+
+bench-criterion:
 	$(CARGO) bench --locked
+
+bench-e2e:
+	bench/run.sh
 
 clean:
 	rm -rf data/lake data/sample

@@ -151,6 +151,10 @@ enum Command {
         /// conflicting-number and near-duplicate rows) at this rate, 0 to 0.25.
         #[arg(long, default_value_t = 0.0)]
         duplicates: f64,
+        /// File formats of plain deliveries as shares, e.g. `xlsx=50,csv=40,sav=5,xls=5`
+        /// (formats: xlsx, xlsm, xls, ods, csv, txt, sav; default xlsx=11,csv=9).
+        #[arg(long, value_parser = synth::FormatMix::parse, conflicts_with = "messy")]
+        formats: Option<synth::FormatMix>,
     },
 }
 
@@ -319,7 +323,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates } => {
+        Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates, formats } => {
             let config = Config::load(&cli.config)?;
             let opts = SynthOptions {
                 out: out.clone(),
@@ -329,8 +333,26 @@ fn execute(cli: &Cli) -> Result<i32> {
                 respondents: *respondents,
                 messy: *messy,
             };
-            let (summary, planted) =
-                synth::duplicates::synth_with_duplicates(&opts, *duplicates, &config.codebook, &config.municipalities)?;
+            let (summary, planted) = match formats {
+                // Planting duplicates keeps the default formats; a mix is for benchmark corpora.
+                Some(_) if *duplicates != 0.0 => {
+                    return Err(UsageError(
+                        "--formats cannot be combined with --duplicates yet: synthesise the \
+                         duplicates corpus with the default formats, or leave --duplicates out"
+                            .to_string(),
+                    )
+                    .into());
+                }
+                Some(mix) => {
+                    (synth::synth_with_formats(&opts, mix, &config.codebook, &config.municipalities)?, Vec::new())
+                }
+                None => synth::duplicates::synth_with_duplicates(
+                    &opts,
+                    *duplicates,
+                    &config.codebook,
+                    &config.municipalities,
+                )?,
+            };
             if cli.quiet == 0 {
                 let n: usize = summary.deliveries.iter().map(|d| d.respondents.len()).sum();
                 println!(

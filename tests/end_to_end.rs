@@ -392,3 +392,54 @@ fn deliveries_weighted_with_the_real_cbs_tables() {
     assert!(!collapsed.is_null(i));
     assert!((0..w.num_rows()).any(|i| sources.value(i).contains("70072ned")));
 }
+
+#[test]
+fn a_format_mix_from_the_command_line_lands_in_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    let spec = "xlsx=2,csv=2,sav=1,xls=1";
+    let opts = options(&sample);
+    let out = binary()
+        .args(["synth", "--out"])
+        .arg(&sample)
+        .args(["--seed", "7", "--municipalities", "3", "--years", "2021-2023", "--respondents", "60", "--formats", spec])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "synth failed: {}", String::from_utf8_lossy(&out.stderr));
+    let (cb, m) = config();
+    let generated = synth::generate_with_formats(&opts, &synth::FormatMix::parse(spec).unwrap(), &cb, &m);
+    let formats: std::collections::BTreeSet<&str> = generated.iter().map(|d| d.format.as_str()).collect();
+    assert_eq!(formats.into_iter().collect::<Vec<_>>(), ["csv", "sav", "xls", "xlsx"]);
+    for d in &generated {
+        assert!(sample.join("inbox").join(&d.file_name).is_file(), "{} not written", d.file_name);
+    }
+
+    let lake = dir.path().join("lake");
+    let out = run(&sample.join("inbox"), &lake);
+    assert!(out.status.success(), "run failed: {}", String::from_utf8_lossy(&out.stderr));
+    for year in [2021u16, 2022, 2023] {
+        let b = read_parquet(&lake.join(format!("respondents/jaar={year}/part-0000.parquet")));
+        check_schema(&b, &cb);
+        let here: Vec<&GeneratedDelivery> = generated.iter().filter(|d| d.year == year).collect();
+        assert_eq!(b.num_rows(), here.iter().map(|d| d.respondents.len()).sum::<usize>());
+        for d in here {
+            check_cells(&b, d, &cb);
+        }
+    }
+
+    // Bad specs, and a mix with --messy or --duplicates, are usage errors.
+    let bad = [
+        vec!["--formats", "xlsb=1"],
+        vec!["--formats", "xlsx"],
+        vec!["--formats", "csv=0"],
+        vec!["--formats", "xlsx=1", "--messy"],
+        vec!["--formats", "xlsx=1", "--duplicates", "0.1"],
+    ];
+    for args in bad {
+        let out = binary().args(["synth", "--out"]).arg(dir.path().join("refused")).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--formats") || stderr.contains("--messy"), "{args:?}: {stderr}");
+        assert!(!dir.path().join("refused/inbox").exists(), "{args:?} wrote deliveries");
+    }
+}

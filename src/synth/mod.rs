@@ -5,6 +5,8 @@
 //! [`generate`] builds every delivery in memory from a seed (pure, no I/O); [`synth`] also
 //! writes them to `<out>/inbox/<year>/BP-<year>-<quarter>-<name>.<ext>` and the population
 //! to `<out>/population/population.csv`. Tests compare the lake with the [`GeneratedDelivery`]s.
+//! Plain deliveries are spread over file formats by a [`FormatMix`] (by default xlsx and csv,
+//! 11 to 9; `--formats` asks for others, `.sav` and `.xls` included, for benchmarks).
 //! With `messy`, each delivery also gets a [`Quirks`] set and is written the way one agency or
 //! another really delivers (see [`messy`] and `docs/synth.md`); the answers stay the same.
 //!
@@ -53,9 +55,12 @@ const WEB_SHARE: f64 = 0.65;
 const WIJKNR_BLANK: f64 = 0.01;
 /// Respondent count per delivery varies uniformly by this fraction around the mean.
 const RESPONDENT_SPREAD: f64 = 0.10;
-/// xlsx deliveries per [`FORMAT_CYCLE`] deliveries; the rest are csv.
-const XLSX_PER_CYCLE: usize = 11;
-const FORMAT_CYCLE: usize = 20;
+/// xlsx deliveries per [`FORMAT_CYCLE`] deliveries; the rest are csv (the default [`FormatMix`]).
+const XLSX_PER_CYCLE: u64 = 11;
+const FORMAT_CYCLE: u64 = 20;
+/// Largest share one format may be given in a [`FormatMix`] spec, so index × share cannot
+/// overflow.
+const MAX_SHARE: u64 = 1_000_000;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +89,106 @@ impl Default for SynthOptions {
     }
 }
 
+/// How plain (non-messy) deliveries are spread over file formats: `--formats
+/// xlsx=50,csv=40,sav=5,xls=5`. Shares are whole numbers, normalised (only their ratios count).
+///
+/// Assignment is deterministic and interleaved, not blocked: the format with the largest share
+/// takes delivery `i` when `⌊(i+1)·s/S⌋ > ⌊i·s/S⌋` (share `s` of the total `S`), which spreads
+/// its deliveries evenly; the deliveries it leaves are numbered anew and shared the same way
+/// among the remaining formats, and so on. Every run of `S` consecutive deliveries therefore
+/// holds each format exactly in proportion. The default, xlsx 11 : csv 9, is the interleave
+/// plain runs have always used, so default output is unchanged. xlsx and csv are written by the
+/// plain writers; every other format by [`messy::write`] with the plain layout
+/// ([`Quirks::plain`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatMix {
+    /// Reduced by their greatest common divisor, largest share first (ties in [`messy::FORMATS`]
+    /// order), zero shares left out; never empty.
+    shares: Vec<(Format, u64)>,
+}
+
+impl Default for FormatMix {
+    fn default() -> FormatMix {
+        FormatMix {
+            shares: vec![(Format::Xlsx, XLSX_PER_CYCLE), (Format::Csv, FORMAT_CYCLE - XLSX_PER_CYCLE)],
+        }
+    }
+}
+
+impl FormatMix {
+    /// Parses `FORMAT=SHARE[,FORMAT=SHARE...]` (formats as file extensions: xlsx, xlsm, xls,
+    /// ods, csv, txt, sav). The error says what is wrong and how to write a spec.
+    pub fn parse(spec: &str) -> std::result::Result<FormatMix, String> {
+        let usage = "write FORMAT=SHARE pairs separated by commas, e.g. \
+                     xlsx=50,csv=40,sav=5,xls=5 (formats: xlsx, xlsm, xls, ods, csv, txt, sav; \
+                     shares are whole numbers and only their ratios count)";
+        let mut shares: Vec<(Format, u64)> = Vec::new();
+        for item in spec.split(',') {
+            let item = item.trim();
+            let Some((name, share)) = item.split_once('=') else {
+                return Err(format!("{item:?} has no '='; {usage}"));
+            };
+            let (name, share) = (name.trim(), share.trim());
+            let format = Format::from_extension(name.trim_start_matches('.'))
+                .ok_or_else(|| format!("unknown format {name:?}; {usage}"))?;
+            let share: u64 = share
+                .parse()
+                .ok()
+                .filter(|&s| s <= MAX_SHARE)
+                .ok_or_else(|| format!("the share of {name} ({share:?}) is not a whole number in 0-{MAX_SHARE}; {usage}"))?;
+            if shares.iter().any(|(f, _)| *f == format) {
+                return Err(format!("{name} is given twice; {usage}"));
+            }
+            shares.push((format, share));
+        }
+        shares.retain(|&(_, s)| s > 0);
+        if shares.is_empty() {
+            return Err(format!("no format has a share above 0; {usage}"));
+        }
+        let divisor = shares.iter().fold(0, |g, &(_, s)| gcd(g, s));
+        for (_, s) in &mut shares {
+            *s /= divisor;
+        }
+        let rank = |f: Format| messy::FORMATS.iter().position(|&x| x == f);
+        shares.sort_by(|a, b| b.1.cmp(&a.1).then(rank(a.0).cmp(&rank(b.0))));
+        Ok(FormatMix { shares })
+    }
+
+    /// The formats and their reduced shares, largest first.
+    pub fn shares(&self) -> &[(Format, u64)] {
+        &self.shares
+    }
+
+    /// The format of the delivery at position `index` of the corpus (year-major, then
+    /// municipality code).
+    pub fn format_of(&self, index: usize) -> Format {
+        let mut i = index as u64;
+        let mut total: u64 = self.shares.iter().map(|(_, s)| s).sum();
+        for &(format, share) in &self.shares[..self.shares.len() - 1] {
+            // Deliveries of this format among positions 0..i are ⌊i·share/total⌋.
+            let before = i * share / total;
+            if (i + 1) * share / total > before {
+                return format;
+            }
+            i -= before;
+            total -= share;
+        }
+        self.shares[self.shares.len() - 1].0
+    }
+}
+
+impl std::fmt::Display for FormatMix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> =
+            self.shares.iter().map(|(format, share)| format!("{}={share}", format.as_str())).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// Everything generated for one delivery, before it is written: tests compare the lake with this.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GeneratedDelivery {
@@ -105,7 +210,8 @@ pub struct GeneratedDelivery {
     pub municipality: String,
     /// The research agency's name (value label of `org`).
     pub agency: String,
-    /// How the delivery is written when messy; `None` for the plain xlsx/csv layout.
+    /// How the delivery is written when messy; `None` for the plain layout of its format
+    /// ([`Quirks::plain`]).
     pub quirks: Option<Quirks>,
 }
 
@@ -144,6 +250,8 @@ struct Profile {
 struct Plan {
     seed: u64,
     messy: bool,
+    /// Formats of plain deliveries.
+    formats: FormatMix,
     respondents: usize,
     profiles: Vec<Profile>,
     years: Vec<u16>,
@@ -160,7 +268,20 @@ pub fn generate(
     codebook: &Codebook,
     municipalities: &Municipalities,
 ) -> Vec<GeneratedDelivery> {
-    generate_plan(&plan(opts, codebook, municipalities))
+    generate_with_formats(opts, &FormatMix::default(), codebook, municipalities)
+}
+
+/// [`generate`] with plain deliveries spread over `formats` (ignored when `opts.messy`, whose
+/// rotation decides the formats). The answers do not depend on the formats.
+pub fn generate_with_formats(
+    opts: &SynthOptions,
+    formats: &FormatMix,
+    codebook: &Codebook,
+    municipalities: &Municipalities,
+) -> Vec<GeneratedDelivery> {
+    let mut plan = plan(opts, codebook, municipalities);
+    plan.formats = formats.clone();
+    generate_plan(&plan)
 }
 
 fn generate_plan(plan: &Plan) -> Vec<GeneratedDelivery> {
@@ -192,6 +313,16 @@ pub fn synth(
     codebook: &Codebook,
     municipalities: &Municipalities,
 ) -> Result<SynthSummary> {
+    synth_with_formats(opts, &FormatMix::default(), codebook, municipalities)
+}
+
+/// [`synth`] with plain deliveries spread over `formats` (see [`generate_with_formats`]).
+pub fn synth_with_formats(
+    opts: &SynthOptions,
+    formats: &FormatMix,
+    codebook: &Codebook,
+    municipalities: &Municipalities,
+) -> Result<SynthSummary> {
     validate(opts, municipalities)?;
     let inbox = opts.out.join("inbox");
     if inbox.exists()
@@ -207,7 +338,8 @@ pub fn synth(
         );
     }
 
-    let plan = plan(opts, codebook, municipalities);
+    let mut plan = plan(opts, codebook, municipalities);
+    plan.formats = formats.clone();
     let deliveries = generate_plan(&plan);
     for year in &plan.years {
         let dir = inbox.join(year.to_string());
@@ -292,6 +424,7 @@ fn plan(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalitie
     Plan {
         seed: opts.seed,
         messy: opts.messy,
+        formats: FormatMix::default(),
         respondents: opts.respondents,
         profiles,
         years,
@@ -342,12 +475,9 @@ fn delivery(
     let mut rng = rng_for(plan.seed, &["delivery", &p.municipality.code, &year.to_string()]);
     let fp = format_plan(plan, year);
     let quarter: u8 = rng.random_range(1..=4);
-    // Interleaved rather than blocked, so any run of deliveries holds both formats.
-    let xlsx = (index + 1) * XLSX_PER_CYCLE / FORMAT_CYCLE > index * XLSX_PER_CYCLE / FORMAT_CYCLE;
     let format = match &quirks {
         Some(q) => q.format,
-        None if xlsx => Format::Xlsx,
-        None => Format::Csv,
+        None => plan.formats.format_of(index),
     };
     let file_name =
         format!("{year}/BP-{year}-{quarter}-{}.{}", p.municipality.name, format.as_str());
@@ -470,16 +600,13 @@ fn write_delivery(
 ) -> Result<()> {
     let fp = format_plan(plan, d.year);
     let path = inbox.join(&d.file_name);
-    if d.quirks.is_some() {
-        let bytes =
-            messy::write(d, codebook).with_context(|| format!("cannot build {}", d.file_name))?;
-        return std::fs::write(&path, bytes)
-            .with_context(|| format!("cannot write {}", path.display()));
-    }
-    let bytes = match d.format {
-        Format::Csv => write::csv(d, &fp.research).into_bytes(),
-        _ => write::xlsx(d, &fp.research, &d.agency)
+    // Plain xlsx and csv have writers of their own; every other format, and every messy
+    // delivery, is laid out by `messy` (plain formats with `Quirks::plain`).
+    let bytes = match (d.format, &d.quirks) {
+        (Format::Csv, None) => write::csv(d, &fp.research).into_bytes(),
+        (Format::Xlsx, None) => write::xlsx(d, &fp.research, &d.agency)
             .with_context(|| format!("cannot build {}", d.file_name))?,
+        _ => messy::write(d, codebook).with_context(|| format!("cannot build {}", d.file_name))?,
     };
     std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

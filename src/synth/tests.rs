@@ -439,6 +439,94 @@ fn invalid_options_are_refused() {
     assert!(again.to_string().contains("already holds files"), "{again}");
 }
 
+#[test]
+fn format_mix_specs_are_parsed_and_bad_ones_refused() {
+    let mix = FormatMix::parse("xlsx=50, csv=40,sav=5,xls=5").unwrap();
+    // Reduced, largest share first, ties in messy::FORMATS order.
+    assert_eq!(
+        mix.shares(),
+        [(Format::Xlsx, 10), (Format::Csv, 8), (Format::Xls, 1), (Format::Sav, 1)]
+    );
+    assert_eq!(mix.to_string(), "xlsx=10,csv=8,xls=1,sav=1");
+    assert_eq!(FormatMix::parse(&mix.to_string()).unwrap(), mix);
+    assert_eq!(FormatMix::parse("csv=45,xlsx=55").unwrap(), FormatMix::default());
+    assert_eq!(FormatMix::parse("sav=3,csv=0").unwrap().shares(), [(Format::Sav, 1)]);
+    for (bad, says) in [
+        ("", "no '='"),
+        ("xlsx", "no '='"),
+        ("xlsb=5", "unknown format"),
+        ("xlsx=-1", "whole number"),
+        ("xlsx=1.5", "whole number"),
+        ("xlsx=2000000", "whole number"),
+        ("xlsx=1,XLSX=2", "twice"),
+        ("csv=0", "above 0"),
+    ] {
+        let e = FormatMix::parse(bad).unwrap_err();
+        assert!(e.contains(says) && e.contains("xlsx=50,csv=40,sav=5,xls=5"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn format_mix_is_honoured_in_every_window_and_interleaved() {
+    let mix = FormatMix::parse("xlsx=50,csv=40,sav=5,xls=5").unwrap();
+    let total: u64 = mix.shares().iter().map(|(_, s)| s).sum();
+    let formats: Vec<Format> = (0..1000).map(|i| mix.format_of(i)).collect();
+    // Any `total` consecutive deliveries hold each format exactly in proportion.
+    for window in formats.windows(total as usize) {
+        for &(format, share) in mix.shares() {
+            assert_eq!(window.iter().filter(|&&f| f == format).count() as u64, share, "{format:?}");
+        }
+    }
+    // Interleaved, not blocked: with half the deliveries xlsx, no two neighbours share a format.
+    assert!(formats.windows(2).all(|w| w[0] != w[1]));
+
+    // The generated corpus follows it, and its answers do not depend on the formats.
+    let (cb, m) = (codebook(), municipalities());
+    let opts = SynthOptions { municipalities: 10, years: (2020, 2023), respondents: 20, ..SynthOptions::default() };
+    let plain = generate(&opts, &cb, &m);
+    let mixed = generate_with_formats(&opts, &mix, &cb, &m);
+    for (i, (a, b)) in plain.iter().zip(&mixed).enumerate() {
+        assert_eq!(b.format, mix.format_of(i));
+        assert!(b.file_name.ends_with(&format!(".{}", b.format.as_str())), "{}", b.file_name);
+        assert_eq!((&a.respondents, a.year, &a.gemeente_code), (&b.respondents, b.year, &b.gemeente_code));
+        assert!(b.quirks.is_none());
+    }
+}
+
+#[test]
+fn default_format_mix_is_the_old_interleave() {
+    let mix = FormatMix::default();
+    for i in 0..5000usize {
+        // What plain runs did before `--formats`: xlsx 11 in 20, interleaved.
+        let xlsx = (i + 1) * 11 / 20 > i * 11 / 20;
+        assert_eq!(mix.format_of(i), if xlsx { Format::Xlsx } else { Format::Csv }, "delivery {i}");
+    }
+    let (cb, m) = (codebook(), municipalities());
+    let opts = SynthOptions { respondents: 10, ..SynthOptions::default() };
+    assert_eq!(generate(&opts, &cb, &m), generate_with_formats(&opts, &mix, &cb, &m));
+}
+
+#[test]
+fn every_format_of_a_mix_reads_back_as_its_expected_table() {
+    let (cb, m) = (codebook(), municipalities());
+    let dir = tempfile::tempdir().unwrap();
+    let mix = FormatMix::parse("xlsx=1,xlsm=1,xls=1,ods=1,csv=1,txt=1,sav=1").unwrap();
+    let opts = SynthOptions { out: dir.path().to_path_buf(), municipalities: 7, years: (2021, 2022), respondents: 25, ..SynthOptions::default() };
+    let summary = synth_with_formats(&opts, &mix, &cb, &m).unwrap();
+    let known = |name: &str| cb.is_known(&crate::codebook::canonical_name(name));
+    let mut seen = BTreeSet::new();
+    for d in &summary.deliveries {
+        seen.insert(d.format);
+        let path = dir.path().join("inbox").join(&d.file_name);
+        let (table, findings) = crate::ingest::read(&path, d.format, &d.file_name, &known, u64::MAX);
+        assert!(findings.is_empty(), "{}: {findings:?}", d.file_name);
+        let expected = expected_table(d, &cb).unwrap();
+        assert!(expected.title_rows.is_empty());
+        assert!(table.unwrap() == expected.table, "{}", d.file_name);
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+}
+
 /// Scale target: 57 municipalities × 2015-2024 × 600 respondents (~340,000 respondents).
 /// Run with `cargo test --release --lib synth::tests::full_scale -- --ignored --nocapture`.
 #[test]
