@@ -14,7 +14,7 @@ fn write_year(c: &mut Criterion) {
     let cb = &corpus.config.codebook;
     let batches = common::kept_batches(&corpus, common::YEAR);
     let table = assemble::assemble(common::YEAR, batches.iter().collect());
-    let weights = common::weigh(&corpus, common::YEAR, &common::respondents(&corpus, &table));
+    let weights = common::weigh(&corpus, &table);
     let record_batch = lake::year_record_batch(&table, cb, &weights).expect("the year's record batch");
     let encode = || {
         let props = lake::writer_properties(&[]).expect("writer properties");

@@ -16,10 +16,10 @@ use burgerpeiling::dedup::{self, DedupOptions, NearDuplicates};
 use burgerpeiling::harmonise::{self, Batch};
 use burgerpeiling::ingest::{self, Delivery, RawTable};
 use burgerpeiling::lake::RowWeights;
-use burgerpeiling::pipeline::Config;
+use burgerpeiling::pipeline::{self, Config};
 use burgerpeiling::population::{self, PopulationTable};
 use burgerpeiling::synth::{self, FormatMix, SynthOptions};
-use burgerpeiling::weight::{self, Respondent, WeightOptions};
+use burgerpeiling::weight::WeightOptions;
 
 const SEED: u64 = 1;
 const MUNICIPALITIES: usize = 60;
@@ -109,48 +109,10 @@ pub fn kept_batches(c: &Corpus, year: u16) -> Vec<Batch> {
     dedup::kept_batches(&refs, &dedup::dedup_year(&refs, &dedup_options(c)))
 }
 
-/// The rows of an assembled year as the weighting takes them.
-pub fn respondents(c: &Corpus, table: &YearTable) -> Vec<Respondent> {
-    let age = c.config.codebook.age_column();
-    table
-        .rows
-        .iter()
-        .map(|rr| {
-            let (b, r) = (table.batches[rr.batch], rr.row);
-            Respondent {
-                key: rr.respondent_key.clone(),
-                municipality: b.municipality(r).code.clone(),
-                age_band: age.and_then(|a| b.answers[a][r]),
-                wijknr: b.wijknr[r].clone(),
-                weging: b.weging[r],
-            }
-        })
-        .collect()
-}
-
-/// Weights every municipality-year of the rows (sorted by municipality, as the lake order is)
-/// and the year's national weights, with the pipeline's default options.
-pub fn weigh(c: &Corpus, year: u16, rows: &[Respondent]) -> RowWeights {
-    let opts = WeightOptions::default();
-    let n = rows.len();
-    let mut out = RowWeights { weight: vec![None; n], weight_national: vec![None; n], weight_cell: vec![None; n] };
-    let mut start = 0;
-    while start < n {
-        let code = &rows[start].municipality;
-        let end = start + rows[start..].iter().take_while(|r| &r.municipality == code).count();
-        let w = weight::weight_municipality_year(year, &rows[start..end], &c.population, &opts)
-            .unwrap_or_else(|e| panic!("weighting {code} {year}: {e}"));
-        for (i, (wt, cell)) in w.weights.iter().zip(&w.cells).enumerate() {
-            out.weight[start + i] = Some(*wt);
-            out.weight_cell[start + i] = cell.clone();
-        }
-        start = end;
-    }
-    let national = weight::national_weights(year, rows, &c.population).expect("national weights");
-    for (slot, w) in out.weight_national.iter_mut().zip(&national.weights) {
-        *slot = Some(*w);
-    }
-    out
+/// Weights one assembled survey year as the pipeline does (`pipeline::weigh_year`, with the
+/// pipeline's default options).
+pub fn weigh(c: &Corpus, table: &YearTable) -> RowWeights {
+    pipeline::weigh_year(table, &c.config.codebook, &c.population, &WeightOptions::default()).expect("weights").weights
 }
 
 /// A scratch directory under `target/` for benchmarks that write files.

@@ -9,6 +9,8 @@
 
 mod years;
 
+pub use years::{WeighedYear, weigh_year};
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -266,18 +266,18 @@ pub fn dedup_rows(batches: Vec<Cow<Batch>>, codebook: &Codebook, settings: &Dedu
 
 /// The weights of one survey year, with what goes into `weighting.parquet`, the run report
 /// and the findings.
-struct WeighedYear {
-    weights: lake::RowWeights,
-    records: Vec<lake::WeightingRecord>,
-    summaries: Vec<report::WeightingSummary>,
-    findings: Vec<Finding>,
+pub struct WeighedYear {
+    pub weights: lake::RowWeights,
+    pub records: Vec<lake::WeightingRecord>,
+    pub summaries: Vec<report::WeightingSummary>,
+    pub findings: Vec<Finding>,
 }
 
 /// Weights every municipality-year of one survey year and the year's national weights. Data
 /// problems (no population, an unusable table, a method that is not possible) leave the weights
 /// null and become findings on every delivery of the municipality-year; a configuration or
 /// programming error fails the run.
-fn weigh_year(
+pub fn weigh_year(
     table: &crate::assemble::YearTable,
     codebook: &Codebook,
     population: &PopulationTable,
