@@ -41,7 +41,7 @@ BENCH_DIR=$(cd "$BENCH_DIR" && pwd)
 LOGS=$BENCH_DIR/logs
 RAW=$BENCH_DIR/raw.tsv
 RESULTS=$BENCH_DIR/results.md
-rm -rf "$LOGS" "$BENCH_DIR/reports"
+rm -rf "$LOGS" "$BENCH_DIR/reports" "$BENCH_DIR/trash"
 mkdir -p "$LOGS" "$BENCH_DIR/reports"
 printf 'measure\trun\twall_s\tmax_rss_kb\n' >"$RAW"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -114,13 +114,29 @@ near_duplicates = "report"
 EOF
 }
 
+# discard DIR...: moves DIRs out of the way into the trash, emptied at the end of the script.
+# Deleting them on the spot would time the file system, not the job: ext4 skips inodes freed in
+# the last seconds when it allocates new ones, so a run that creates thousands of files right
+# after thousands were deleted spent a fifth of its CPU searching for inodes (perf:
+# recently_deleted, find_get_block_common), and each repetition was slower than the one before.
+TRASH=$BENCH_DIR/trash
+discard() {
+  local d
+  mkdir -p "$TRASH"
+  for d in "$@"; do
+    if [[ -e $d ]]; then mv "$d" "$(mktemp -d "$TRASH/XXXXXX")/"; fi
+  done
+}
+
 # timed MEASURE RUN COMMAND...: runs COMMAND under /usr/bin/time -v and appends its wall time
-# (nanosecond clock) and peak resident memory to raw.tsv.
+# (nanosecond clock) and peak resident memory to raw.tsv. Dirty pages are written out first
+# (`sync`), so a run does not pay for the set-up's writes (a restored lake, a synthesised corpus).
 timed() {
   local measure=$1 run=$2
   shift 2
   local log=$LOGS/$measure-$run.log
   local t0 t1 rss
+  sync
   t0=$(date +%s%N)
   /usr/bin/time -v -o "$log.time" "$@" >"$log" 2>&1 \
     || die "$measure (run $run) failed: see $log and $log.time"
@@ -160,7 +176,7 @@ cold() {
   held_in "$corpus"
   echo "== $measure: full rebuild from an empty lake and state ($runs runs)"
   for i in $(seq 1 "$runs"); do
-    rm -rf "$work/lake" "$work/state"
+    discard "$work/lake" "$work/state"
     timed "$measure" "$i" "$BIN" --pipeline "$work/pipeline.toml" --progress never run
     keep_report "$work" "$measure-$i"
   done
@@ -179,13 +195,13 @@ grep -q "nothing was written" "$LOGS/noop-1.log" || die "the no-op run wrote som
 echo "== one new delivery ($RUNS runs; $(cat "$C1/held-back.txt"))"
 # The state before each run: everything but the held-back delivery published (untimed).
 held_out "$C1"
-rm -rf "$W1/lake" "$W1/state" "$W1/snapshot"
+discard "$W1/lake" "$W1/state" "$W1/snapshot"
 "$BIN" --pipeline "$W1/pipeline.toml" --progress never run >"$LOGS/snapshot.log" 2>&1 || die "the run without the held-back delivery failed: see $LOGS/snapshot.log"
 mkdir -p "$W1/snapshot"
 cp -a "$W1/lake" "$W1/state" "$W1/snapshot/"
 for i in $(seq 1 "$RUNS"); do
   held_out "$C1"
-  rm -rf "$W1/lake" "$W1/state"
+  discard "$W1/lake" "$W1/state"
   cp -a "$W1/snapshot/lake" "$W1/snapshot/state" "$W1/"
   held_in "$C1"
   timed one-new "$i" "$BIN" --pipeline "$W1/pipeline.toml" --progress never run
@@ -215,6 +231,7 @@ if [[ $RUNS_10X != 0 ]]; then
   # The 10x lake and state take gigabytes; the corpus is kept for the next benchmark.
   rm -rf "$W10/lake" "$W10/state"
 fi
+rm -rf "$TRASH"
 
 # ---- results ----
 
