@@ -392,16 +392,15 @@ fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: Option<&Codebook>)
     if s.arrow.is_some() != s.summary.is_some() {
         bail!("the .json names a batch without its summary");
     }
-    let batch = match (s.arrow, s.batch) {
-        (Some(arrow), Some(_)) if codebook.is_none() => {
+    let batch = match (s.arrow, s.batch, codebook) {
+        (Some(arrow), Some(_), None) => {
             let bytes = fs::metadata(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?.len();
             if bytes != arrow.bytes {
                 bail!("the .arrow is not the one the .json was written with");
             }
             None
         }
-        (Some(arrow), Some(meta)) => {
-            let codebook = codebook.expect("the arm above takes the summary-only lookup");
+        (Some(arrow), Some(meta), Some(codebook)) => {
             let bytes = fs::read(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?;
             if bytes.len() as u64 != arrow.bytes || blake3::hash(&bytes).to_hex().as_str() != arrow.blake3 {
                 bail!("the .arrow is not the one the .json was written with");
@@ -412,7 +411,7 @@ fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: Option<&Codebook>)
             }
             Some(batch)
         }
-        (None, None) => None,
+        (None, None, _) => None,
         _ => bail!("the .json names a batch half"),
     };
     let findings = |v: Vec<StoredFinding>| v.into_iter().map(StoredFinding::into_finding).collect::<Result<Vec<_>>>();
