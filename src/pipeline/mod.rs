@@ -3,9 +3,9 @@
 //! `inbox → discover → (per file, in parallel) read + harmonise → cache → (per year, in
 //! parallel, one year per thread) dedup + assemble + weigh → lake`. Between the two parallel
 //! stages a run holds each delivery as its summary only; a year's rows are in memory only while
-//! [`years`] builds it. A delivery that cannot be read or harmonised is rejected with its findings; the others
-//! are published. A byte-identical copy of an earlier file is recorded as `duplicate_file` and
-//! not read again. Knows no file format details and no variable names.
+//! [`years`] builds it. A delivery that cannot be read or harmonised is rejected with its
+//! findings; the others are published. A byte-identical copy of an earlier file is recorded as
+//! `duplicate_file` and not read again. Knows no file format details and no variable names.
 
 mod years;
 
