@@ -5,7 +5,9 @@
 //! no finding but the skipped title rows; a `.sav`'s dictionary must carry the codebook's
 //! labels, value labels and missing values. The same seed must give byte-identical files.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod common;
+
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use burgerpeiling::codebook::{Codebook, canonical_name};
@@ -23,24 +25,6 @@ fn config() -> (Codebook, Municipalities) {
 
 fn options(out: &Path) -> SynthOptions {
     SynthOptions { out: out.to_path_buf(), respondents: 40, messy: true, ..SynthOptions::default() }
-}
-
-/// Every file under `dir`, relative path → bytes.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 fn set<T: Ord>(values: impl IntoIterator<Item = T>) -> BTreeSet<T> {
@@ -143,7 +127,7 @@ fn the_same_seed_gives_byte_identical_messy_files() {
     let opts = |out: &Path| SynthOptions { respondents: 20, ..options(out) };
     synth::synth(&opts(a.path()), &cb, &m).unwrap();
     synth::synth(&opts(b.path()), &cb, &m).unwrap();
-    let (fa, fb) = (files(a.path()), files(b.path()));
+    let (fa, fb) = (common::files(a.path()), common::files(b.path()));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     let extensions: BTreeSet<&str> =
         fa.keys().filter_map(|k| k.rsplit_once('.').map(|(_, e)| e)).collect();

@@ -3,6 +3,8 @@
 //! one year; a second run on the same state exits 4; a run killed at any moment leaves a lake
 //! that reads whole, and the next run recovers.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -88,23 +90,7 @@ impl Setup {
 
     /// Every file of the lake: relative path → bytes.
     fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        Setup::snapshot_of(&self.lake())
-    }
-
-    fn snapshot_of(lake: &Path) -> BTreeMap<String, Vec<u8>> {
-        fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-            for e in fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    walk(base, &p, out);
-                } else {
-                    out.insert(p.strip_prefix(base).unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap());
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(lake, lake, &mut out);
-        out
+        common::files(&self.lake())
     }
 }
 
@@ -230,7 +216,7 @@ fn assert_same_as_a_cold_build(s: &Setup) {
     let out = s.command_on(&["run"], &lake, &state).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let incremental = s.snapshot();
-    let cold = Setup::snapshot_of(&lake);
+    let cold = common::files(&lake);
     let comparable = |m: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, String> {
         m.iter()
             .filter(|(p, _)| p.ends_with(".parquet") || p.ends_with("response.csv") || (p.contains("reports/deliveries/") && p.ends_with(".json")))
