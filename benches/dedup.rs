@@ -17,9 +17,8 @@ fn dedup_year(c: &mut Criterion) {
     let mut group = c.benchmark_group("dedup");
     group.sample_size(10);
     group.throughput(Throughput::Elements(rows as u64));
-    group.bench_function(format!("year {}", common::YEAR), |b| {
-        b.iter(|| dedup::dedup_year(&refs, &opts).dropped.len())
-    });
+    group
+        .bench_function(format!("year {}", common::YEAR), |b| b.iter(|| dedup::dedup_year(&refs, &opts).dropped.len()));
     group.bench_function(format!("year {} and kept batches", common::YEAR), |b| {
         b.iter(|| dedup::kept_batches(&refs, &dedup::dedup_year(&refs, &opts)).len())
     });

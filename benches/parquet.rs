@@ -18,7 +18,8 @@ fn write_year(c: &mut Criterion) {
     let record_batch = lake::year_record_batch(&table, cb, &weights).expect("the year's record batch");
     let encode = || {
         let props = lake::writer_properties(&[]).expect("writer properties");
-        let mut writer = ArrowWriter::try_new(Vec::new(), record_batch.schema(), Some(props)).expect("a Parquet writer");
+        let mut writer =
+            ArrowWriter::try_new(Vec::new(), record_batch.schema(), Some(props)).expect("a Parquet writer");
         writer.write(&record_batch).expect("encode the year");
         writer.into_inner().expect("finish the file")
     };

@@ -14,9 +14,7 @@ fn weight_year(c: &mut Criterion) {
     let mut group = c.benchmark_group("weight");
     group.sample_size(10);
     group.throughput(Throughput::Elements(table.rows.len() as u64));
-    group.bench_function(format!("year {}", common::YEAR), |b| {
-        b.iter(|| common::weigh(&corpus, &table).weight.len())
-    });
+    group.bench_function(format!("year {}", common::YEAR), |b| b.iter(|| common::weigh(&corpus, &table).weight.len()));
     group.finish();
 }
 

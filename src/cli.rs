@@ -233,7 +233,13 @@ fn execute(cli: &Cli) -> Result<i32> {
             println!("last runs:");
             for r in ledger.last_runs(5)? {
                 let years: Vec<String> = r.years_rebuilt.iter().map(|y| y.to_string()).collect();
-                println!("  {} {} {} (years rebuilt: {})", r.run_id, r.command, r.outcome, if years.is_empty() { "none".into() } else { years.join(", ") });
+                println!(
+                    "  {} {} {} (years rebuilt: {})",
+                    r.run_id,
+                    r.command,
+                    r.outcome,
+                    if years.is_empty() { "none".into() } else { years.join(", ") }
+                );
             }
             println!("published years:");
             for p in ledger.partitions()? {
@@ -243,7 +249,8 @@ fn execute(cli: &Cli) -> Result<i32> {
             // knows that left the inbox.
             let inbox = pick(cli, inbox, &pipeline.paths.inbox, "inbox")?;
             let _ = lake;
-            let fingerprint = |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
+            let fingerprint =
+                |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
             let found = crate::ingest::discover::discover_with(&inbox, pipeline.limits.max_file_bytes, &fingerprint)?;
             let rows = ledger.known_deliveries()?;
             let known: std::collections::BTreeSet<String> = rows.iter().map(|d| d.delivery_id.clone()).collect();
@@ -258,7 +265,9 @@ fn execute(cli: &Cli) -> Result<i32> {
             let present: std::collections::BTreeSet<&str> = found.deliveries.iter().map(|d| d.id.as_str()).collect();
             let gone = published.iter().filter(|k| !present.contains(k.as_str())).count();
             if new.is_empty() && gone == 0 {
-                println!("next run: no new or changed files (it rebuilds nothing unless config, pipeline file or population tables changed)");
+                println!(
+                    "next run: no new or changed files (it rebuilds nothing unless config, pipeline file or population tables changed)"
+                );
             } else {
                 println!("next run: {} new or changed file(s), {} known file(s) gone from the inbox", new.len(), gone);
                 for n in new.iter().take(20) {
@@ -281,10 +290,9 @@ fn execute(cli: &Cli) -> Result<i32> {
             let reports: Vec<_> = outcomes
                 .iter()
                 .map(|o| {
-                    let shares = o
-                        .summary
-                        .as_ref()
-                        .and_then(|b| pipeline::population_shares(&population, &b.municipalities.first()?.code, b.year));
+                    let shares = o.summary.as_ref().and_then(|b| {
+                        pipeline::population_shares(&population, &b.municipalities.first()?.code, b.year)
+                    });
                     crate::report::delivery_report(&run_id, o, &config.codebook, shares)
                 })
                 .collect();
@@ -302,8 +310,7 @@ fn execute(cli: &Cli) -> Result<i32> {
         }
         Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
             let config = Config::load(&cli.config)?;
-            let bytes = std::fs::read(file)
-                .map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+            let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let year = year.or_else(|| crate::population::year_from_file_name(&name));
             let (rows, problems) = crate::population::import(kind, &bytes, year, &config.municipalities)
@@ -468,7 +475,9 @@ fn init_logging(cli: &Cli) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("burgerpeiling={level}")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match cli.log_format {
-        LogFormat::Text => builder.with_target(false).without_time().with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Text => {
+            builder.with_target(false).without_time().with_ansi(std::io::stderr().is_terminal()).try_init()
+        }
         LogFormat::Json => builder.json().try_init(),
     };
 }

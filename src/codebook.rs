@@ -143,7 +143,9 @@ pub enum Target {
     Research(ResearchVariable),
     Answer(Answer),
     /// Never read: personal data or open text (reason from `excluded-variables.csv`).
-    Excluded { reason: String },
+    Excluded {
+        reason: String,
+    },
 }
 
 /// How one delivered questionnaire variable becomes lake values.
@@ -298,8 +300,7 @@ impl Codebook {
         }
         let map: Vec<VersionMapRow> = read_csv(&config_dir.join(VERSION_MAP_FILE))?;
         let excluded: Vec<ExcludedRow> = read_csv(&config_dir.join(EXCLUDED_FILE))?;
-        let excluded: BTreeMap<String, String> =
-            excluded.into_iter().map(|r| (r.name, r.reason)).collect();
+        let excluded: BTreeMap<String, String> = excluded.into_iter().map(|r| (r.name, r.reason)).collect();
         let recode_rows: Vec<RecodeRow> = read_csv(&config_dir.join(RECODES_FILE))?;
         let mut recodes: BTreeMap<String, Vec<(i16, i16)>> = BTreeMap::new();
         for r in recode_rows {
@@ -365,9 +366,8 @@ impl Codebook {
         let partial: BTreeSet<&str> = recodes
             .iter()
             .filter(|(name, rule)| {
-                first_2019(name).is_some_and(|v| {
-                    v.value_labels.iter().any(|(c, _)| !rule.iter().any(|(from, _)| from == c))
-                })
+                first_2019(name)
+                    .is_some_and(|v| v.value_labels.iter().any(|(c, _)| !rule.iter().any(|(from, _)| from == c)))
             })
             .map(|(name, _)| name.as_str())
             .collect();
@@ -389,9 +389,8 @@ impl Codebook {
             .map(|r| (r.var_2019.as_str(), r.var_2022.as_str()))
             .collect();
 
-        let is_questionnaire = |v: &Variable| {
-            ResearchVariable::from_name(&v.name).is_none() && !excluded.contains_key(&v.name)
-        };
+        let is_questionnaire =
+            |v: &Variable| ResearchVariable::from_name(&v.name).is_none() && !excluded.contains_key(&v.name);
 
         let mut columns: Vec<Column> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -400,8 +399,7 @@ impl Codebook {
             columns.push(c);
         };
 
-        let in_2019: BTreeSet<&str> =
-            v2019.iter().flat_map(|f| f.variables.iter().map(|v| v.name.as_str())).collect();
+        let in_2019: BTreeSet<&str> = v2019.iter().flat_map(|f| f.variables.iter().map(|v| v.name.as_str())).collect();
         for v in v2022.variables.iter().filter(|v| is_questionnaire(v)) {
             let source = renamed.iter().find(|(_, to)| **to == v.name).map(|(from, _)| *from);
             let comparability = match source {
@@ -413,9 +411,8 @@ impl Codebook {
             push(&mut columns, column_of(v, v.name.clone(), comparability));
         }
         for name in &keeps_2019 {
-            let v = first_2019(name).with_context(|| {
-                format!("{VERSION_MAP_FILE} names 2019 variable {name}, no 2019 dataformat has it")
-            })?;
+            let v = first_2019(name)
+                .with_context(|| format!("{VERSION_MAP_FILE} names 2019 variable {name}, no 2019 dataformat has it"))?;
             push(&mut columns, column_of(v, format!("{name}{SUFFIX_2019}"), Comparability::Only2019));
         }
         let mut seen_2019_only = BTreeSet::new();
@@ -444,9 +441,7 @@ impl Codebook {
                         Questionnaire::V2019 if split.contains(v.name.as_str()) => {
                             format!("{}{SUFFIX_2019}", v.name)
                         }
-                        Questionnaire::V2019 => {
-                            renamed.get(v.name.as_str()).copied().unwrap_or(&v.name).to_string()
-                        }
+                        Questionnaire::V2019 => renamed.get(v.name.as_str()).copied().unwrap_or(&v.name).to_string(),
                     };
                     let column = *index.get(&canonical).with_context(|| {
                         format!("{} variable {} maps to unknown column {canonical}", f.name, v.name)
@@ -465,7 +460,8 @@ impl Codebook {
                     // "anders"): they are valid too.
                     let mut valid: Vec<i16> = v.value_labels.iter().map(|(c, _)| *c).collect();
                     if let Some(r) = &recode {
-                        let extra: Vec<i16> = r.map.iter().map(|(from, _)| *from).filter(|c| !valid.contains(c)).collect();
+                        let extra: Vec<i16> =
+                            r.map.iter().map(|(from, _)| *from).filter(|c| !valid.contains(c)).collect();
                         valid.extend(extra);
                     }
                     let labels = v.value_labels.iter().map(|(c, l)| (fold_label(l), *c)).collect();
@@ -599,11 +595,7 @@ impl Codebook {
 /// of white space as one space, no space around `/`.
 pub fn fold_label(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    let plain: String = text
-        .nfd()
-        .filter(|c| !matches!(*c as u32, 0x0300..=0x036F))
-        .collect::<String>()
-        .to_lowercase();
+    let plain: String = text.nfd().filter(|c| !matches!(*c as u32, 0x0300..=0x036F)).collect::<String>().to_lowercase();
     plain.split_whitespace().collect::<Vec<_>>().join(" ").replace(" / ", "/")
 }
 
@@ -627,21 +619,16 @@ fn variable_from_row(r: DataformatRow) -> Result<Variable> {
         s.split('|')
             .filter(|p| !p.is_empty())
             .map(|p| {
-                p.trim()
-                    .parse::<i16>()
-                    .with_context(|| format!("variable {}: {what} {p:?} is not a code", r.name))
+                p.trim().parse::<i16>().with_context(|| format!("variable {}: {what} {p:?} is not a code", r.name))
             })
             .collect()
     };
     let mut value_labels = Vec::new();
     for part in r.value_labels.split('|').filter(|p| !p.is_empty()) {
-        let (code, label) = part
-            .split_once('=')
-            .with_context(|| format!("variable {}: value label {part:?} lacks '='", r.name))?;
-        let code = code
-            .trim()
-            .parse::<i16>()
-            .with_context(|| format!("variable {}: value label code {code:?}", r.name))?;
+        let (code, label) =
+            part.split_once('=').with_context(|| format!("variable {}: value label {part:?} lacks '='", r.name))?;
+        let code =
+            code.trim().parse::<i16>().with_context(|| format!("variable {}: value label code {code:?}", r.name))?;
         value_labels.push((code, label.to_string()));
     }
     Ok(Variable {
@@ -655,8 +642,8 @@ fn variable_from_row(r: DataformatRow) -> Result<Variable> {
 }
 
 fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut reader = csv::Reader::from_path(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     reader
         .deserialize()
         .collect::<Result<Vec<T>, _>>()

@@ -49,8 +49,7 @@ const ID_COLUMNS: [(&str, DataType, bool); 14] = [
 
 /// The Arrow schema of `respondents`, derived from the codebook.
 pub fn respondent_schema(codebook: &Codebook) -> SchemaRef {
-    let mut fields: Vec<Field> =
-        ID_COLUMNS.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect();
+    let mut fields: Vec<Field> = ID_COLUMNS.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect();
     for c in &codebook.columns {
         let labels: Vec<String> = c.value_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let metadata = HashMap::from([
@@ -67,7 +66,8 @@ pub fn respondent_schema(codebook: &Codebook) -> SchemaRef {
     }
     fields.push(weging_field);
     let described = |name: &str, label: &str| {
-        Field::new(name, DataType::Float64, true).with_metadata(HashMap::from([("label".to_string(), label.to_string())]))
+        Field::new(name, DataType::Float64, true)
+            .with_metadata(HashMap::from([("label".to_string(), label.to_string())]))
     };
     fields.push(described("weight", "weight recomputed by the product: municipality x year, sums to its respondents"));
     fields.push(described("weight_national", "weight for pooled national figures of the year (NL01 age distribution)"));
@@ -142,8 +142,7 @@ pub fn year_record_batch(table: &YearTable, codebook: &Codebook, weights: &RowWe
     columns.push(Arc::new(Float64Array::from(weights.weight.clone())));
     columns.push(Arc::new(Float64Array::from(weights.weight_national.clone())));
     columns.push(Arc::new(StringArray::from(weights.weight_cell.clone())));
-    RecordBatch::try_new(respondent_schema(codebook), columns)
-        .context("building the respondents record batch")
+    RecordBatch::try_new(respondent_schema(codebook), columns).context("building the respondents record batch")
 }
 
 /// What the lake stores about one delivery (`deliveries.parquet`).
@@ -204,7 +203,8 @@ pub fn weighting_record_batch(records: &[WeightingRecord]) -> Result<RecordBatch
     let floats = |f: &dyn Fn(&WeightingRecord) -> Option<f64>| -> ArrayRef {
         Arc::new(records.iter().map(f).collect::<Float64Array>())
     };
-    let ints = |f: &dyn Fn(&WeightingRecord) -> i64| -> ArrayRef { Arc::new(records.iter().map(f).collect::<Int64Array>()) };
+    let ints =
+        |f: &dyn Fn(&WeightingRecord) -> i64| -> ArrayRef { Arc::new(records.iter().map(f).collect::<Int64Array>()) };
     let schema = Schema::new(vec![
         Field::new("jr", DataType::Int16, false),
         Field::new("gemeente_code", DataType::Utf8, false),
@@ -323,8 +323,7 @@ pub fn deliveries_record_batch(records: &[DeliveryRecord]) -> Result<RecordBatch
 /// The Parquet settings every lake file is written with. `metadata` goes into the file's
 /// key-value metadata, sorted by key so the bytes do not depend on insertion order.
 pub fn writer_properties(metadata: &[(String, String)]) -> Result<WriterProperties> {
-    let mut kv: Vec<KeyValue> =
-        metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    let mut kv: Vec<KeyValue> = metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
     kv.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
@@ -394,8 +393,7 @@ pub fn publish_file(
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent)?;
     }
-    fs::rename(&tmp, &target)
-        .with_context(|| format!("cannot move {} into the lake", target.display()))?;
+    fs::rename(&tmp, &target).with_context(|| format!("cannot move {} into the lake", target.display()))?;
     sync_dir(target.parent().unwrap_or(lake))?;
     Ok(published)
 }
@@ -529,9 +527,7 @@ fn describe(path: &Path, relative: &str, rows: usize) -> Result<PublishedFile> {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("cannot sync directory {}", dir.display()))
+    File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync directory {}", dir.display()))
 }
 
 #[cfg(test)]

@@ -392,13 +392,10 @@ impl Ledger {
 
     /// How many delivery rows have each status.
     pub fn deliveries_by_status(&self) -> Result<BTreeMap<String, u64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
-            .map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(|e| self.sql(e))?;
+        let mut stmt =
+            self.conn.prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status").map_err(|e| self.sql(e))?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(|e| self.sql(e))?;
         let mut out = BTreeMap::new();
         for row in rows {
             let (status, n) = row.map_err(|e| self.sql(e))?;
@@ -528,7 +525,8 @@ impl Ledger {
     }
 
     fn check_partition(&self, r: RawPartition) -> Result<PartitionRow> {
-        let year = u16::try_from(r.year).map_err(|_| self.invalid(format!("partition year {} is not valid", r.year)))?;
+        let year =
+            u16::try_from(r.year).map_err(|_| self.invalid(format!("partition year {} is not valid", r.year)))?;
         Ok(PartitionRow {
             year,
             build_key: r.build_key,

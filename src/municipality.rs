@@ -31,9 +31,15 @@ impl Municipality {
 pub enum Resolution {
     Current(Municipality),
     /// Merged into `into` since the survey (possibly in several steps).
-    Merged { from: String, into: Municipality },
+    Merged {
+        from: String,
+        into: Municipality,
+    },
     /// Divided over several current municipalities: cannot be assigned from `gemnr` alone.
-    Split { from: String, into: Vec<Municipality> },
+    Split {
+        from: String,
+        into: Vec<Municipality>,
+    },
     Unknown,
 }
 
@@ -68,8 +74,7 @@ impl Municipalities {
     pub fn load(config_dir: &Path) -> Result<Municipalities> {
         let read = |file: &str| -> Result<csv::Reader<std::fs::File>> {
             let path = config_dir.join(file);
-            csv::Reader::from_path(&path)
-                .with_context(|| format!("cannot read config file {}", path.display()))
+            csv::Reader::from_path(&path).with_context(|| format!("cannot read config file {}", path.display()))
         };
         let rows: Vec<MunicipalityRow> = read("municipalities.csv")?
             .deserialize()
@@ -148,10 +153,7 @@ impl Municipalities {
         }
         match ends.len() {
             0 => Resolution::Unknown,
-            1 => Resolution::Merged {
-                from: code.to_string(),
-                into: ends.into_iter().next().expect("one element"),
-            },
+            1 => Resolution::Merged { from: code.to_string(), into: ends.into_iter().next().expect("one element") },
             _ => Resolution::Split { from: code.to_string(), into: ends.into_iter().collect() },
         }
     }
@@ -177,10 +179,8 @@ pub fn code_number(code: &str) -> Option<u16> {
 pub fn fold_name(name: &str) -> String {
     let lower: String = name.nfd().filter(|c| !is_combining(*c)).collect::<String>().to_lowercase();
     let trimmed = lower.trim();
-    let without_prefix = ["'s-", "'s ", "’s-", "'t ", "'t-"]
-        .iter()
-        .find_map(|p| trimmed.strip_prefix(p))
-        .unwrap_or(trimmed);
+    let without_prefix =
+        ["'s-", "'s ", "’s-", "'t ", "'t-"].iter().find_map(|p| trimmed.strip_prefix(p)).unwrap_or(trimmed);
     without_prefix.chars().filter(|c| c.is_alphanumeric()).collect()
 }
 

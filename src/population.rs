@@ -124,10 +124,7 @@ impl PopulationTable {
         for r in rows {
             let key = (r.region.clone(), r.year);
             let existing = self.rows.entry(key.clone()).or_default();
-            if existing
-                .iter()
-                .any(|e| e.age_from == r.age_from && e.age_to == r.age_to && e.sex == r.sex)
-            {
+            if existing.iter().any(|e| e.age_from == r.age_from && e.age_to == r.age_to && e.sex == r.sex) {
                 let earlier = self.sources.get(&key).map(join).unwrap_or_default();
                 bail!(
                     "{source}: {} {} age {} sex {} is given twice (also in {earlier})",
@@ -167,10 +164,7 @@ impl PopulationTable {
 
     /// The years a region has rows for, ascending.
     pub fn years(&self, region: &str) -> Vec<u16> {
-        self.rows
-            .range((region.to_string(), 0)..=(region.to_string(), u16::MAX))
-            .map(|((_, y), _)| *y)
-            .collect()
+        self.rows.range((region.to_string(), 0)..=(region.to_string(), u16::MAX)).map(|((_, y), _)| *y).collect()
     }
 
     /// The regions `WKgggg..` of a municipality `GMgggg` present for exactly `year`, sorted.
@@ -178,11 +172,7 @@ impl PopulationTable {
     pub fn districts_of(&self, gemeente_code: &str, year: u16) -> Vec<String> {
         let Some(digits) = gemeente_code.strip_prefix("GM") else { return Vec::new() };
         let prefix = format!("WK{digits}");
-        self.rows
-            .keys()
-            .filter(|(r, y)| *y == year && r.starts_with(&prefix))
-            .map(|(r, _)| r.clone())
-            .collect()
+        self.rows.keys().filter(|(r, y)| *y == year && r.starts_with(&prefix)).map(|(r, _)| r.clone()).collect()
     }
 
     /// The bands of `region` for survey year `year`: that year's rows, or else the nearest
@@ -191,16 +181,11 @@ impl PopulationTable {
     /// Sex: the `total` rows are used; a region-year with only `male`/`female` rows gets their
     /// sum per band (and says so in `source`). An error when male and female bands differ.
     pub fn region(&self, region: &str, year: u16) -> Result<Option<RegionPopulation>> {
-        let Some(((_, used), rows)) =
-            self.rows.range((region.to_string(), 0)..=(region.to_string(), year)).next_back()
+        let Some(((_, used), rows)) = self.rows.range((region.to_string(), 0)..=(region.to_string(), year)).next_back()
         else {
             return Ok(None);
         };
-        let mut source = self
-            .sources
-            .get(&(region.to_string(), *used))
-            .map(join)
-            .unwrap_or_default();
+        let mut source = self.sources.get(&(region.to_string(), *used)).map(join).unwrap_or_default();
         let totals: Vec<AgeBand> = rows
             .iter()
             .filter(|r| r.sex == Sex::Total)
@@ -210,10 +195,7 @@ impl PopulationTable {
             totals
         } else {
             let by_sex = |s: Sex| -> BTreeMap<(u16, Option<u16>), u64> {
-                rows.iter()
-                    .filter(|r| r.sex == s)
-                    .map(|r| ((r.age_from, r.age_to), r.count))
-                    .collect()
+                rows.iter().filter(|r| r.sex == s).map(|r| ((r.age_from, r.age_to), r.count)).collect()
             };
             let (m, f) = (by_sex(Sex::Male), by_sex(Sex::Female));
             if m.keys().ne(f.keys()) {
@@ -228,13 +210,7 @@ impl PopulationTable {
                 .collect()
         };
         bands.sort();
-        Ok(Some(RegionPopulation {
-            region: region.to_string(),
-            requested_year: year,
-            year: *used,
-            bands,
-            source,
-        }))
+        Ok(Some(RegionPopulation { region: region.to_string(), requested_year: year, year: *used, bands, source }))
     }
 }
 
@@ -259,8 +235,8 @@ pub fn valid_region(s: &str) -> bool {
 
 /// Reads every `*.csv` in `dir` (sorted by name, so errors and sources are deterministic).
 pub fn load_dir(dir: &Path) -> Result<PopulationTable> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read population directory {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read population directory {}", dir.display()))?;
     let mut files = Vec::new();
     for e in entries {
         let e = e.with_context(|| format!("cannot list {}", dir.display()))?;
@@ -358,7 +334,12 @@ pub const IMPORT_KINDS: [&str; 2] = ["cbs-kwb", "cbs-70072ned"];
 /// Converts a population source into contract rows plus the problems met (regions skipped,
 /// names not resolved, ...). `year` overrides the year the file states; the KWB export states
 /// none, so without `year` it is an error (see [`year_from_file_name`] for the CLI).
-pub fn import(kind: &str, bytes: &[u8], year: Option<u16>, m: &Municipalities) -> Result<(Vec<PopulationRow>, Vec<String>)> {
+pub fn import(
+    kind: &str,
+    bytes: &[u8],
+    year: Option<u16>,
+    m: &Municipalities,
+) -> Result<(Vec<PopulationRow>, Vec<String>)> {
     match kind {
         "cbs-kwb" => {
             let year = year.ok_or_else(|| {
@@ -395,8 +376,10 @@ type StatlineRows = Vec<(u64, Vec<String>)>;
 fn statline_records(bytes: &[u8]) -> Result<(Vec<String>, StatlineRows)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).context("the StatLine export is not UTF-8")?;
-    let mut rdr = csv::ReaderBuilder::new().delimiter(b';').flexible(true).has_headers(true).from_reader(text.as_bytes());
-    let header: Vec<String> = rdr.headers().context("unreadable header")?.iter().map(|h| h.trim().to_string()).collect();
+    let mut rdr =
+        csv::ReaderBuilder::new().delimiter(b';').flexible(true).has_headers(true).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        rdr.headers().context("unreadable header")?.iter().map(|h| h.trim().to_string()).collect();
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.context("unreadable StatLine row")?;
@@ -491,7 +474,9 @@ pub fn import_cbs_kwb(bytes: &[u8], year: u16) -> Result<(Vec<PopulationRow>, Ve
         if !valid_region(&region) {
             // Amsterdam's districts are coded WK0363AA..; the contract allows WK + 6 digits
             // only, so they cannot be written (reported, see docs/weighting.md).
-            problems.push(format!("line {line}: region code {code:?} is not NL01, GM + 4 digits or WK + 6 digits; skipped"));
+            problems.push(format!(
+                "line {line}: region code {code:?} is not NL01, GM + 4 digits or WK + 6 digits; skipped"
+            ));
             continue;
         }
         match band_rows(&rec, &ages, year, &region) {
@@ -504,13 +489,25 @@ pub fn import_cbs_kwb(bytes: &[u8], year: u16) -> Result<(Vec<PopulationRow>, Ve
 }
 
 /// The rows of one region from its age columns; `None` when any age group is missing.
-fn band_rows(rec: &[String], ages: &[(usize, u16, Option<u16>)], year: u16, region: &str) -> Result<Option<Vec<PopulationRow>>, String> {
+fn band_rows(
+    rec: &[String],
+    ages: &[(usize, u16, Option<u16>)],
+    year: u16,
+    region: &str,
+) -> Result<Option<Vec<PopulationRow>>, String> {
     let mut out = Vec::new();
     for &(i, from, to) in ages {
         let v = rec.get(i).map(String::as_str).unwrap_or("");
         let c = statline_count(v).map_err(|e| format!("age {}: {e}", band_label(from, to)))?;
         let Some(count) = c else { return Ok(None) };
-        out.push(PopulationRow { year, region: region.to_string(), age_from: from, age_to: to, sex: Sex::Total, count });
+        out.push(PopulationRow {
+            year,
+            region: region.to_string(),
+            age_from: from,
+            age_to: to,
+            sex: Sex::Total,
+            count,
+        });
     }
     Ok(Some(out))
 }
@@ -523,7 +520,11 @@ fn band_rows(rec: &[String], ages: &[(usize, u16, Option<u16>)], year: u16, regi
 /// longer exists, is reported and skipped. `Nederland` becomes `NL01`; the StatLine qualifier
 /// ` (gemeente)` (Groningen, Utrecht, 's-Gravenhage) is dropped before the lookup. The year is `year`, or
 /// else the `Perioden` column (`2025`, also `2025JJ00`).
-pub fn import_cbs_70072ned(bytes: &[u8], year: Option<u16>, m: &Municipalities) -> Result<(Vec<PopulationRow>, Vec<String>)> {
+pub fn import_cbs_70072ned(
+    bytes: &[u8],
+    year: Option<u16>,
+    m: &Municipalities,
+) -> Result<(Vec<PopulationRow>, Vec<String>)> {
     let (header, rows) = statline_records(bytes)?;
     let col = |needle: &str| {
         header.iter().position(|h| h == needle).ok_or_else(|| anyhow!("70072ned export: no column {needle:?}"))
@@ -560,7 +561,9 @@ pub fn import_cbs_70072ned(bytes: &[u8], year: Option<u16>, m: &Municipalities) 
             let bare = name.strip_suffix("(gemeente)").map(str::trim_end).unwrap_or(name);
             match m.code_by_name(bare) {
                 None => {
-                    problems.push(format!("line {line}: municipality name {name:?} not found in the municipality list; skipped"));
+                    problems.push(format!(
+                        "line {line}: municipality name {name:?} not found in the municipality list; skipped"
+                    ));
                     continue;
                 }
                 Some(code) => match m.resolve_code(code) {
@@ -576,7 +579,9 @@ pub fn import_cbs_70072ned(bytes: &[u8], year: Option<u16>, m: &Municipalities) 
             }
         };
         if let Some(prev_line) = seen.get(&(region.clone(), y)) {
-            problems.push(format!("line {line}: {name:?} resolves to {region}, already read from line {prev_line}; skipped"));
+            problems.push(format!(
+                "line {line}: {name:?} resolves to {region}, already read from line {prev_line}; skipped"
+            ));
             continue;
         }
         match band_rows(&rec, &ages, y, &region) {

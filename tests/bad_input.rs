@@ -84,7 +84,8 @@ fn every_bad_file_gets_its_rule_and_the_rest_is_published() {
     fs::write(bad.join("huge.csv"), vec![b'x'; 600_000]).unwrap();
     fs::write(bad.join("headerless.csv"), "a;b\n1;2\n").unwrap();
     let full = bad.join("truncated.xlsx");
-    let real = fs::read(inbox.join(&generated.iter().find(|d| d.file_name.ends_with(".xlsx")).unwrap().file_name)).unwrap();
+    let real =
+        fs::read(inbox.join(&generated.iter().find(|d| d.file_name.ends_with(".xlsx")).unwrap().file_name)).unwrap();
     fs::write(&full, &real[..real.len() / 2]).unwrap();
     let outside = dir.path().join("outside.csv");
     fs::write(&outside, "respondent;gemnr;jr;wl01;wl02_2\n1;344;2023;7;1\n").unwrap();
@@ -92,11 +93,8 @@ fn every_bad_file_gets_its_rule_and_the_rest_is_published() {
     fs::write(bad.join("report.pdf"), b"%PDF-1.4").unwrap();
 
     let pipeline = dir.path().join("pipeline.toml");
-    fs::write(
-        &pipeline,
-        "name = \"test\"\n[limits]\nmax_file_bytes = 500000\nmax_decompressed_bytes = 2000000\n",
-    )
-    .unwrap();
+    fs::write(&pipeline, "name = \"test\"\n[limits]\nmax_file_bytes = 500000\nmax_decompressed_bytes = 2000000\n")
+        .unwrap();
     let lake = dir.path().join("lake");
     let out = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"))
         .current_dir(ROOT)
@@ -136,7 +134,11 @@ fn every_bad_file_gets_its_rule_and_the_rest_is_published() {
         ("bad/link.csv", "ingest.symlink-outside-inbox", "WARN"),
     ];
     for (file, rule, level) in expect {
-        assert_eq!(logged.get(&(file.to_string(), rule.to_string())).map(String::as_str), Some(level), "{file} {rule}\n{stderr}");
+        assert_eq!(
+            logged.get(&(file.to_string(), rule.to_string())).map(String::as_str),
+            Some(level),
+            "{file} {rule}\n{stderr}"
+        );
     }
     assert!(!stderr.contains("jan@"), "no cell contents in logs");
 

@@ -147,12 +147,15 @@ fn row_rules_table() {
         x
     };
     let cases = vec![
-        case("3: exact duplicate, first kept", vec![vec![r("1", 1, p(1)), r("1", 1, p(1))]])
-            .drops(vec![((0, 1), ExactDuplicate, (0, 0))]),
-        case("3: across deliveries and quarters of the municipality-year", vec![
-            vec![r("1", 1, p(1))],
-            vec![in_kw(r("1", 1, p(1)), 3)],
-        ])
+        case("3: exact duplicate, first kept", vec![vec![r("1", 1, p(1)), r("1", 1, p(1))]]).drops(vec![(
+            (0, 1),
+            ExactDuplicate,
+            (0, 0),
+        )]),
+        case(
+            "3: across deliveries and quarters of the municipality-year",
+            vec![vec![r("1", 1, p(1))], vec![in_kw(r("1", 1, p(1)), 3)]],
+        )
         .drops(vec![((1, 0), ExactDuplicate, (0, 0))]),
         case("3: numbers compared as keys pad them", vec![vec![r("123", 1, p(1)), r("000123", 1, p(1))]])
             .drops(vec![((0, 1), ExactDuplicate, (0, 0))]),
@@ -162,17 +165,16 @@ fn row_rules_table() {
             .drops(vec![((0, 0), CrossMode, (0, 1))]),
         case("4: on a tie the web record wins", vec![vec![r("5", 2, p(2)), r("5", 1, change(p(2), &[7]))]])
             .drops(vec![((0, 0), CrossMode, (0, 1))]),
-        case("4: only within a quarter (different keys, nothing to do)", vec![vec![
-            in_kw(r("5", 1, p(2)), 1),
-            in_kw(r("5", 2, p(3)), 2),
-        ]]),
+        case(
+            "4: only within a quarter (different keys, nothing to do)",
+            vec![vec![in_kw(r("5", 1, p(2)), 1), in_kw(r("5", 2, p(3)), 2)]],
+        ),
         case("5: same number, same mode, different answers", vec![vec![r("7", 1, p(1)), r("7", 1, p(2))]])
             .conflicts(vec![vec![(0, 0), (0, 1)]]),
-        case("5: two web and one paper record: ambiguous, all kept", vec![vec![
-            r("7", 1, p(1)),
-            r("7", 1, p(2)),
-            r("7", 2, p(3)),
-        ]])
+        case(
+            "5: two web and one paper record: ambiguous, all kept",
+            vec![vec![r("7", 1, p(1)), r("7", 1, p(2)), r("7", 2, p(3))]],
+        )
         .conflicts(vec![vec![(0, 0), (0, 1), (0, 2)]]),
         case("5: panel and web are not rule 4", vec![vec![r("8", 3, p(1)), r("8", 1, p(2))]])
             .conflicts(vec![vec![(0, 0), (0, 1)]]),
@@ -182,42 +184,54 @@ fn row_rules_table() {
             .near(NearDuplicates::Drop)
             .pairs(vec![((0, 0), (0, 1))])
             .drops(vec![((0, 1), NearDuplicate, (0, 0))]),
-        case("6: a chain drops only what is near a kept row", vec![vec![
-            r("1", 1, p(1)),
-            r("2", 1, change(p(1), &[9, 10])),
-            r("3", 1, change(p(1), &[9, 10, 11, 12])),
-        ]])
+        case(
+            "6: a chain drops only what is near a kept row",
+            vec![vec![r("1", 1, p(1)), r("2", 1, change(p(1), &[9, 10])), r("3", 1, change(p(1), &[9, 10, 11, 12]))]],
+        )
         .near(NearDuplicates::Drop)
         .pairs(vec![((0, 0), (0, 1)), ((0, 1), (0, 2))])
         .drops(vec![((0, 1), NearDuplicate, (0, 0))]),
-        case("6: 3 of 40 items differ is below 95%", vec![vec![r("1", 1, p(1)), r("2", 1, change(p(1), &[9, 10, 11]))]]),
+        case(
+            "6: 3 of 40 items differ is below 95%",
+            vec![vec![r("1", 1, p(1)), r("2", 1, change(p(1), &[9, 10, 11]))]],
+        ),
         case("6: needs the same district", vec![vec![r("1", 1, p(1)), in_wijk(r("2", 1, p(1)), "WK036302")]]),
-        case("6: needs 30 items both answered", vec![vec![
-            r("1", 1, blank(p(1), &(2..15).collect::<Vec<_>>())),
-            r("2", 1, blank(p(1), &(15..28).collect::<Vec<_>>())),
-        ]]),
-        case("6: rows without a number are different people", vec![vec![unnumbered(r("", 1, p(1))), unnumbered(r("", 1, p(1)))]])
-            .pairs(vec![((0, 0), (0, 1))]),
-        case("joint survey: municipalities are separate", vec![vec![r("1", 1, p(1)), in_gm(r("1", 1, p(1)), "GM0014")]]),
-        case("3 then 4: the exact copy goes, then the paper record", vec![vec![
-            r("5", 1, p(4)),
-            r("5", 1, p(4)),
-            r("5", 2, change(p(4), &[3])),
-        ]])
+        case(
+            "6: needs 30 items both answered",
+            vec![vec![
+                r("1", 1, blank(p(1), &(2..15).collect::<Vec<_>>())),
+                r("2", 1, blank(p(1), &(15..28).collect::<Vec<_>>())),
+            ]],
+        ),
+        case(
+            "6: rows without a number are different people",
+            vec![vec![unnumbered(r("", 1, p(1))), unnumbered(r("", 1, p(1)))]],
+        )
+        .pairs(vec![((0, 0), (0, 1))]),
+        case(
+            "joint survey: municipalities are separate",
+            vec![vec![r("1", 1, p(1)), in_gm(r("1", 1, p(1)), "GM0014")]],
+        ),
+        case(
+            "3 then 4: the exact copy goes, then the paper record",
+            vec![vec![r("5", 1, p(4)), r("5", 1, p(4)), r("5", 2, change(p(4), &[3]))]],
+        )
         .drops(vec![((0, 1), ExactDuplicate, (0, 0)), ((0, 2), CrossMode, (0, 0))]),
-        case("4 then 6: the cross-mode loser is not also a near pair", vec![vec![
-            r("5", 1, p(4)),
-            r("5", 2, change(p(4), &[3])),
-            r("6", 1, p(9)),
-        ]])
+        case(
+            "4 then 6: the cross-mode loser is not also a near pair",
+            vec![vec![r("5", 1, p(4)), r("5", 2, change(p(4), &[3])), r("6", 1, p(9))]],
+        )
         .drops(vec![((0, 1), CrossMode, (0, 0))]),
     ];
     for c in cases {
         let built: Vec<Batch> = c.batches.iter().enumerate().map(|(i, rows)| batch(&format!("d{i}"), rows)).collect();
         let refs: Vec<&Batch> = built.iter().collect();
         let d = dedup_year(&refs, &opts(c.near));
-        let dropped: Dropped =
-            d.dropped.iter().map(|x| ((x.row.batch, x.row.row), x.rule, (x.duplicate_of.batch, x.duplicate_of.row))).collect();
+        let dropped: Dropped = d
+            .dropped
+            .iter()
+            .map(|x| ((x.row.batch, x.row.row), x.rule, (x.duplicate_of.batch, x.duplicate_of.row)))
+            .collect();
         let mut want = c.dropped.clone();
         want.sort();
         assert_eq!(dropped, want, "{}: dropped", c.name);
@@ -277,7 +291,10 @@ fn delivery_rules_table() {
         ),
         (
             "2: same time: the version suffix",
-            vec![facts("a", "ha", "BP-2023-2-Amsterdam-versie 3.csv", 100), facts("b", "hb", "BP-2023-2-Amsterdam (2).csv", 100)],
+            vec![
+                facts("a", "ha", "BP-2023-2-Amsterdam-versie 3.csv", 100),
+                facts("b", "hb", "BP-2023-2-Amsterdam (2).csv", 100),
+            ],
             RedeliveryMode::Replace,
             vec![Keep, Superseded { by: 0 }],
         ),
@@ -311,7 +328,11 @@ fn delivery_rules_table() {
         ),
         (
             "2: append keeps both",
-            vec![facts("a", "ha", "a.csv", 100), facts("b", "hb", "a_v2.csv", 200), facts("b", "hb", "copy/a_v2.csv", 300)],
+            vec![
+                facts("a", "ha", "a.csv", 100),
+                facts("b", "hb", "a_v2.csv", 200),
+                facts("b", "hb", "copy/a_v2.csv", 300),
+            ],
             RedeliveryMode::Append,
             vec![Keep, Keep, DuplicateFile { of: 1 }],
         ),
@@ -364,9 +385,15 @@ fn a_redelivery_with_cross_mode_duplicates() {
     ];
     let decisions = decide_deliveries(&input, RedeliveryMode::Replace);
     // The older copy in `oud/` is the first of the identical pair, so it is the one superseded.
-    assert_eq!(decisions, vec![DeliveryDecision::DuplicateFile { of: 2 }, DeliveryDecision::Keep, DeliveryDecision::Superseded { by: 1 }]);
+    assert_eq!(
+        decisions,
+        vec![DeliveryDecision::DuplicateFile { of: 2 }, DeliveryDecision::Keep, DeliveryDecision::Superseded { by: 1 }]
+    );
     assert_eq!(decisions[0].status(), Some("duplicate_file"));
-    assert_eq!(decisions[2].reason(&input).as_deref(), Some("superseded by the later delivery 2023/BP-2023-2-Amsterdam_v2.csv (b)"));
+    assert_eq!(
+        decisions[2].reason(&input).as_deref(),
+        Some("superseded by the later delivery 2023/BP-2023-2-Amsterdam_v2.csv (b)")
+    );
     let kept: Vec<&Batch> = [&v1, &v2]
         .into_iter()
         .zip([&decisions[0], &decisions[1]])
@@ -375,7 +402,10 @@ fn a_redelivery_with_cross_mode_duplicates() {
         .collect();
     let d = dedup_year(&kept, &opts(NearDuplicates::Report));
     assert_eq!(d.dropped.len(), 1);
-    assert_eq!((d.dropped[0].row, d.dropped[0].rule, d.dropped[0].duplicate_of), (at(0, 2), RowRule::CrossMode, at(0, 1)));
+    assert_eq!(
+        (d.dropped[0].row, d.dropped[0].rule, d.dropped[0].duplicate_of),
+        (at(0, 2), RowRule::CrossMode, at(0, 1))
+    );
     let f = dedup::delivery_findings(&input, &decisions);
     let rules: Vec<&str> = f.iter().map(|f| f.rule).collect();
     assert_eq!(rules, [finding::DEDUP_DUPLICATE_FILE.id, finding::DEDUP_SUPERSEDED.id]);
@@ -515,7 +545,9 @@ mod corpus {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use burgerpeiling::dedup::{self, DedupOptions, DeliveryDecision, DeliveryFacts, NearDuplicates, RedeliveryMode, RowRule};
+    use burgerpeiling::dedup::{
+        self, DedupOptions, DeliveryDecision, DeliveryFacts, NearDuplicates, RedeliveryMode, RowRule,
+    };
     use burgerpeiling::harmonise::Batch;
     use burgerpeiling::ingest;
     use burgerpeiling::pipeline::{self, Config, Limits, Status};
@@ -532,7 +564,12 @@ mod corpus {
     fn same<T: Ord + std::fmt::Debug>(found: &BTreeSet<T>, want: &BTreeSet<T>, what: &str) {
         let extra: Vec<&T> = found.difference(want).collect();
         let missed: Vec<&T> = want.difference(found).collect();
-        assert!(extra.is_empty() && missed.is_empty(), "{what}: {} found, {} planted; not planted: {extra:?}; missed: {missed:?}", found.len(), want.len());
+        assert!(
+            extra.is_empty() && missed.is_empty(),
+            "{what}: {} found, {} planted; not planted: {extra:?}; missed: {missed:?}",
+            found.len(),
+            want.len()
+        );
     }
 
     /// Runs rules 1-6 over the corpus under `out` and compares with what was planted; returns the
@@ -540,7 +577,14 @@ mod corpus {
     fn check(opts: &SynthOptions, rate: f64) -> (usize, Duration) {
         let cfg = config();
         let (_, planted) = synth::synth_with_duplicates(opts, rate, &cfg.codebook, &cfg.municipalities).unwrap();
-        for kind in [PlantedKind::DuplicateFile, PlantedKind::Redelivery, PlantedKind::ExactRow, PlantedKind::CrossMode, PlantedKind::ConflictingNumber, PlantedKind::NearDuplicate] {
+        for kind in [
+            PlantedKind::DuplicateFile,
+            PlantedKind::Redelivery,
+            PlantedKind::ExactRow,
+            PlantedKind::CrossMode,
+            PlantedKind::ConflictingNumber,
+            PlantedKind::NearDuplicate,
+        ] {
             assert!(planted.iter().any(|p| p.kind == kind), "nothing planted of {kind:?}");
         }
         let inbox = ingest::discover(&opts.out.join("inbox"), 1 << 30).unwrap();
@@ -550,7 +594,13 @@ mod corpus {
         let started = Instant::now();
         let bare: Vec<DeliveryFacts> = deliveries
             .iter()
-            .map(|d| DeliveryFacts { id: d.id.clone(), blake3: d.blake3.clone(), file_name: d.file_name.clone(), modified: d.modified, ..DeliveryFacts::default() })
+            .map(|d| DeliveryFacts {
+                id: d.id.clone(),
+                blake3: d.blake3.clone(),
+                file_name: d.file_name.clone(),
+                modified: d.modified,
+                ..DeliveryFacts::default()
+            })
             .collect();
         let copies = dedup::duplicate_files(&bare);
         let mut stage = started.elapsed();
@@ -594,7 +644,9 @@ mod corpus {
             .iter()
             .enumerate()
             .filter_map(|(i, d)| match d {
-                DeliveryDecision::DuplicateFile { of } => Some((facts[i].file_name.clone(), facts[*of].file_name.clone())),
+                DeliveryDecision::DuplicateFile { of } => {
+                    Some((facts[i].file_name.clone(), facts[*of].file_name.clone()))
+                }
                 _ => None,
             })
             .collect();
@@ -602,7 +654,9 @@ mod corpus {
             .iter()
             .enumerate()
             .filter_map(|(i, d)| match d {
-                DeliveryDecision::Superseded { by } => Some((facts[by.to_owned()].file_name.clone(), facts[i].file_name.clone())),
+                DeliveryDecision::Superseded { by } => {
+                    Some((facts[by.to_owned()].file_name.clone(), facts[i].file_name.clone()))
+                }
                 _ => None,
             })
             .collect();
@@ -655,7 +709,14 @@ mod corpus {
     #[test]
     fn planted_duplicates_are_found_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SynthOptions { out: dir.path().to_path_buf(), municipalities: 8, years: (2021, 2023), respondents: 150, seed: 3, ..SynthOptions::default() };
+        let opts = SynthOptions {
+            out: dir.path().to_path_buf(),
+            municipalities: 8,
+            years: (2021, 2023),
+            respondents: 150,
+            seed: 3,
+            ..SynthOptions::default()
+        };
         check(&opts, 0.03);
     }
 
@@ -674,7 +735,13 @@ mod corpus {
     #[ignore]
     fn corpus_340k() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SynthOptions { out: dir.path().to_path_buf(), municipalities: 57, years: (2015, 2024), respondents: 600, ..SynthOptions::default() };
+        let opts = SynthOptions {
+            out: dir.path().to_path_buf(),
+            municipalities: 57,
+            years: (2015, 2024),
+            respondents: 600,
+            ..SynthOptions::default()
+        };
         let (respondents, stage) = check(&opts, 0.02);
         eprintln!("dedup stage: {respondents} respondents in {:.3} s", stage.as_secs_f64());
     }

@@ -144,7 +144,27 @@ fn lake_holds_exactly_what_synth_generated() {
         assert!((0..b.num_rows()).all(|i| weight.value(i) > 0.0 && weight.value(i) <= 3.0 + 1e-9));
     }
     let w = read_parquet(&lake.join("weighting.parquet"));
-    for column in ["jr", "gemeente_code", "cell", "population", "population_share", "respondents", "weight", "collapsed_from", "trimmed", "n", "n_effective", "deff_kish", "weight_min", "weight_max", "method", "converged", "iterations", "population_source", "population_year"] {
+    for column in [
+        "jr",
+        "gemeente_code",
+        "cell",
+        "population",
+        "population_share",
+        "respondents",
+        "weight",
+        "collapsed_from",
+        "trimmed",
+        "n",
+        "n_effective",
+        "deff_kish",
+        "weight_min",
+        "weight_max",
+        "method",
+        "converged",
+        "iterations",
+        "population_source",
+        "population_year",
+    ] {
         assert!(w.column_by_name(column).is_some(), "weighting.parquet lacks {column}");
     }
     assert!(w.num_rows() >= 3 * 3 * 6, "cells of every municipality-year and NL01");
@@ -177,10 +197,16 @@ fn check_schema(b: &RecordBatch, cb: &Codebook) {
         assert_eq!((f.name().as_str(), f.data_type()), (c.name.as_str(), &DataType::Int16));
         assert_eq!(f.metadata().get("label"), Some(&c.label));
     }
-    let tail: Vec<(&str, &DataType)> = fields[fields.len() - 4..].iter().map(|f| (f.name().as_str(), f.data_type())).collect();
+    let tail: Vec<(&str, &DataType)> =
+        fields[fields.len() - 4..].iter().map(|f| (f.name().as_str(), f.data_type())).collect();
     assert_eq!(
         tail,
-        [("weging", &DataType::Float64), ("weight", &DataType::Float64), ("weight_national", &DataType::Float64), ("weight_cell", &DataType::Utf8)]
+        [
+            ("weging", &DataType::Float64),
+            ("weight", &DataType::Float64),
+            ("weight_national", &DataType::Float64),
+            ("weight_cell", &DataType::Utf8)
+        ]
     );
     for forbidden in ["ch08", "wl10", "inv01"] {
         assert!(schema.field_with_name(forbidden).is_err(), "{forbidden} in the lake");
@@ -191,10 +217,8 @@ fn check_cells(b: &RecordBatch, d: &GeneratedDelivery, cb: &Codebook) {
     let q = if d.dataformat == "2022" { Questionnaire::V2022 } else { Questionnaire::V2019 };
     let codes = strings(b, "gemeente_code");
     let respondent = strings(b, "respondent");
-    let rows: BTreeMap<&str, usize> = (0..b.num_rows())
-        .filter(|&i| codes.value(i) == d.gemeente_code)
-        .map(|i| (respondent.value(i), i))
-        .collect();
+    let rows: BTreeMap<&str, usize> =
+        (0..b.num_rows()).filter(|&i| codes.value(i) == d.gemeente_code).map(|i| (respondent.value(i), i)).collect();
     assert_eq!(rows.len(), d.respondents.len(), "{}", d.file_name);
     let vragenlijst = strings(b, "vragenlijst");
     let weging: &Float64Array = b.column_by_name("weging").unwrap().as_any().downcast_ref().unwrap();
@@ -319,10 +343,17 @@ fn planted_duplicates_are_dropped_and_explained_through_the_binary() {
     use burgerpeiling::synth::PlantedKind;
     let dir = tempfile::tempdir().unwrap();
     let (cb, m) = config();
-    let opts = SynthOptions { municipalities: 4, years: (2022, 2023), respondents: 120, ..options(&dir.path().join("sample")) };
+    let opts = SynthOptions {
+        municipalities: 4,
+        years: (2022, 2023),
+        respondents: 120,
+        ..options(&dir.path().join("sample"))
+    };
     let (summary, planted) = synth::synth_with_duplicates(&opts, 0.05, &cb, &m).unwrap();
     let count = |k: PlantedKind| planted.iter().filter(|p| p.kind == k).count();
-    assert!(count(PlantedKind::DuplicateFile) > 0 && count(PlantedKind::Redelivery) > 0 && count(PlantedKind::ExactRow) > 0);
+    assert!(
+        count(PlantedKind::DuplicateFile) > 0 && count(PlantedKind::Redelivery) > 0 && count(PlantedKind::ExactRow) > 0
+    );
 
     let lake = dir.path().join("lake");
     let out = run(&dir.path().join("sample/inbox"), &lake);
@@ -330,8 +361,10 @@ fn planted_duplicates_are_dropped_and_explained_through_the_binary() {
 
     let d = read_parquet(&lake.join("deliveries.parquet"));
     let status = strings(&d, "status");
-    let dropped: &arrow_array::Int64Array = d.column_by_name("rows_dropped_duplicate").unwrap().as_any().downcast_ref().unwrap();
-    let published: &arrow_array::Int64Array = d.column_by_name("rows_published").unwrap().as_any().downcast_ref().unwrap();
+    let dropped: &arrow_array::Int64Array =
+        d.column_by_name("rows_dropped_duplicate").unwrap().as_any().downcast_ref().unwrap();
+    let published: &arrow_array::Int64Array =
+        d.column_by_name("rows_published").unwrap().as_any().downcast_ref().unwrap();
     let n = |s: &str| (0..d.num_rows()).filter(|&i| status.value(i) == s).count();
     assert_eq!(n("duplicate_file"), count(PlantedKind::DuplicateFile));
     assert_eq!(n("superseded"), count(PlantedKind::Redelivery));
@@ -402,7 +435,18 @@ fn a_format_mix_from_the_command_line_lands_in_the_lake() {
     let out = binary()
         .args(["synth", "--out"])
         .arg(&sample)
-        .args(["--seed", "7", "--municipalities", "3", "--years", "2021-2023", "--respondents", "60", "--formats", spec])
+        .args([
+            "--seed",
+            "7",
+            "--municipalities",
+            "3",
+            "--years",
+            "2021-2023",
+            "--respondents",
+            "60",
+            "--formats",
+            spec,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "synth failed: {}", String::from_utf8_lossy(&out.stderr));

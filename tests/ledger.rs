@@ -13,7 +13,7 @@ use burgerpeiling::ingest::{Cell, RawTable};
 use burgerpeiling::ledger::{self, DeliveryRow, Ledger, LedgerError, PartitionRow, build_key};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::pipeline::{self, Config, Limits};
-use burgerpeiling::state::{self, Lookup, LockError, StateLock};
+use burgerpeiling::state::{self, LockError, Lookup, StateLock};
 use burgerpeiling::{lake, synth};
 use rusqlite::Connection;
 
@@ -195,8 +195,10 @@ fn runs_are_recorded_and_a_dead_run_is_marked_interrupted() {
     l.finish_run("r3", 330, "ok", &[]).unwrap();
 
     let runs = l.last_runs(10).unwrap();
-    let summary: Vec<_> =
-        runs.iter().map(|r| (r.run_id.as_str(), r.command.as_str(), r.ended, r.outcome.as_str(), r.years_rebuilt.clone())).collect();
+    let summary: Vec<_> = runs
+        .iter()
+        .map(|r| (r.run_id.as_str(), r.command.as_str(), r.ended, r.outcome.as_str(), r.years_rebuilt.clone()))
+        .collect();
     assert_eq!(
         summary,
         [
@@ -359,7 +361,21 @@ fn table(header: &[&str], rows: &[&[&str]]) -> RawTable {
 /// column, a personal-data column and a routing violation.
 fn joint_2023(cb: &Codebook, m: &Municipalities) -> Harmonised {
     let t = table(
-        &["respondent", "gemnr", "jr", "kw", "veldwerkmodus", "org", "weging", "wijknr", "wl01", "wl02_2", "ch02", "ch08", "foo"],
+        &[
+            "respondent",
+            "gemnr",
+            "jr",
+            "kw",
+            "veldwerkmodus",
+            "org",
+            "weging",
+            "wijknr",
+            "wl01",
+            "wl02_2",
+            "ch02",
+            "ch08",
+            "foo",
+        ],
         &[
             &["1", "363", "2023", "2", "1", "3", "1,3333333333333333", "WK036301", "8", "6", "3", "1234AB", "x"],
             &["2", "344", "2023", "2", "2", "3", "0,1", "", "99", "", "", "", ""],
@@ -368,7 +384,12 @@ fn joint_2023(cb: &Codebook, m: &Municipalities) -> Harmonised {
         ],
     );
     let hints = NameHints::default();
-    let h = harmonise::harmonise(&t, &harmonise::Context { delivery_id: "joint", hints: &hints, forced_version: None }, cb, m);
+    let h = harmonise::harmonise(
+        &t,
+        &harmonise::Context { delivery_id: "joint", hints: &hints, forced_version: None },
+        cb,
+        m,
+    );
     let b = h.batch.as_ref().expect("kept");
     assert_eq!(b.municipalities.len(), 2, "{:?}", h.findings);
     h
@@ -412,7 +433,10 @@ fn a_joint_survey_round_trips_exactly() {
     assert!(h.findings.iter().any(|f| !f.rows.is_empty()));
     let dir = tempfile::tempdir().unwrap();
     let key = state::cache_key("joint", "cfg", "pipe", "v");
-    let mut all = vec![burgerpeiling::finding::Finding::new(burgerpeiling::finding::RAGGED_ROW, "joint", "a reading finding").rows(&[7])];
+    let mut all = vec![
+        burgerpeiling::finding::Finding::new(burgerpeiling::finding::RAGGED_ROW, "joint", "a reading finding")
+            .rows(&[7]),
+    ];
     all.extend(h.findings.iter().cloned());
     state::store(dir.path(), &key, &cb, &h, &all, 4).unwrap();
     let Lookup::Hit(c) = state::load(dir.path(), &key, &cb) else { panic!("expected a hit") };
@@ -427,7 +451,12 @@ fn a_rejected_delivery_round_trips_without_a_batch() {
     let (cb, m) = config();
     let t = table(&["respondent", "gemnr", "wl01"], &[&["1", "363", "7"]]);
     let hints = NameHints::default();
-    let h = harmonise::harmonise(&t, &harmonise::Context { delivery_id: "r", hints: &hints, forced_version: None }, &cb, &m);
+    let h = harmonise::harmonise(
+        &t,
+        &harmonise::Context { delivery_id: "r", hints: &hints, forced_version: None },
+        &cb,
+        &m,
+    );
     assert!(h.batch.is_none());
     let dir = tempfile::tempdir().unwrap();
     let key = state::cache_key("r", "c", "p", "v");
@@ -514,7 +543,8 @@ fn a_damaged_cache_entry_is_a_miss_never_a_crash() {
             "garbage the json vouches for",
             Box::new(move |d, k| {
                 let garbage = b"ARROW1\0\0 not really an arrow file at all, just bytes ARROW1".to_vec();
-                let mut sidecar: serde_json::Value = serde_json::from_slice(&std::fs::read(json(d, k)).unwrap()).unwrap();
+                let mut sidecar: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(json(d, k)).unwrap()).unwrap();
                 sidecar["arrow"]["bytes"] = garbage.len().into();
                 sidecar["arrow"]["blake3"] = blake3::hash(&garbage).to_hex().as_str().into();
                 std::fs::write(arrow(d, k), garbage).unwrap();
@@ -531,7 +561,8 @@ fn a_damaged_cache_entry_is_a_miss_never_a_crash() {
         (
             "municipality index out of range",
             Box::new(move |d, k| {
-                let mut sidecar: serde_json::Value = serde_json::from_slice(&std::fs::read(json(d, k)).unwrap()).unwrap();
+                let mut sidecar: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(json(d, k)).unwrap()).unwrap();
                 sidecar["batch"]["municipalities"].as_array_mut().unwrap().pop();
                 std::fs::write(json(d, k), serde_json::to_vec(&sidecar).unwrap()).unwrap();
             }),

@@ -45,8 +45,7 @@ fn every_messy_delivery_reads_back_exactly_as_generated() {
         let path = dir.path().join("inbox").join(&d.file_name);
         let (table, findings) = ingest::read(&path, d.format, &d.file_name, &known, 1 << 30);
         let expected = expected_table(d, &cb).unwrap();
-        let table =
-            table.unwrap_or_else(|| panic!("{} not read: {findings:?} ({q:?})", d.file_name));
+        let table = table.unwrap_or_else(|| panic!("{} not read: {findings:?} ({q:?})", d.file_name));
         let what = format!("{} ({q:?})", d.file_name);
         assert_eq!(table.sheet, expected.table.sheet, "{what}");
         assert_eq!(table.header, expected.table.header, "{what}");
@@ -129,8 +128,7 @@ fn the_same_seed_gives_byte_identical_messy_files() {
     synth::synth(&opts(b.path()), &cb, &m).unwrap();
     let (fa, fb) = (common::files(a.path()), common::files(b.path()));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
-    let extensions: BTreeSet<&str> =
-        fa.keys().filter_map(|k| k.rsplit_once('.').map(|(_, e)| e)).collect();
+    let extensions: BTreeSet<&str> = fa.keys().filter_map(|k| k.rsplit_once('.').map(|(_, e)| e)).collect();
     for ext in ["xlsx", "xlsm", "xls", "ods", "csv", "txt", "sav"] {
         assert!(extensions.contains(ext), "no .{ext} written");
     }
@@ -167,14 +165,10 @@ fn sav_dictionaries_carry_the_codebook() {
             };
             assert_eq!(v.label, c.label, "{what}: label");
             assert_eq!(v.text, c.text, "{what}: string or numeric");
-            let labels: Vec<(SavValue, String)> = c
-                .value_labels
-                .iter()
-                .map(|(code, l)| (SavValue::Number(f64::from(*code)), l.clone()))
-                .collect();
+            let labels: Vec<(SavValue, String)> =
+                c.value_labels.iter().map(|(code, l)| (SavValue::Number(f64::from(*code)), l.clone())).collect();
             assert_eq!(v.value_labels, labels, "{what}: value labels");
-            let missing: Vec<SavValue> =
-                c.user_missing.iter().map(|&code| SavValue::Number(f64::from(code))).collect();
+            let missing: Vec<SavValue> = c.user_missing.iter().map(|&code| SavValue::Number(f64::from(code))).collect();
             assert_eq!(v.missing, missing, "{what}: declared missing values");
             assert_eq!(v.missing_range, None, "{what}");
             if v.name.starts_with("dv03_") && d.dataformat == synth::DATAFORMAT_2019 {

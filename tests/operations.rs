@@ -73,7 +73,14 @@ impl Setup {
         let other = tempfile::tempdir().unwrap();
         let config = Path::new(ROOT).join("config");
         let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
-        let opts = SynthOptions { out: other.path().to_path_buf(), seed: 99, municipalities: 1, years: (2022, 2022), respondents: 30, ..SynthOptions::default() };
+        let opts = SynthOptions {
+            out: other.path().to_path_buf(),
+            seed: 99,
+            municipalities: 1,
+            years: (2022, 2022),
+            respondents: 30,
+            ..SynthOptions::default()
+        };
         let extra = synth::synth(&opts, &cb, &m).unwrap();
         let d = &extra.deliveries[0];
         let population_file = self.dir.path().join("sample/population/population.csv");
@@ -197,7 +204,10 @@ fn nightly_runs_rebuild_only_what_changed() {
     let (y21, y22, y23) = (partition(&s.lake(), 2021), partition(&s.lake(), 2022), partition(&s.lake(), 2023));
     let text = stdout(&s.run(&["run"]));
     assert!(text.contains("2023: 2 deliveries") && text.contains("population tables"), "{text}");
-    assert!(partition(&s.lake(), 2021) == y21 && partition(&s.lake(), 2022) == y22, "years without the change were rewritten");
+    assert!(
+        partition(&s.lake(), 2021) == y21 && partition(&s.lake(), 2022) == y22,
+        "years without the change were rewritten"
+    );
     assert!(partition(&s.lake(), 2023) != y23, "2023's weights did not change");
 
     // status reads the ledger.
@@ -219,7 +229,11 @@ fn assert_same_as_a_cold_build(s: &Setup) {
     let cold = common::files(&lake);
     let comparable = |m: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, String> {
         m.iter()
-            .filter(|(p, _)| p.ends_with(".parquet") || p.ends_with("response.csv") || (p.contains("reports/deliveries/") && p.ends_with(".json")))
+            .filter(|(p, _)| {
+                p.ends_with(".parquet")
+                    || p.ends_with("response.csv")
+                    || (p.contains("reports/deliveries/") && p.ends_with(".json"))
+            })
             .map(|(p, b)| {
                 let text = String::from_utf8_lossy(b).into_owned();
                 let text = match text.find("\"run_id\"") {
@@ -286,7 +300,8 @@ fn crashes_at_every_publish_step_and_at_random_moments_lose_nothing() {
     let reference = |present: bool, name: &str| {
         set_x(present);
         let lake = s.dir.path().join(format!("ref-{name}"));
-        let out = s.command_on(&["run", "--prune"], &lake, &s.dir.path().join(format!("ref-{name}-state"))).output().unwrap();
+        let out =
+            s.command_on(&["run", "--prune"], &lake, &s.dir.path().join(format!("ref-{name}-state"))).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         partitions(&lake)
     };
@@ -299,7 +314,8 @@ fn crashes_at_every_publish_step_and_at_random_moments_lose_nothing() {
 
     let mut present = false;
     let mut seed: u64 = 0x5eed;
-    let points: Vec<Option<&str>> = burgerpeiling::lake::KILL_POINTS.iter().map(|p| Some(*p)).chain(std::iter::repeat_n(None, 50)).collect();
+    let points: Vec<Option<&str>> =
+        burgerpeiling::lake::KILL_POINTS.iter().map(|p| Some(*p)).chain(std::iter::repeat_n(None, 50)).collect();
     for (i, point) in points.iter().enumerate() {
         present = !present;
         set_x(present);

@@ -16,7 +16,13 @@ fn duckdb_reads_the_lake_with_hive_partitioning() {
     let dir = tempfile::tempdir().unwrap();
     let config = Path::new(ROOT).join("config");
     let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
-    let opts = SynthOptions { out: dir.path().join("s"), municipalities: 3, years: (2021, 2023), respondents: 50, ..SynthOptions::default() };
+    let opts = SynthOptions {
+        out: dir.path().join("s"),
+        municipalities: 3,
+        years: (2021, 2023),
+        respondents: 50,
+        ..SynthOptions::default()
+    };
     let generated = synth::synth(&opts, &cb, &m).unwrap().deliveries;
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
     for d in &generated {

@@ -71,7 +71,8 @@ fn kwb_without_year_needs_one() {
 #[test]
 fn seventy_thousand_72_resolves_names() {
     let m = municipalities();
-    let (rows, problems) = population::import("cbs-70072ned", &cbs("regionale-kerncijfers-70072ned-2025.csv"), None, &m).unwrap();
+    let (rows, problems) =
+        population::import("cbs-70072ned", &cbs("regionale-kerncijfers-70072ned-2025.csv"), None, &m).unwrap();
     let gm = regions(&rows, "GM");
     println!("70072ned: {} municipalities resolved; unresolved / skipped ({}):", gm.len(), problems.len());
     for p in &problems {
@@ -82,7 +83,10 @@ fn seventy_thousand_72_resolves_names() {
     // 343 rows have figures: Nederland and the 342 current municipalities.
     assert_eq!(gm.len() + problems.len(), 342);
     assert_eq!(gm.len(), 342, "every current municipality resolves, (gemeente) qualifiers included");
-    assert!(gm.contains("GM0363") && gm.contains("GM0893") && gm.contains("GM0373"), "Amsterdam, Bergen (L.), Bergen (NH.)");
+    assert!(
+        gm.contains("GM0363") && gm.contains("GM0893") && gm.contains("GM0373"),
+        "Amsterdam, Bergen (L.), Bergen (NH.)"
+    );
     // Nine bands per region.
     assert_eq!(rows.iter().filter(|r| r.region == "GM0363").count(), 9);
 }
@@ -107,7 +111,9 @@ fn align_kwb_merges_65_plus_and_splits_uniformly() {
         assert!(close(a.groups[3].population, c(45) * 10.0 / 20.0));
         assert_eq!(a.groups[4].population, c(65));
         assert!(a.notes.iter().any(|n| n.contains("65+") && n.contains("ch02=5+6")), "{:?}", a.notes);
-        assert!(a.notes.iter().any(|n| n.contains("15-24") && n.contains("7/10 to ch02=1") && n.contains("3/10 below 18")));
+        assert!(
+            a.notes.iter().any(|n| n.contains("15-24") && n.contains("7/10 to ch02=1") && n.contains("3/10 below 18"))
+        );
     }
     // Districts align the same way.
     let wk = table.districts_of("GM0014", 2024);
@@ -119,7 +125,8 @@ fn align_kwb_merges_65_plus_and_splits_uniformly() {
 #[test]
 fn align_70072ned_keeps_six_cells() {
     let m = municipalities();
-    let (rows, _) = population::import("cbs-70072ned", &cbs("regionale-kerncijfers-70072ned-2025.csv"), None, &m).unwrap();
+    let (rows, _) =
+        population::import("cbs-70072ned", &cbs("regionale-kerncijfers-70072ned-2025.csv"), None, &m).unwrap();
     let table = PopulationTable::from_rows(rows, "70072ned").unwrap();
     for gm in ["GM0363", "GM0344", "GM0599"] {
         let p = table.region(gm, 2025).unwrap().unwrap();
@@ -164,7 +171,8 @@ fn weighting_against_kwb_uses_the_merged_cell() {
 #[test]
 fn contract_csv_round_trip_and_load_dir() {
     let (rows, _) = kwb();
-    let some: Vec<PopulationRow> = rows.into_iter().filter(|r| r.region == "GM0014" || r.region.starts_with("WK0014")).collect();
+    let some: Vec<PopulationRow> =
+        rows.into_iter().filter(|r| r.region == "GM0014" || r.region.starts_with("WK0014")).collect();
     let text = population::render_csv(&some);
     let mut reversed = some.clone();
     reversed.reverse();
@@ -176,10 +184,15 @@ fn contract_csv_round_trip_and_load_dir() {
     let table = population::load_dir(dir.path()).unwrap();
     assert_eq!(table.rows().count(), some.len());
     // Errors name file, line and column.
-    std::fs::write(dir.path().join("z-bad.csv"), "year,region,age_from,age_to,sex,count\n2024,GM0001,18,29,total,5\n2024,GM0001,30,,all,7\n").unwrap();
+    std::fs::write(
+        dir.path().join("z-bad.csv"),
+        "year,region,age_from,age_to,sex,count\n2024,GM0001,18,29,total,5\n2024,GM0001,30,,all,7\n",
+    )
+    .unwrap();
     let err = format!("{:#}", population::load_dir(dir.path()).unwrap_err());
     assert!(err.contains("z-bad.csv") && err.contains("line 3") && err.contains("column 5 (sex)"), "{err}");
-    std::fs::write(dir.path().join("z-bad.csv"), "year,region,age_from,age_to,sex,count\n2024,GM001,18,29,total,5\n").unwrap();
+    std::fs::write(dir.path().join("z-bad.csv"), "year,region,age_from,age_to,sex,count\n2024,GM001,18,29,total,5\n")
+        .unwrap();
     let err = format!("{:#}", population::load_dir(dir.path()).unwrap_err());
     assert!(err.contains("line 2") && err.contains("column 2 (region)"), "{err}");
     // The same rows in two files are refused (they would be counted twice).

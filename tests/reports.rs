@@ -106,7 +106,14 @@ fn run_reports_validate_and_are_self_contained_html() {
     let dir = tempfile::tempdir().unwrap();
     let config = Path::new(ROOT).join("config");
     let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
-    let opts = SynthOptions { out: dir.path().join("s"), municipalities: 2, years: (2022, 2023), respondents: 30, messy: true, ..SynthOptions::default() };
+    let opts = SynthOptions {
+        out: dir.path().join("s"),
+        municipalities: 2,
+        years: (2022, 2023),
+        respondents: 30,
+        messy: true,
+        ..SynthOptions::default()
+    };
     synth::synth(&opts, &cb, &m).unwrap();
     let inbox = dir.path().join("s/inbox");
     fs::write(inbox.join("BP-2023-2-Utrecht.csv"), PROBLEMS).unwrap();

@@ -35,12 +35,9 @@ fn check(template: &str, codebook: &str, expected_variables: usize) {
     assert!(findings.is_empty(), "{template}: {findings:?}");
     let file = file.expect("the template reads");
 
-    let mut csv =
-        csv::Reader::from_path(shared.join("domain/codebook").join(codebook)).expect("codebook");
+    let mut csv = csv::Reader::from_path(shared.join("domain/codebook").join(codebook)).expect("codebook");
     let headers = csv.headers().expect("codebook header").clone();
-    let col = |name: &str| {
-        headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
-    };
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
     let (name, label, kind, labels, missing) =
         (col("name"), col("label"), col("spss_type"), col("value_labels"), col("user_missing"));
     let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.expect("codebook row")).collect();
@@ -52,18 +49,14 @@ fn check(template: &str, codebook: &str, expected_variables: usize) {
         assert_eq!(v.name, &row[name], "{at}: name");
         assert_eq!(v.label, &row[label], "{at}: label");
         assert_eq!(v.text, &row[kind] == "string", "{at}: string or numeric");
-        let value_labels: Vec<String> =
-            v.value_labels.iter().map(|(c, l)| format!("{}={l}", code(c))).collect();
+        let value_labels: Vec<String> = v.value_labels.iter().map(|(c, l)| format!("{}={l}", code(c))).collect();
         assert_eq!(value_labels.join("|"), &row[labels], "{at}: value labels");
         let declared: Vec<String> = v.missing.iter().map(code).collect();
         assert_eq!(declared.join("|"), &row[missing], "{at}: declared missing values");
         assert_eq!(v.missing_range, None, "{at}: no template declares a missing range");
     }
 
-    assert_eq!(
-        file.table.header,
-        file.variables.iter().map(|v| v.name.clone()).collect::<Vec<_>>()
-    );
+    assert_eq!(file.table.header, file.variables.iter().map(|v| v.name.clone()).collect::<Vec<_>>());
     assert_eq!(file.table.rows.len(), 1, "{template}: one dummy row");
     assert_eq!(file.table.source_rows, vec![1]);
     let row = &file.table.rows[0];
@@ -93,9 +86,8 @@ fn template_v12_matches_codebook() {
 fn template_v13_matches_codebook_with_very_long_strings() {
     check("Burgerpeling-dataformat-v13.sav", "dataformat-2019-v13.csv", 195);
     let shared = shared_dir();
-    let bytes =
-        std::fs::read(shared.join("reference-data/vng-dataformat/Burgerpeling-dataformat-v13.sav"))
-            .expect("v13 template");
+    let bytes = std::fs::read(shared.join("reference-data/vng-dataformat/Burgerpeling-dataformat-v13.sav"))
+        .expect("v13 template");
     let file = spss::read(&bytes, "v13").0.expect("v13 reads");
     let widths: Vec<(&str, usize)> =
         file.variables.iter().filter(|v| v.text).map(|v| (v.name.as_str(), v.width)).collect();

@@ -16,9 +16,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use burgerpeiling::population::{self, PopulationTable};
-use burgerpeiling::weight::{
-    self, Method, MunicipalityYearWeights, Respondent, Trim, WeightOptions, align, trim,
-};
+use burgerpeiling::weight::{self, Method, MunicipalityYearWeights, Respondent, Trim, WeightOptions, align, trim};
 use proptest::prelude::*;
 
 fn shared() -> PathBuf {
@@ -111,7 +109,12 @@ fn assert_cells(case: &str, gm: &str, table: &[weight::WeightingCell], tol: f64)
             assert_eq!(c.population, None);
         }
         if let Some(s) = e.get("population_share") {
-            assert_close(&format!("{case} {} share", e["cell"]), &[c.population_share.unwrap_or(f64::NAN)], &[s.parse().unwrap()], tol);
+            assert_close(
+                &format!("{case} {} share", e["cell"]),
+                &[c.population_share.unwrap_or(f64::NAN)],
+                &[s.parse().unwrap()],
+                tol,
+            );
         }
         if let Some(u) = e.get("weight_untrimmed") {
             assert_close(&format!("{case} {} untrimmed", e["cell"]), &[c.weight_untrimmed], &[u.parse().unwrap()], tol);
@@ -124,13 +127,12 @@ fn assert_diagnostics(case: &str, w: &MunicipalityYearWeights, tol: f64) {
     let g = &w.diagnostics;
     assert_eq!(g.n, num(d, "n") as usize);
     let sum: f64 = w.weights.iter().sum();
-    assert_close(&format!("{case} diagnostics"), &[sum, g.deff_kish, g.n_effective, g.weight_min, g.weight_max], &[
-        num(d, "sum_w"),
-        num(d, "deff_kish"),
-        num(d, "n_effective"),
-        num(d, "weight_min"),
-        num(d, "weight_max"),
-    ], tol);
+    assert_close(
+        &format!("{case} diagnostics"),
+        &[sum, g.deff_kish, g.n_effective, g.weight_min, g.weight_max],
+        &[num(d, "sum_w"), num(d, "deff_kish"), num(d, "n_effective"), num(d, "weight_min"), num(d, "weight_max")],
+        tol,
+    );
 }
 
 fn run_case(case: &str, opts: &WeightOptions) -> (Vec<Respondent>, MunicipalityYearWeights) {
@@ -157,7 +159,12 @@ fn golden_poststrat_age() {
 #[test]
 fn golden_poststrat_age_missing() {
     let (rows, w) = run_case("poststrat_age_missing", &calibration_only());
-    assert_close("poststrat_age_missing", &w.weights, &expected_weights("poststrat_age_missing", "weight", &keys(&rows)), 1e-10);
+    assert_close(
+        "poststrat_age_missing",
+        &w.weights,
+        &expected_weights("poststrat_age_missing", "weight", &keys(&rows)),
+        1e-10,
+    );
     assert_cells("poststrat_age_missing", "GM0363", &w.table, 1e-10);
     for (r, (x, c)) in rows.iter().zip(w.weights.iter().zip(&w.cells)) {
         if r.age_band.is_none() {
@@ -172,7 +179,12 @@ fn golden_poststrat_age_missing() {
 fn golden_poststrat_age_wijk() {
     let (rows, w) = run_case("poststrat_age_wijk", &calibration_only());
     assert_eq!(w.diagnostics.method, "age-district", "auto picks age x district");
-    assert_close("poststrat_age_wijk", &w.weights, &expected_weights("poststrat_age_wijk", "weight", &keys(&rows)), 1e-10);
+    assert_close(
+        "poststrat_age_wijk",
+        &w.weights,
+        &expected_weights("poststrat_age_wijk", "weight", &keys(&rows)),
+        1e-10,
+    );
     assert_cells("poststrat_age_wijk", "GM0344", &w.table, 1e-10);
     assert_diagnostics("poststrat_age_wijk", &w, 1e-10);
 }
@@ -214,7 +226,12 @@ fn golden_rake_age_wijk_default_tolerance() {
     println!("rake_age_wijk at the default tolerance: {} sweeps", w.diagnostics.iterations);
     // Documented bound of the default stopping rule (see above), not the fixture's
     // tolerance: measured 1.01e-8 (relative) at the smallest joint cell.
-    assert_close("rake_age_wijk (default tolerance 1e-9 of total)", &w.weights, &expected_weights("rake_age_wijk", "weight", &keys(&rows)), 2e-8);
+    assert_close(
+        "rake_age_wijk (default tolerance 1e-9 of total)",
+        &w.weights,
+        &expected_weights("rake_age_wijk", "weight", &keys(&rows)),
+        2e-8,
+    );
 }
 
 #[test]
@@ -289,7 +306,12 @@ fn golden_multi_municipality() {
     }
     assert_close("multi_municipality weight", &ours, &expected_weights(case, "weight", &k), 1e-10);
     let nat = weight::national_weights(2023, &rows, &pop).unwrap();
-    assert_close("multi_municipality weight_national", &nat.weights, &expected_weights(case, "weight_national", &k), 1e-10);
+    assert_close(
+        "multi_municipality weight_national",
+        &nat.weights,
+        &expected_weights(case, "weight_national", &k),
+        1e-10,
+    );
     assert_cells(case, "NL01", &nat.table, 1e-10);
     assert!((nat.weights.iter().sum::<f64>() - 1510.0).abs() < 1e-9);
 }
@@ -452,10 +474,24 @@ fn timing_340k_respondent_year() {
         let gm = format!("GM{:04}", m + 1);
         let with_districts = m % 2 == 0;
         for (k, (f, t)) in bands.iter().enumerate() {
-            pop_rows.push(population::PopulationRow { year: 2023, region: gm.clone(), age_from: *f, age_to: *t, sex: population::Sex::Total, count: 1000 + 300 * k as u64 });
+            pop_rows.push(population::PopulationRow {
+                year: 2023,
+                region: gm.clone(),
+                age_from: *f,
+                age_to: *t,
+                sex: population::Sex::Total,
+                count: 1000 + 300 * k as u64,
+            });
             if with_districts {
                 for d in 0..3 {
-                    pop_rows.push(population::PopulationRow { year: 2023, region: format!("WK{:04}{d:02}", m + 1), age_from: *f, age_to: *t, sex: population::Sex::Total, count: 300 + 100 * k as u64 + 50 * d as u64 });
+                    pop_rows.push(population::PopulationRow {
+                        year: 2023,
+                        region: format!("WK{:04}{d:02}", m + 1),
+                        age_from: *f,
+                        age_to: *t,
+                        sex: population::Sex::Total,
+                        count: 300 + 100 * k as u64 + 50 * d as u64,
+                    });
                 }
             }
         }
@@ -474,7 +510,14 @@ fn timing_340k_respondent_year() {
         rows_all.push(rows);
     }
     for (k, (f, t)) in bands.iter().enumerate() {
-        pop_rows.push(population::PopulationRow { year: 2023, region: "NL01".into(), age_from: *f, age_to: *t, sex: population::Sex::Total, count: 2_000_000 + 100_000 * k as u64 });
+        pop_rows.push(population::PopulationRow {
+            year: 2023,
+            region: "NL01".into(),
+            age_from: *f,
+            age_to: *t,
+            sex: population::Sex::Total,
+            count: 2_000_000 + 100_000 * k as u64,
+        });
     }
     let pop = PopulationTable::from_rows(pop_rows, "synthetic").unwrap();
     let opts = WeightOptions::default();

@@ -43,7 +43,8 @@ pub fn corpus() -> Corpus {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = Config::load(&root.join("config")).expect("the config directory loads");
     let out = root.join("target/bench-corpus");
-    let settings = format!("seed {SEED}, {MUNICIPALITIES} municipalities, {YEARS:?}, {RESPONDENTS} respondents, {FORMATS}");
+    let settings =
+        format!("seed {SEED}, {MUNICIPALITIES} municipalities, {YEARS:?}, {RESPONDENTS} respondents, {FORMATS}");
     let marker = out.join("settings.txt");
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(settings.as_str()) {
         let _ = std::fs::remove_dir_all(&out);

@@ -50,7 +50,13 @@ impl DeliveryFacts {
     }
 
     /// As [`DeliveryFacts::from_batch`], from the batch's summary.
-    pub fn from_summary(id: &str, blake3: &str, file_name: &str, modified: i64, summary: &BatchSummary) -> DeliveryFacts {
+    pub fn from_summary(
+        id: &str,
+        blake3: &str,
+        file_name: &str,
+        modified: i64,
+        summary: &BatchSummary,
+    ) -> DeliveryFacts {
         DeliveryFacts {
             id: id.to_string(),
             blake3: blake3.to_string(),

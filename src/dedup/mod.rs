@@ -32,10 +32,9 @@ use crate::codebook::Codebook;
 use crate::harmonise::Batch;
 
 pub use deliveries::{
-    DeliveryDecision, DeliveryFacts, RedeliveryMode, decide_deliveries, duplicate_files, later_order,
-    version_suffix,
+    DeliveryDecision, DeliveryFacts, RedeliveryMode, decide_deliveries, duplicate_files, later_order, version_suffix,
 };
-pub use near::{MIN_COMPARED, MIN_AGREEMENT_PERCENT};
+pub use near::{MIN_AGREEMENT_PERCENT, MIN_COMPARED};
 pub use report::{
     DroppedRow, RuleTotals, delivery_findings, dropped_rows, findings, kept_batches, kept_rows, rows_dropped_per_batch,
 };
@@ -64,11 +63,7 @@ pub struct DedupOptions {
 impl DedupOptions {
     /// The blocking columns of rule 6 looked up in the codebook.
     pub fn new(codebook: &Codebook, near: NearDuplicates) -> DedupOptions {
-        DedupOptions {
-            near,
-            sex_column: codebook.column_index("ch01"),
-            age_column: codebook.column_index("ch02"),
-        }
+        DedupOptions { near, sex_column: codebook.column_index("ch01"), age_column: codebook.column_index("ch02") }
     }
 }
 

@@ -18,8 +18,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use super::{NearPair, RowRef};
 use super::{DedupOptions, Drop, RowRule};
+use super::{NearPair, RowRef};
 use crate::harmonise::Batch;
 
 /// Minimum share of agreeing items among the items both rows answered.

@@ -156,16 +156,30 @@ pub fn findings(batches: &[&Batch], d: &YearDecisions) -> Vec<Finding> {
         let rule = x.rule.finding_rule();
         let what = match x.rule {
             RowRule::ExactDuplicate => "dropped: same respondent number and answers as an earlier row",
-            RowRule::CrossMode => "dropped: the same respondent number answered on web and on paper; the more complete record (on a tie the web record) is kept",
+            RowRule::CrossMode => {
+                "dropped: the same respondent number answered on web and on paper; the more complete record (on a tie the web record) is kept"
+            }
             RowRule::NearDuplicate => "dropped as near-duplicates of an earlier row (near_duplicates = \"drop\")",
         };
-        let text = format!("{} duplicates {}", describe(batches, x.row.batch, x.row), describe(batches, x.row.batch, x.duplicate_of));
-        lines.entry((x.row.batch, rule.id)).or_insert((rule, what, Vec::new())).2.push((source_row(batches, x.row), text));
+        let text = format!(
+            "{} duplicates {}",
+            describe(batches, x.row.batch, x.row),
+            describe(batches, x.row.batch, x.duplicate_of)
+        );
+        lines
+            .entry((x.row.batch, rule.id))
+            .or_insert((rule, what, Vec::new()))
+            .2
+            .push((source_row(batches, x.row), text));
     }
     for group in &d.conflicting_numbers {
         let Some(first) = group.first() else { continue };
         for r in group {
-            let text = format!("{} shares its number with {}", describe(batches, r.batch, *r), describe(batches, r.batch, *first));
+            let text = format!(
+                "{} shares its number with {}",
+                describe(batches, r.batch, *r),
+                describe(batches, r.batch, *first)
+            );
             if r == first {
                 continue;
             }

@@ -80,8 +80,7 @@ pub fn decide_group(batches: &[&Batch], group: &Group, opts: &DedupOptions) -> G
     let mut out = GroupDecisions::default();
     // Per position in `group.rows`: whether no rule has dropped it yet.
     let mut alive = vec![true; group.rows.len()];
-    let numbers: Vec<Option<String>> =
-        group.rows.iter().map(|r| key_number(batches[r.batch], r.row)).collect();
+    let numbers: Vec<Option<String>> = group.rows.iter().map(|r| key_number(batches[r.batch], r.row)).collect();
     let mut pairs: BTreeMap<(RowRef, RowRef), NearPair> = BTreeMap::new();
     loop {
         exact_duplicates(batches, group, &numbers, &mut alive, &mut out.dropped);
@@ -119,7 +118,13 @@ pub fn decide_group(batches: &[&Batch], group: &Group, opts: &DedupOptions) -> G
 /// Rule 3: same number and all answers equal, anywhere in the municipality-year: the first in
 /// source order stays. Compared only within a number, so the cost follows the rows that share
 /// numbers, not the square of the group.
-fn exact_duplicates(batches: &[&Batch], group: &Group, numbers: &[Option<String>], alive: &mut [bool], dropped: &mut Vec<Drop>) {
+fn exact_duplicates(
+    batches: &[&Batch],
+    group: &Group,
+    numbers: &[Option<String>],
+    alive: &mut [bool],
+    dropped: &mut Vec<Drop>,
+) {
     let mut by_number: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, n) in numbers.iter().enumerate() {
         if let (true, Some(n)) = (alive[i], n) {
@@ -128,10 +133,8 @@ fn exact_duplicates(batches: &[&Batch], group: &Group, numbers: &[Option<String>
     }
     for same in by_number.values().filter(|v| v.len() > 1) {
         for (k, &i) in same.iter().enumerate() {
-            let earlier = same[..k]
-                .iter()
-                .copied()
-                .find(|&j| alive[j] && same_answers(batches, group.rows[j], group.rows[i]));
+            let earlier =
+                same[..k].iter().copied().find(|&j| alive[j] && same_answers(batches, group.rows[j], group.rows[i]));
             if let Some(j) = earlier {
                 alive[i] = false;
                 dropped.push(Drop { row: group.rows[i], rule: RowRule::ExactDuplicate, duplicate_of: group.rows[j] });
@@ -141,7 +144,12 @@ fn exact_duplicates(batches: &[&Batch], group: &Group, numbers: &[Option<String>
 }
 
 /// The alive rows per key (quarter, normalised number), in source order.
-fn by_key<'n>(batches: &[&Batch], group: &Group, numbers: &'n [Option<String>], alive: &[bool]) -> BTreeMap<(i16, &'n str), Vec<usize>> {
+fn by_key<'n>(
+    batches: &[&Batch],
+    group: &Group,
+    numbers: &'n [Option<String>],
+    alive: &[bool],
+) -> BTreeMap<(i16, &'n str), Vec<usize>> {
     let mut out: BTreeMap<(i16, &str), Vec<usize>> = BTreeMap::new();
     for (i, n) in numbers.iter().enumerate() {
         if let (true, Some(n)) = (alive[i], n) {
@@ -155,7 +163,13 @@ fn by_key<'n>(batches: &[&Batch], group: &Group, numbers: &'n [Option<String>], 
 /// Rule 4, per quarter: exactly one web (1) and one paper (2) record under a number are one
 /// person who answered twice. With more records in one of the modes the agency also numbered
 /// twice and nobody can tell which pair is the person: all are kept (rule 5 reports them).
-fn cross_mode(batches: &[&Batch], group: &Group, numbers: &[Option<String>], alive: &mut [bool], dropped: &mut Vec<Drop>) {
+fn cross_mode(
+    batches: &[&Batch],
+    group: &Group,
+    numbers: &[Option<String>],
+    alive: &mut [bool],
+    dropped: &mut Vec<Drop>,
+) {
     for same in by_key(batches, group, numbers, alive).values().filter(|v| v.len() > 1) {
         let mode = |i: usize| batches[group.rows[i].batch].veldwerkmodus[group.rows[i].row];
         let web: Vec<usize> = same.iter().copied().filter(|&i| mode(i) == Some(1)).collect();

@@ -183,7 +183,14 @@ pub fn harmonise(
     );
 
     let Some(q) = vragenlijst else {
-        return Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings };
+        return Harmonised {
+            batch: None,
+            mapping,
+            vragenlijst,
+            sheet: table.sheet.clone(),
+            routing_blanked: Vec::new(),
+            findings,
+        };
     };
 
     // Map columns, first occurrence wins.
@@ -259,10 +266,24 @@ pub fn harmonise(
     }
 
     let (Some(year), Some(placement)) = (year, placement) else {
-        return Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings };
+        return Harmonised {
+            batch: None,
+            mapping,
+            vragenlijst,
+            sheet: table.sheet.clone(),
+            routing_blanked: Vec::new(),
+            findings,
+        };
     };
     if rejects(&findings) {
-        return Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings };
+        return Harmonised {
+            batch: None,
+            mapping,
+            vragenlijst,
+            sheet: table.sheet.clone(),
+            routing_blanked: Vec::new(),
+            findings,
+        };
     }
 
     let n = table.rows.len();
@@ -358,16 +379,17 @@ pub fn harmonise(
                         Finding::new(
                             finding::DISTRICT_OTHER_MUNICIPALITY,
                             delivery_id,
-                            format!("{} district code(s) lie in another municipality than the row's gemnr", elsewhere.len()),
+                            format!(
+                                "{} district code(s) lie in another municipality than the row's gemnr",
+                                elsewhere.len()
+                            ),
                         )
                         .column(column_name.clone())
                         .rows(&elsewhere),
                     );
                 }
             }
-            Slot::Research(var @ (ResearchVariable::Kw
-            | ResearchVariable::Veldwerkmodus
-            | ResearchVariable::Org)) => {
+            Slot::Research(var @ (ResearchVariable::Kw | ResearchVariable::Veldwerkmodus | ResearchVariable::Org)) => {
                 let target = match var {
                     ResearchVariable::Kw => &mut batch.kw,
                     ResearchVariable::Veldwerkmodus => &mut batch.veldwerkmodus,
@@ -418,7 +440,11 @@ pub fn harmonise(
                 report(
                     finding::CODE_INVALID,
                     &column.invalid,
-                    format!("value(s) are not valid codes of {} in the {} dataformat; set to null", column_name, q.as_str()),
+                    format!(
+                        "value(s) are not valid codes of {} in the {} dataformat; set to null",
+                        column_name,
+                        q.as_str()
+                    ),
                 );
                 report(
                     finding::RECODE_UNMAPPABLE,
@@ -448,10 +474,7 @@ pub fn harmonise(
         }
     }
 
-    let missing: Vec<u32> = (0..n)
-        .filter(|&r| batch.respondent[r].is_none())
-        .map(|r| table.source_rows[r])
-        .collect();
+    let missing: Vec<u32> = (0..n).filter(|&r| batch.respondent[r].is_none()).map(|r| table.source_rows[r]).collect();
     if !missing.is_empty() {
         findings.push(
             Finding::new(
@@ -559,7 +582,10 @@ fn agency_weight_checks(
             Finding::new(
                 finding::WEGING_TOO_HIGH,
                 delivery_id,
-                format!("{} row(s) have a weging of {MAX_AGENCY_WEIGHT} or more, which the protocol forbids", high.len()),
+                format!(
+                    "{} row(s) have a weging of {MAX_AGENCY_WEIGHT} or more, which the protocol forbids",
+                    high.len()
+                ),
             )
             .column("weging")
             .rows(&high),
@@ -646,7 +672,19 @@ mod tests {
     fn a_2022_delivery_is_harmonised() {
         let (cb, m) = config();
         let t = table(
-            &["respondent", "GEMNR", "jr", "kw", "veldwerkmodus", "weging", "wijknr", "WL01", "wl02.2", "ch02", "email"],
+            &[
+                "respondent",
+                "GEMNR",
+                "jr",
+                "kw",
+                "veldwerkmodus",
+                "weging",
+                "wijknr",
+                "WL01",
+                "wl02.2",
+                "ch02",
+                "email",
+            ],
             &[
                 &["12", "363", "2023", "2", "1", "1,5", "WK036301", "8", "6", "3", "x"],
                 &["13", "363", "2023", "2", "2", "0.75", "", "99", "", "", "y"],
@@ -697,11 +735,8 @@ mod tests {
     fn file_name_fills_what_columns_lack() {
         let (cb, m) = config();
         let t = table(&["respondent", "wl01", "wl02_2"], &[&["1", "7", "1"]]);
-        let hints = NameHints {
-            year: Some(2024),
-            quarter: Some(3),
-            municipality_name: Some("'s-Hertogenbosch".into()),
-        };
+        let hints =
+            NameHints { year: Some(2024), quarter: Some(3), municipality_name: Some("'s-Hertogenbosch".into()) };
         let b = harmonise(&t, &ctx("d3", &hints), &cb, &m).batch.expect("kept");
         assert_eq!((b.year, b.municipality(0).code.as_str()), (2024, "GM0796"));
         assert_eq!((b.jr[0], b.kw[0]), (Some(2024), Some(3)));
@@ -710,11 +745,17 @@ mod tests {
     #[test]
     fn dates_in_questionnaire_columns_are_reported() {
         let (cb, m) = config();
-        let mut t = table(&["respondent", "gemnr", "jr", "wl01", "wl02_2"], &[&["1", "363", "2023", "7", "1"], &["2", "363", "2023", "", "2"]]);
+        let mut t = table(
+            &["respondent", "gemnr", "jr", "wl01", "wl02_2"],
+            &[&["1", "363", "2023", "7", "1"], &["2", "363", "2023", "", "2"]],
+        );
         t.rows[1][3] = Cell::Date(45000.0);
         let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
         let f = h.findings.iter().find(|f| f.rule == finding::DATE_IN_QUESTIONNAIRE.id).expect("reported");
-        assert_eq!((f.column.as_deref(), f.rows.as_slice(), f.severity), (Some("wl01"), &[2][..], finding::Severity::Warning));
+        assert_eq!(
+            (f.column.as_deref(), f.rows.as_slice(), f.severity),
+            (Some("wl01"), &[2][..], finding::Severity::Warning)
+        );
         assert_eq!(answer(&cb, &h.batch.unwrap(), "wl01"), vec![Some(7), None]);
     }
 
@@ -740,8 +781,14 @@ mod tests {
         let (cb, m) = config();
         // wl11 marks 2019, wl02_2 marks 2022. dv00 "Reizen" is 4 in 2019 and 7 in 2022; ch06
         // "wil ik niet zeggen" is 7 and 8; wl01 is the same; wl06's scale changed.
-        let v2019 = table(&["respondent", "gemnr", "jr", "wl11", "wl01", "dv02", "dv00", "ch06", "wl06"], &[&["1", "344", "2021", "2", "8", "1", "4", "7", "2"]]);
-        let v2022 = table(&["respondent", "gemnr", "jr", "wl02_2", "wl01", "dv02", "dv00", "ch06", "wl06"], &[&["1", "344", "2023", "2", "8", "1", "7", "8", "2"]]);
+        let v2019 = table(
+            &["respondent", "gemnr", "jr", "wl11", "wl01", "dv02", "dv00", "ch06", "wl06"],
+            &[&["1", "344", "2021", "2", "8", "1", "4", "7", "2"]],
+        );
+        let v2022 = table(
+            &["respondent", "gemnr", "jr", "wl02_2", "wl01", "dv02", "dv00", "ch06", "wl06"],
+            &[&["1", "344", "2023", "2", "8", "1", "7", "8", "2"]],
+        );
         let a = harmonise(&v2019, &ctx("a", &NameHints::default()), &cb, &m).batch.unwrap();
         let b = harmonise(&v2022, &ctx("b", &NameHints::default()), &cb, &m).batch.unwrap();
         for column in ["wl01", "dv02", "dv00", "ch06"] {
@@ -755,7 +802,10 @@ mod tests {
     fn aliases_and_a_forced_version_are_honoured() {
         let (cb, m) = config();
         // No marker variable and 2022, the transition year: undecidable unless forced.
-        let t = table(&["Respondentnummer", "Gemeentecode", "Jaar", "Kwartaal", "Weegfactor", "wl01"], &[&["5", "344", "2022", "3", "1,1", "7"]]);
+        let t = table(
+            &["Respondentnummer", "Gemeentecode", "Jaar", "Kwartaal", "Weegfactor", "wl01"],
+            &[&["5", "344", "2022", "3", "1,1", "7"]],
+        );
         let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::VERSION_UNDECIDABLE.id));
@@ -763,7 +813,10 @@ mod tests {
         let forced = Context { delivery_id: "d", hints: &hints, forced_version: Some(Questionnaire::V2019) };
         let b = harmonise(&t, &forced, &cb, &m).batch.expect("kept");
         assert_eq!(b.vragenlijst, Questionnaire::V2019);
-        assert_eq!((b.respondent[0].as_deref(), b.gemnr[0], b.kw[0], b.weging[0]), (Some("5"), Some(344), Some(3), Some(1.1)));
+        assert_eq!(
+            (b.respondent[0].as_deref(), b.gemnr[0], b.kw[0], b.weging[0]),
+            (Some("5"), Some(344), Some(3), Some(1.1))
+        );
         assert_eq!(answer(&cb, &b, "wl01"), [Some(7)]);
     }
 
@@ -772,7 +825,11 @@ mod tests {
         let (cb, m) = config();
         let t = table(
             &["respondent", "gemnr", "jr", "wl02_2", "ch02", "weging"],
-            &[&["1", "344", "2023", "1", "1", "5,2"], &["2", "344", "2023", "1", "", "0,8"], &["3", "344", "2023", "1", "2", "1"]],
+            &[
+                &["1", "344", "2023", "1", "1", "5,2"],
+                &["2", "344", "2023", "1", "", "0,8"],
+                &["3", "344", "2023", "1", "2", "1"],
+            ],
         );
         let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
         let rows = |rule: finding::Rule| h.findings.iter().find(|f| f.rule == rule.id).map(|f| f.rows.clone());
@@ -805,7 +862,8 @@ mod tests {
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::YEAR_MISSING.id));
 
-        let unknown = table(&["respondent", "gemnr", "jr", "wl01"], &[&["1", "9999", "2023", "7"], &["2", "9998", "2023", "7"]]);
+        let unknown =
+            table(&["respondent", "gemnr", "jr", "wl01"], &[&["1", "9999", "2023", "7"], &["2", "9998", "2023", "7"]]);
         let h = harmonise(&unknown, &ctx("d", &NameHints::default()), &cb, &m);
         assert!(h.batch.is_none());
         assert!(h.findings.iter().any(|f| f.rule == finding::MUNICIPALITY_UNKNOWN.id));

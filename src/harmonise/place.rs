@@ -133,7 +133,9 @@ pub fn place(
     if placement.municipalities.is_empty() {
         let message = match (&gemnr, &hints.municipality_name) {
             (None, None) => "neither a gemnr column nor the file name names the municipality".to_string(),
-            (None, Some(name)) => format!("no gemnr column, and the file name's municipality {name:?} is not in the CBS lists"),
+            (None, Some(name)) => {
+                format!("no gemnr column, and the file name's municipality {name:?} is not in the CBS lists")
+            }
             (Some(_), _) => {
                 let codes: Vec<&str> = unknown.keys().filter(|k| !k.is_empty()).map(String::as_str).collect();
                 format!("no row has a municipality in the CBS lists (gemnr: {})", codes.join(", "))
@@ -143,7 +145,11 @@ pub fn place(
         return None;
     }
     for (code, rows) in &unknown {
-        let what = if code.is_empty() { "no municipality".to_string() } else { format!("{code}, which is not in the CBS lists") };
+        let what = if code.is_empty() {
+            "no municipality".to_string()
+        } else {
+            format!("{code}, which is not in the CBS lists")
+        };
         findings.push(
             Finding::new(
                 finding::ROWS_MUNICIPALITY_UNKNOWN,
@@ -159,7 +165,11 @@ pub fn place(
         findings.push(Finding::new(
             finding::JOINT_SURVEY,
             delivery_id,
-            format!("the file holds {} municipalities ({}); rows are assigned by their own gemnr", list.len(), list.join(", ")),
+            format!(
+                "the file holds {} municipalities ({}); rows are assigned by their own gemnr",
+                list.len(),
+                list.join(", ")
+            ),
         ));
     }
     Some(placement)
@@ -270,7 +280,16 @@ mod tests {
         let w: Vec<Cell> = wijknr.iter().map(|s| text(s)).collect();
         let rows: Vec<u32> = (1..=gemnr.len() as u32).collect();
         let mut f = Vec::new();
-        let p = place(Some(g.iter().collect()), Some(w.iter().collect()), gemnr.len(), &rows, hints, &municipalities(), "d", &mut f);
+        let p = place(
+            Some(g.iter().collect()),
+            Some(w.iter().collect()),
+            gemnr.len(),
+            &rows,
+            hints,
+            &municipalities(),
+            "d",
+            &mut f,
+        );
         (p, f)
     }
 
@@ -308,7 +327,8 @@ mod tests {
         let (p, f) = run(&["344", "9999", ""], &["", "", ""], &NameHints::default());
         let p = p.unwrap();
         assert_eq!(codes(&p), [Some("GM0344"), None, None]);
-        let dropped: Vec<_> = f.iter().filter(|f| f.rule == finding::ROWS_MUNICIPALITY_UNKNOWN.id).map(|f| f.rows.clone()).collect();
+        let dropped: Vec<_> =
+            f.iter().filter(|f| f.rule == finding::ROWS_MUNICIPALITY_UNKNOWN.id).map(|f| f.rows.clone()).collect();
         assert_eq!(dropped, [vec![3], vec![2]]);
         let (p, f) = run(&["9999", "9998"], &["", ""], &NameHints::default());
         assert!(p.is_none());

@@ -54,18 +54,8 @@ impl PersonalKind {
 
 /// Words that name a place or an organisation, not a person: `gemeente_naam` or `wijk_name` is
 /// not a person's name, and reporting it as one would make the finding misleading.
-const NOT_A_PERSON: &[&str] = &[
-    "gemeente",
-    "wijk",
-    "buurt",
-    "municipality",
-    "district",
-    "org",
-    "organisatie",
-    "bestand",
-    "file",
-    "sheet",
-];
+const NOT_A_PERSON: &[&str] =
+    &["gemeente", "wijk", "buurt", "municipality", "district", "org", "organisatie", "bestand", "file", "sheet"];
 
 /// The kind of personal data a column is named after, if any.
 ///
@@ -78,8 +68,7 @@ const NOT_A_PERSON: &[&str] = &[
 /// codebook instead.
 pub fn name_kind(column_name: &str) -> Option<PersonalKind> {
     let canonical = canonical_name(column_name);
-    let words: Vec<&str> =
-        canonical.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = canonical.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let any = |f: &dyn Fn(&str) -> bool| words.iter().any(|w| f(w));
     let pair = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
 
@@ -98,8 +87,7 @@ pub fn name_kind(column_name: &str) -> Option<PersonalKind> {
     if pair("e", "mail") || any(&|w| w.contains("email") || w.starts_with("mail")) {
         return Some(PersonalKind::Email);
     }
-    if any(&|w| matches!(w, "ip" | "ipv4" | "ipv6") || w.starts_with("ipadres") || w.starts_with("ipaddress"))
-    {
+    if any(&|w| matches!(w, "ip" | "ipv4" | "ipv6") || w.starts_with("ipadres") || w.starts_with("ipaddress")) {
         return Some(PersonalKind::IpAddress);
     }
     if any(&|w| {
@@ -264,11 +252,7 @@ pub fn scan_column<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<(Persona
 fn whole_number_digits(x: f64) -> Option<String> {
     // Below 8 digits a number is neither a BSN nor a phone number: answer codes, the bulk of
     // every column, are not formatted at all.
-    if x.is_finite() && (1e7..1e15).contains(&x) && x.fract() == 0.0 {
-        Some(format!("{}", x as u64))
-    } else {
-        None
-    }
+    if x.is_finite() && (1e7..1e15).contains(&x) && x.fract() == 0.0 { Some(format!("{}", x as u64)) } else { None }
 }
 
 /// Counts a cell that is nothing but digits towards the bare-number kinds it could be.
@@ -388,10 +372,8 @@ fn contains_email(s: &[u8]) -> bool {
             return false;
         }
         let rest = &s[i + 1..];
-        let end = rest
-            .iter()
-            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.')))
-            .unwrap_or(rest.len());
+        let end =
+            rest.iter().position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))).unwrap_or(rest.len());
         // A sentence may end right after the address: `mail me: a@b.nl.`
         let mut domain = &rest[..end];
         while let [head @ .., b'.'] = domain {
@@ -507,11 +489,7 @@ fn contains_postcode(s: &[u8]) -> bool {
 /// or lower case, passing the mod-97 check.
 fn contains_iban(s: &[u8]) -> bool {
     (0..s.len()).any(|i| {
-        if !token_start(s, i)
-            || s.len() < i + 2
-            || !s[i].is_ascii_alphabetic()
-            || !s[i + 1].is_ascii_alphabetic()
-        {
+        if !token_start(s, i) || s.len() < i + 2 || !s[i].is_ascii_alphabetic() || !s[i + 1].is_ascii_alphabetic() {
             return false;
         }
         let country = [s[i].to_ascii_uppercase(), s[i + 1].to_ascii_uppercase()];
@@ -574,10 +552,7 @@ pub fn name_finding(delivery_id: &str, column: &str, kind: PersonalKind) -> Find
     Finding::new(
         finding::PERSONAL_DATA_COLUMN,
         delivery_id,
-        format!(
-            "column {column:?} is dropped unread: its name says it holds personal data ({})",
-            kind.as_str()
-        ),
+        format!("column {column:?} is dropped unread: its name says it holds personal data ({})", kind.as_str()),
     )
     .column(column.to_string())
 }
@@ -601,11 +576,7 @@ pub fn content_finding(delivery_id: &str, column: &str, kind: PersonalKind, cell
 
 /// Both checks for one column: by name first (then its cells are not read at all), else by
 /// content. `Some` means the column must be dropped, with the finding that says why.
-pub fn check_column<'a>(
-    delivery_id: &str,
-    column: &str,
-    cells: impl Iterator<Item = &'a Cell>,
-) -> Option<Finding> {
+pub fn check_column<'a>(delivery_id: &str, column: &str, cells: impl Iterator<Item = &'a Cell>) -> Option<Finding> {
     if let Some(kind) = name_kind(column) {
         return Some(name_finding(delivery_id, column, kind));
     }
@@ -624,8 +595,7 @@ mod tests {
 
     /// A column of ordinary survey answers with `planted` in the middle.
     fn planted(value: &str) -> Vec<Cell> {
-        let mut col: Vec<Cell> =
-            ["1", "2", "", "nvt", "3", "weet niet", "99", "1,5"].iter().map(|s| text(s)).collect();
+        let mut col: Vec<Cell> = ["1", "2", "", "nvt", "3", "weet niet", "99", "1,5"].iter().map(|s| text(s)).collect();
         col.insert(4, text(value));
         col
     }
@@ -728,12 +698,9 @@ mod tests {
             reader.records().map(|r| r.unwrap_or_else(|e| panic!("{path}: {e}"))[0].to_string()).collect()
         };
         let mut types: BTreeMap<String, String> = BTreeMap::new();
-        for file in [
-            "dataformat-2019-v11.csv",
-            "dataformat-2019-v12.csv",
-            "dataformat-2019-v13.csv",
-            "dataformat-2022.csv",
-        ] {
+        for file in
+            ["dataformat-2019-v11.csv", "dataformat-2019-v12.csv", "dataformat-2019-v13.csv", "dataformat-2022.csv"]
+        {
             let vars = dataformat_variables(file);
             assert!(vars.len() > 150, "{file} has {} variables", vars.len());
             types.extend(vars);
@@ -901,13 +868,7 @@ mod tests {
 
     #[test]
     fn findings_never_contain_the_value() {
-        let values = [
-            "jan.jansen@example.nl",
-            "06-12345678",
-            "1234 AB",
-            "NL91ABNA0417164300",
-            "mijn bsn is 111222333",
-        ];
+        let values = ["jan.jansen@example.nl", "06-12345678", "1234 AB", "NL91ABNA0417164300", "mijn bsn is 111222333"];
         for value in values {
             for column in ["opmerking", "wl99"] {
                 let f = check_column("d1", column, planted(value).iter())

@@ -83,7 +83,8 @@ impl BatchSummary {
 
     /// The codes of the municipalities that have rows, sorted.
     pub fn codes_with_rows(&self) -> Vec<String> {
-        let mut codes: Vec<String> = self.municipalities.iter().filter(|m| m.rows > 0).map(|m| m.code.clone()).collect();
+        let mut codes: Vec<String> =
+            self.municipalities.iter().filter(|m| m.rows > 0).map(|m| m.code.clone()).collect();
         codes.sort();
         codes.dedup();
         codes

@@ -142,7 +142,9 @@ pub fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>,
             let (int_part, frac) = t.split_once(decimal).map_or((t, None), |(a, b)| (a, Some(b)));
             let mut groups = int_part.split(g);
             let first = groups.next().unwrap_or("");
-            if groups.clone().any(|grp| grp.len() != 3) || (int_part.contains(g) && first.trim_start_matches(['-', '+']).is_empty()) {
+            if groups.clone().any(|grp| grp.len() != 3)
+                || (int_part.contains(g) && first.trim_start_matches(['-', '+']).is_empty())
+            {
                 return Err(());
             }
             plain.push_str(&int_part.replace(g, ""));
@@ -230,7 +232,6 @@ mod tests {
         assert_eq!(parse_decimal(&english[0], g), Ok(Some(1234.5)));
         assert_eq!(parse_decimal(&text("1,23.5"), g), Err(()), "groups of three only");
     }
-
 
     fn answer(valid: &[i16], recode: Option<Recode>) -> Answer {
         Answer {

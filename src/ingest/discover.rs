@@ -60,12 +60,9 @@ pub type Fingerprint<'a> = &'a dyn Fn(&str, u64, i64) -> Option<String>;
 
 /// [`discover`], hashing only the files `fingerprint` does not already know.
 pub fn discover_with(inbox: &Path, max_file_bytes: u64, fingerprint: Fingerprint) -> Result<Inbox> {
-    let root = inbox
-        .canonicalize()
-        .with_context(|| format!("cannot open the inbox {}", inbox.display()))?;
+    let root = inbox.canonicalize().with_context(|| format!("cannot open the inbox {}", inbox.display()))?;
     let mut entries = Vec::new();
-    walk(inbox, &mut entries)
-        .with_context(|| format!("cannot list the inbox {}", inbox.display()))?;
+    walk(inbox, &mut entries).with_context(|| format!("cannot list the inbox {}", inbox.display()))?;
     entries.sort();
     let mut out = Inbox::default();
     for (path, is_link) in entries {
@@ -76,9 +73,7 @@ pub fn discover_with(inbox: &Path, max_file_bytes: u64, fingerprint: Fingerprint
             continue;
         };
         if is_link {
-            let inside = path
-                .canonicalize()
-                .is_ok_and(|target| target.starts_with(&root) && target.is_file());
+            let inside = path.canonicalize().is_ok_and(|target| target.starts_with(&root) && target.is_file());
             if !inside {
                 let why = "is a symbolic link that leads outside the inbox (or nowhere); \
                            it is not followed";
@@ -115,10 +110,7 @@ fn walk(dir: &Path, files: &mut Vec<(PathBuf, bool)>) -> std::io::Result<()> {
 
 fn relative_name(inbox: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(inbox).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
 /// A delivery named by its path (for `check`): the file name is the path as given.
@@ -194,8 +186,7 @@ pub fn parse_name(file_name: &str) -> NameHints {
     let base = file_name.rsplit('/').next().unwrap_or(file_name);
     let stem = base.rsplit_once('.').map(|(s, _)| s).unwrap_or(base);
     let mut parts = stem.splitn(4, '-');
-    let (Some(bp), Some(year), Some(quarter), Some(name)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(bp), Some(year), Some(quarter), Some(name)) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return NameHints::default();
     };
@@ -207,11 +198,7 @@ pub fn parse_name(file_name: &str) -> NameHints {
     let q = q.strip_prefix(['Q', 'q']).unwrap_or(q);
     let quarter = q.parse::<u8>().ok().filter(|q| (1..=4).contains(q));
     let name = name.trim();
-    NameHints {
-        year,
-        quarter,
-        municipality_name: (!name.is_empty()).then(|| name.to_string()),
-    }
+    NameHints { year, quarter, municipality_name: (!name.is_empty()).then(|| name.to_string()) }
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@
 //! formula cells, so a sheet of formulas reads as its values. The table comes from the sheet
 //! whose header matches the most dataformat variables.
 
-use std::io::{Cursor, Read, Seek};
 #[cfg(test)]
 use std::io::Write;
+use std::io::{Cursor, Read, Seek};
 
 use calamine::{Data, DataRef, Ods, OdsError, Reader, Xls, XlsError, Xlsx, XlsxError};
 
@@ -44,8 +44,11 @@ pub fn read(
     // calamine 0.38 panics on some truncated compound files (a short FAT or DIFAT sector;
     // found by fuzzing, see docs/fuzzing.md) instead of returning an error. A delivery must
     // never crash the run: such a panic is read as a damaged file.
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_sheets(bytes, format, max_decompressed_bytes)))
-        .unwrap_or_else(|_| Err(ReadError::Corrupt("its structure is damaged (the workbook reader gave up)".into())));
+    let opened =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_sheets(bytes, format, max_decompressed_bytes)))
+            .unwrap_or_else(|_| {
+                Err(ReadError::Corrupt("its structure is damaged (the workbook reader gave up)".into()))
+            });
     let sheets = match opened {
         Ok(s) => s,
         Err(ReadError::NotASpreadsheet) => {
@@ -100,8 +103,7 @@ fn open_sheets(bytes: &[u8], format: Format, max_decompressed_bytes: u64) -> Res
 /// The sheet whose header row matches the most variables (the first on a tie): a notes sheet
 /// ("Toelichting") placed first must not be taken for the data.
 fn choose_sheet(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Option<RawTable>, Vec<Finding>) {
-    let scores: Vec<usize> =
-        sheets.iter().map(|s| super::find_header(&s.rows, known).map_or(0, |(_, n)| n)).collect();
+    let scores: Vec<usize> = sheets.iter().map(|s| super::find_header(&s.rows, known).map_or(0, |(_, n)| n)).collect();
     let best = scores.iter().enumerate().max_by_key(|(i, s)| (**s, std::cmp::Reverse(*i))).map_or(0, |(i, _)| i);
     let sheet = sheets.into_iter().nth(best).expect("index of an existing sheet");
     let mut findings = Vec::new();
@@ -110,10 +112,7 @@ fn choose_sheet(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Opt
             Finding::new(
                 finding::FAR_CELLS_IGNORED,
                 delivery_id,
-                format!(
-                    "{} cell(s) beyond column {MAX_COLUMNS} were ignored",
-                    sheet.far_cells
-                ),
+                format!("{} cell(s) beyond column {MAX_COLUMNS} were ignored", sheet.far_cells),
             )
             .sheet(Some(sheet.name.clone())),
         );
@@ -150,7 +149,8 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
 }
 
 fn read_xls(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
-    let tamed = tame_dimensions(bytes).map_err(|e| ReadError::Corrupt(format!("its workbook stream cannot be read: {e}")))?;
+    let tamed =
+        tame_dimensions(bytes).map_err(|e| ReadError::Corrupt(format!("its workbook stream cannot be read: {e}")))?;
     let workbook = Xls::new(Cursor::new(tamed.as_slice())).map_err(|e| match e {
         XlsError::Password => ReadError::Password,
         e => ReadError::Corrupt(e.to_string()),
@@ -176,9 +176,7 @@ where
 {
     let mut sheets = Vec::new();
     for name in workbook.sheet_names() {
-        let range = workbook
-            .worksheet_range(&name)
-            .map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))?;
+        let range = workbook.worksheet_range(&name).map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))?;
         let (row0, col0) = range.start().unwrap_or((0, 0));
         let mut sheet = Sheet { name: name.clone(), rows: Vec::new(), far_cells: 0 };
         for (i, row) in range.rows().enumerate() {
@@ -305,8 +303,7 @@ fn is_opendocument(bytes: &[u8]) -> bool {
         return false;
     };
     let mut kind = String::new();
-    entry.by_ref().take(100).read_to_string(&mut kind).is_ok()
-        && kind.starts_with("application/vnd.oasis.opendocument")
+    entry.by_ref().take(100).read_to_string(&mut kind).is_ok() && kind.starts_with("application/vnd.oasis.opendocument")
 }
 
 fn cell_of(d: &Data) -> Cell {
@@ -439,7 +436,12 @@ mod tests {
         for name in ["xls-fat-loop.xls", "xls-short-fat.xls", "xls-huge-dimensions.xls", "xls-far-cells.xls"] {
             let bytes = std::fs::read(fixtures.join(name)).unwrap();
             let (t, f) = read(&bytes, Format::Xls, "d", &known, 1 << 30);
-            assert!(t.is_some() || rules(&f).contains(&finding::FILE_CORRUPT.id) || rules(&f).contains(&finding::NO_HEADER.id), "{name}: {f:?}");
+            assert!(
+                t.is_some()
+                    || rules(&f).contains(&finding::FILE_CORRUPT.id)
+                    || rules(&f).contains(&finding::NO_HEADER.id),
+                "{name}: {f:?}"
+            );
         }
     }
 

@@ -101,11 +101,7 @@ pub fn read(
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            let f = Finding::new(
-                finding::FILE_UNREADABLE,
-                delivery_id,
-                format!("cannot read the file: {e}"),
-            );
+            let f = Finding::new(finding::FILE_UNREADABLE, delivery_id, format!("cannot read the file: {e}"));
             return (None, vec![f]);
         }
     };
@@ -160,20 +156,14 @@ pub(crate) fn table_below_header(
         return (None, vec![f]);
     };
     let mut findings = Vec::new();
-    let skipped: Vec<u32> = (0..at)
-        .filter(|&i| rows[i].iter().any(|c| *c != Cell::Empty))
-        .map(|i| i as u32 + 1)
-        .collect();
+    let skipped: Vec<u32> =
+        (0..at).filter(|&i| rows[i].iter().any(|c| *c != Cell::Empty)).map(|i| i as u32 + 1).collect();
     if !skipped.is_empty() {
         findings.push(
             Finding::new(
                 finding::TITLE_ROWS_SKIPPED,
                 delivery_id,
-                format!(
-                    "{} row(s) above the header (file row {}) were skipped",
-                    skipped.len(),
-                    at + 1
-                ),
+                format!("{} row(s) above the header (file row {}) were skipped", skipped.len(), at + 1),
             )
             .sheet(sheet.clone())
             .rows(&skipped),
@@ -241,8 +231,7 @@ fn build_table(
     let is_empty = |row: &[Cell]| row.iter().all(|c| *c == Cell::Empty);
     let mut rows = rows.skip_while(|r| is_empty(r));
     let Some(header_row) = rows.next() else {
-        let f = Finding::new(finding::FILE_NO_DATA, delivery_id, "the file holds no header row")
-            .sheet(sheet);
+        let f = Finding::new(finding::FILE_NO_DATA, delivery_id, "the file holds no header row").sheet(sheet);
         return (None, vec![f]);
     };
     let mut header: Vec<String> = header_row
@@ -294,11 +283,7 @@ fn build_table(
         );
     }
     if table.rows.is_empty() {
-        findings.push(Finding::new(
-            finding::FILE_NO_DATA,
-            delivery_id,
-            "the file has a header row but no data rows",
-        ));
+        findings.push(Finding::new(finding::FILE_NO_DATA, delivery_id, "the file has a header row but no data rows"));
         return (None, findings);
     }
     (Some(table), findings)

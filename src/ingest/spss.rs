@@ -126,8 +126,7 @@ impl<'a> Rd<'a> {
     /// A count or length: negative is damage, and `unit` bytes per item must fit in the file.
     fn count(&mut self, what: &str, unit: usize) -> Res<usize> {
         let n = self.i32()?;
-        let n = usize::try_from(n)
-            .map_err(|_| format!("the SPSS file declares a negative {what} ({n})"))?;
+        let n = usize::try_from(n).map_err(|_| format!("the SPSS file declares a negative {what} ({n})"))?;
         if n.saturating_mul(unit) > self.remaining() {
             return Err(format!(
                 "the SPSS file declares {n} for the {what} at offset {}, more than the file holds (truncated?)",
@@ -189,18 +188,13 @@ struct Var {
 
 fn parse(bytes: &[u8]) -> Res<SavFile> {
     if bytes.len() < HEADER_LEN {
-        return Err(format!(
-            "the file is too short ({} bytes) to be an SPSS system file",
-            bytes.len()
-        ));
+        return Err(format!("the file is too short ({} bytes) to be an SPSS system file", bytes.len()));
     }
     match &bytes[..4] {
         b"$FL2" => {}
         b"$FL3" => return Err(zsav_refused()),
         _ => {
-            return Err(
-                "the file is not an SPSS system file (it does not start with $FL2)".to_string()
-            );
+            return Err("the file is not an SPSS system file (it does not start with $FL2)".to_string());
         }
     }
     let layout = [bytes[64], bytes[65], bytes[66], bytes[67]];
@@ -209,9 +203,7 @@ fn parse(bytes: &[u8]) -> Res<SavFile> {
     } else if matches!(i32::from_be_bytes(layout), 2 | 3) {
         true
     } else {
-        return Err(
-            "the SPSS header's layout code is neither 2 nor 3 in either byte order".to_string()
-        );
+        return Err("the SPSS header's layout code is neither 2 nor 3 in either byte order".to_string());
     };
     let mut rd = Rd { b: bytes, pos: 68, be };
     // The header's case size is only a hint (some writers put -1); the variables decide.
@@ -237,12 +229,7 @@ fn parse(bytes: &[u8]) -> Res<SavFile> {
         // the declared number would only burn memory.
         return Ok(SavFile {
             variables: Vec::new(),
-            table: RawTable {
-                sheet: None,
-                header: Vec::new(),
-                rows: Vec::new(),
-                source_rows: Vec::new(),
-            },
+            table: RawTable { sheet: None, header: Vec::new(), rows: Vec::new(), source_rows: Vec::new() },
         });
     }
     let data = Data { rd, encoding, slot_is_text: &slot_is_text, sysmis };
@@ -295,9 +282,7 @@ fn parse_dictionary(rd: &mut Rd) -> Res<RawDict> {
                     -2 => 2,
                     -3 => 3,
                     n => {
-                        return Err(format!(
-                            "the SPSS variable record at offset {at} declares {n} missing values"
-                        ));
+                        return Err(format!("the SPSS variable record at offset {at} declares {n} missing values"));
                     }
                 };
                 let missing = (0..values).map(|_| rd.arr::<8>()).collect::<Res<_>>()?;
@@ -314,20 +299,14 @@ fn parse_dictionary(rd: &mut Rd) -> Res<RawDict> {
                 }
                 let at = rd.pos;
                 if rd.i32()? != 4 {
-                    return Err(format!(
-                        "the SPSS value labels at offset {at} are not followed by their variables"
-                    ));
+                    return Err(format!("the SPSS value labels at offset {at} are not followed by their variables"));
                 }
                 let n = rd.count("number of labelled variables", 4)?;
-                let vars = (0..n)
-                    .map(|_| rd.i32().map(|i| usize::try_from(i).unwrap_or(0)))
-                    .collect::<Res<_>>()?;
+                let vars = (0..n).map(|_| rd.i32().map(|i| usize::try_from(i).unwrap_or(0))).collect::<Res<_>>()?;
                 d.label_sets.push((labels, vars));
             }
             4 => {
-                return Err(format!(
-                    "the SPSS file has value-label variables without labels at offset {at}"
-                ));
+                return Err(format!("the SPSS file has value-label variables without labels at offset {at}"));
             }
             6 => {
                 let n = rd.count("number of document lines", 80)?;
@@ -362,9 +341,7 @@ fn parse_dictionary(rd: &mut Rd) -> Res<RawDict> {
                 return Ok(d);
             }
             t => {
-                return Err(format!(
-                    "the SPSS dictionary has an unknown record type {t} at offset {at}"
-                ));
+                return Err(format!("the SPSS dictionary has an unknown record type {t} at offset {at}"));
             }
         }
     }
@@ -378,8 +355,9 @@ fn choose_encoding(d: &RawDict) -> &'static Encoding {
     }
     match d.character_code {
         Some(65001) => encoding_rs::UTF_8,
-        Some(code @ 1250..=1258) => Encoding::for_label(format!("windows-{code}").as_bytes())
-            .unwrap_or(encoding_rs::WINDOWS_1252),
+        Some(code @ 1250..=1258) => {
+            Encoding::for_label(format!("windows-{code}").as_bytes()).unwrap_or(encoding_rs::WINDOWS_1252)
+        }
         Some(28592) => encoding_rs::ISO_8859_2,
         Some(28605) => encoding_rs::ISO_8859_15,
         _ => encoding_rs::WINDOWS_1252,
@@ -427,10 +405,7 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
         let n_slots = if width == 0 { 1 } else { width.div_ceil(8) };
         for k in 1..n_slots {
             if d.records.get(i + k).is_none_or(|c| c.kind != -1) {
-                return Err(format!(
-                    "the SPSS string variable record {} lacks its continuation records",
-                    i + 1
-                ));
+                return Err(format!("the SPSS string variable record {} lacks its continuation records", i + 1));
             }
         }
         segments.push((slot_is_text.len(), r));
@@ -459,9 +434,7 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
             _ => (kind, 1),
         };
         if s + n_segments > segments.len() {
-            return Err(format!(
-                "the SPSS very long string {short} (width {width}) lacks segments"
-            ));
+            return Err(format!("the SPSS very long string {short} (width {width}) lacks segments"));
         }
         let segs: Vec<Segment> = segments[s..s + n_segments]
             .iter()
@@ -509,23 +482,17 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
     for (labels, indexes) in &d.label_sets {
         for index in indexes {
             let Some(&v) = first_slots.get(index) else {
-                return Err(format!(
-                    "the SPSS value labels name variable slot {index}, which is no variable"
-                ));
+                return Err(format!("the SPSS value labels name variable slot {index}, which is no variable"));
             };
             let var = &mut vars[v].dict;
             for (value, label) in labels {
-                let value = if var.text {
-                    SavValue::Text(decode(value, encoding))
-                } else {
-                    SavValue::Number(num(*value))
-                };
+                let value =
+                    if var.text { SavValue::Text(decode(value, encoding)) } else { SavValue::Number(num(*value)) };
                 var.value_labels.push((value, decode(label, encoding)));
             }
         }
     }
-    let by_name =
-        |vars: &[Var], name: &str| vars.iter().position(|v| v.dict.name.eq_ignore_ascii_case(name));
+    let by_name = |vars: &[Var], name: &str| vars.iter().position(|v| v.dict.name.eq_ignore_ascii_case(name));
     for record in &d.long_labels {
         let mut rd = Rd { b: record, pos: 0, be };
         while rd.remaining() > 0 {
@@ -597,9 +564,7 @@ impl Data<'_> {
 
     fn push_case(&self, vars: &[Var], case: &[[u8; 8]], cases: &mut Vec<Vec<Cell>>) -> Res<()> {
         if (cases.len() + 1).saturating_mul(vars.len()) > MAX_CELLS {
-            return Err(format!(
-                "the SPSS file holds more than {MAX_CELLS} cells, more than any survey file"
-            ));
+            return Err(format!("the SPSS file holds more than {MAX_CELLS} cells, more than any survey file"));
         }
         cases.push(vars.iter().map(|v| self.cell_of(v, case)).collect());
         Ok(())
@@ -617,10 +582,7 @@ impl Data<'_> {
                 break;
             }
             if self.rd.remaining() < row || row == 0 {
-                return Err(format!(
-                    "the SPSS data ends in the middle of case {} (truncated?)",
-                    cases.len() + 1
-                ));
+                return Err(format!("the SPSS data ends in the middle of case {} (truncated?)", cases.len() + 1));
             }
             for slot in case.iter_mut() {
                 *slot = self.rd.arr::<8>()?;
@@ -707,18 +669,9 @@ mod tests {
     }
 
     /// The writer's file in one of the four layouts; the sample is always writable.
-    fn write(
-        vars: &[SavVar],
-        rows: &[Vec<SavCell>],
-        big_endian: bool,
-        compressed: bool,
-    ) -> Vec<u8> {
-        let layout = SavLayout {
-            big_endian,
-            compressed,
-            created: (2024, 1, 1),
-            file_label: "burgerpeiling test".to_string(),
-        };
+    fn write(vars: &[SavVar], rows: &[Vec<SavCell>], big_endian: bool, compressed: bool) -> Vec<u8> {
+        let layout =
+            SavLayout { big_endian, compressed, created: (2024, 1, 1), file_label: "burgerpeiling test".to_string() };
         write_sav(vars, rows, &layout).expect("the sample is a valid dictionary and data")
     }
 
@@ -742,11 +695,7 @@ mod tests {
             SavVar {
                 label: "Hoe tevreden bent u?".into(),
                 missing: vec![-1.0, 88.0, 99.0],
-                value_labels: vec![
-                    (1.0, "zeer tevreden".into()),
-                    (2.0, "tevreden".into()),
-                    (99.0, "weet niet".into()),
-                ],
+                value_labels: vec![(1.0, "zeer tevreden".into()), (2.0, "tevreden".into()), (99.0, "weet niet".into())],
                 ..tvar("Tevredenheid_Buurt", 0)
             },
             tvar("postcode", 6),
@@ -774,14 +723,7 @@ mod tests {
                 let names: Vec<&str> = file.variables.iter().map(|v| v.name.as_str()).collect();
                 assert_eq!(
                     names,
-                    [
-                        "respondent",
-                        "Tevredenheid_Buurt",
-                        "postcode",
-                        "toelichting",
-                        "open_antwoord",
-                        "weging"
-                    ]
+                    ["respondent", "Tevredenheid_Buurt", "postcode", "toelichting", "open_antwoord", "weging"]
                 );
                 assert_eq!(file.table.header, names);
                 let tv = &file.variables[1];
@@ -795,10 +737,7 @@ mod tests {
                         (SavValue::Number(99.0), "weet niet".to_string()),
                     ]
                 );
-                assert_eq!(
-                    tv.missing,
-                    vec![SavValue::Number(-1.0), SavValue::Number(88.0), SavValue::Number(99.0)]
-                );
+                assert_eq!(tv.missing, vec![SavValue::Number(-1.0), SavValue::Number(88.0), SavValue::Number(99.0)]);
                 assert_eq!(tv.missing_range, None);
                 let essay_var = &file.variables[4];
                 assert!(essay_var.text);
@@ -817,22 +756,8 @@ mod tests {
                             t(essay().trim_end()),
                             Cell::Number(1.234_567),
                         ],
-                        vec![
-                            Cell::Number(2.0),
-                            Cell::Number(99.0),
-                            Cell::Empty,
-                            t("kort"),
-                            Cell::Empty,
-                            Cell::Empty
-                        ],
-                        vec![
-                            Cell::Number(1e9),
-                            Cell::Empty,
-                            Cell::Empty,
-                            Cell::Empty,
-                            t("x"),
-                            Cell::Number(-1000.5)
-                        ],
+                        vec![Cell::Number(2.0), Cell::Number(99.0), Cell::Empty, t("kort"), Cell::Empty, Cell::Empty],
+                        vec![Cell::Number(1e9), Cell::Empty, Cell::Empty, Cell::Empty, t("x"), Cell::Number(-1000.5)],
                     ],
                     "be={be} compressed={compressed}"
                 );
@@ -867,9 +792,7 @@ mod tests {
     fn only_corrupt(findings: &[Finding], what: &str) {
         assert!(!findings.is_empty(), "{what}: no finding");
         assert!(
-            findings
-                .iter()
-                .all(|f| f.rule == finding::FILE_CORRUPT.id || f.rule == finding::FILE_NO_DATA.id),
+            findings.iter().all(|f| f.rule == finding::FILE_CORRUPT.id || f.rule == finding::FILE_NO_DATA.id),
             "{what}: {findings:?}"
         );
     }
@@ -881,11 +804,7 @@ mod tests {
             let bytes = write(&vars, &rows, true, compressed);
             for n in 0..bytes.len() {
                 let (file, findings) = read(&bytes[..n], "d");
-                assert!(
-                    file.is_none(),
-                    "compressed={compressed} cut at {n} of {} read as whole",
-                    bytes.len()
-                );
+                assert!(file.is_none(), "compressed={compressed} cut at {n} of {} read as whole", bytes.len());
                 only_corrupt(&findings, &format!("cut at {n}"));
             }
         }
@@ -893,8 +812,7 @@ mod tests {
 
     #[test]
     fn truncated_template_gives_finding() {
-        let path =
-            shared_dir().join("reference-data/vng-dataformat/Burgerpeling-dataformat-2022.sav");
+        let path = shared_dir().join("reference-data/vng-dataformat/Burgerpeling-dataformat-2022.sav");
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(read(&bytes, "d").1.is_empty());
         // Every offset in the header and first records, then a fine stride, then the data.
@@ -933,8 +851,7 @@ mod tests {
 
     #[test]
     fn mutated_template_never_panics() {
-        let path =
-            shared_dir().join("reference-data/vng-dataformat/Burgerpeling-dataformat-2022.sav");
+        let path = shared_dir().join("reference-data/vng-dataformat/Burgerpeling-dataformat-2022.sav");
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut seed: u64 = 42;
         let mut next = move || {
@@ -947,11 +864,7 @@ mod tests {
             let mut b = bytes.clone();
             let at = next() % 20_000;
             // Counts and sizes set huge or negative are the dangerous mutations.
-            let v: i32 = if next() % 2 == 0 {
-                i32::MAX - (next() % 64) as i32
-            } else {
-                -((next() % 5) as i32)
-            };
+            let v: i32 = if next() % 2 == 0 { i32::MAX - (next() % 64) as i32 } else { -((next() % 5) as i32) };
             let at = at & !3;
             b[at..at + 4].copy_from_slice(&v.to_le_bytes());
             let (file, findings) = read(&b, "d");

@@ -21,17 +21,17 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::codebook::{Codebook, Questionnaire};
+use crate::dedup;
 use crate::finding::{self, Finding, Severity};
 use crate::harmonise::{self, Batch, BatchSummary, Harmonised, harmonise};
 use crate::ingest::{self, Delivery};
 use crate::lake::{self, DeliveryRecord, PublishedFile};
-use crate::report;
-use crate::dedup;
 use crate::ledger::{self, Ledger};
-use crate::state;
-use crate::population::PopulationTable;
-use crate::weight::{self, WeightOptions};
 use crate::municipality::Municipalities;
+use crate::population::PopulationTable;
+use crate::report;
+use crate::state;
+use crate::weight::{self, WeightOptions};
 
 /// Another run holds the lock on the state directory: the CLI exits with code 4.
 #[derive(Debug, thiserror::Error)]
@@ -132,15 +132,17 @@ impl PipelineFile {
     }
 
     pub fn load(path: &Path) -> Result<(PipelineFile, Vec<u8>), UsageError> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            UsageError(format!("cannot read the pipeline file {}: {e}", path.display()))
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| UsageError(format!("cannot read the pipeline file {}: {e}", path.display())))?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| UsageError(format!("pipeline file {} is not UTF-8", path.display())))?;
-        let parsed: PipelineFile = toml::from_str(text)
-            .map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
+        let parsed: PipelineFile =
+            toml::from_str(text).map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
         parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
-        parsed.weighting.validate().map_err(|e| UsageError(format!("invalid pipeline file {}: [weighting] {e}", path.display())))?;
+        parsed
+            .weighting
+            .validate()
+            .map_err(|e| UsageError(format!("invalid pipeline file {}: [weighting] {e}", path.display())))?;
         Ok((parsed, bytes))
     }
 
@@ -287,21 +289,21 @@ pub fn process(
         findings.push(refusal.clone());
     } else {
         let known = |name: &str| config.codebook.is_known(name);
-        let (table, read_findings) = ingest::read(&delivery.path, delivery.format, &delivery.id, &known, limits.max_decompressed_bytes);
+        let (table, read_findings) =
+            ingest::read(&delivery.path, delivery.format, &delivery.id, &known, limits.max_decompressed_bytes);
         findings.extend(read_findings);
         if let Some(table) = table {
             rows_read = table.rows.len();
-            let forced_version = forced_versions
-                .get(&delivery.file_name)
-                .or_else(|| forced_versions.get(&delivery.id))
-                .copied();
+            let forced_version =
+                forced_versions.get(&delivery.file_name).or_else(|| forced_versions.get(&delivery.id)).copied();
             let context = harmonise::Context { delivery_id: &delivery.id, hints: &delivery.hints, forced_version };
             let h = harmonise(&table, &context, &config.codebook, &config.municipalities);
             findings.extend(h.findings.iter().cloned());
             harmonised = Some(h);
         }
     }
-    let summary = harmonised.as_ref().and_then(|h| h.batch.as_ref()).map(|b| BatchSummary::of(b, config.codebook.age_column()));
+    let summary =
+        harmonised.as_ref().and_then(|h| h.batch.as_ref()).map(|b| BatchSummary::of(b, config.codebook.age_column()));
     outcome(delivery, harmonised, summary, findings, rows_read)
 }
 
@@ -535,7 +537,8 @@ fn run_locked(
         let relative = format!("respondents/jaar={year}/part-0000.parquet");
         let (file, rebuilt, why) = match (built.staged, &plan.previous) {
             (Some(file), _) => {
-                lake::swap_year(&opts.lake, &staging, year).with_context(|| format!("publishing survey year {year}"))?;
+                lake::swap_year(&opts.lake, &staging, year)
+                    .with_context(|| format!("publishing survey year {year}"))?;
                 ledger.set_partition(&ledger::PartitionRow {
                     year,
                     build_key: plan.build_key.clone(),
@@ -544,7 +547,12 @@ fn run_locked(
                     rows: file.rows as u64,
                     run_id: run_id.clone(),
                 })?;
-                tracing::info!(year, deliveries = plan.ids.len(), respondents = built.result.respondents, "year published");
+                tracing::info!(
+                    year,
+                    deliveries = plan.ids.len(),
+                    respondents = built.result.respondents,
+                    "year published"
+                );
                 (file, true, plan.rebuild.clone().unwrap_or_default())
             }
             (None, Some(p)) => {
@@ -564,7 +572,14 @@ fn run_locked(
             tracing::warn!(year, "cannot keep the year's result for the next run: {e:#}");
         }
         let result = built.result;
-        years.push(YearSummary { year, deliveries: plan.ids.len(), respondents: result.respondents, file, rebuilt, why });
+        years.push(YearSummary {
+            year,
+            deliveries: plan.ids.len(),
+            respondents: result.respondents,
+            file,
+            rebuilt,
+            why,
+        });
         dedup_totals += result.duplicates;
         weighting_records.extend(result.weighting_records);
         weighting_summaries.extend(result.weighting_summaries);
@@ -613,7 +628,10 @@ fn run_locked(
     let delivery_reports = outcomes
         .par_iter()
         .map(|o| {
-            let shares = o.summary.as_ref().and_then(|b| population_shares(&opts.population, &b.municipalities.first()?.code, b.year));
+            let shares = o
+                .summary
+                .as_ref()
+                .and_then(|b| population_shares(&opts.population, &b.municipalities.first()?.code, b.year));
             let r = report::delivery_report(&run_id, o, &config.codebook, shares);
             let base = format!("reports/deliveries/{}", o.delivery.id);
             Ok([
@@ -782,8 +800,7 @@ fn apply_year(o: &mut Outcome, d: years::YearDelivery) -> Vec<Finding> {
 
 /// Adds findings made after harmonising (weighting) to their deliveries.
 fn attach_findings(outcomes: &mut [Outcome], findings: Vec<Finding>) {
-    let index: BTreeMap<String, usize> =
-        outcomes.iter().enumerate().map(|(i, o)| (o.delivery.id.clone(), i)).collect();
+    let index: BTreeMap<String, usize> = outcomes.iter().enumerate().map(|(i, o)| (o.delivery.id.clone(), i)).collect();
     for f in findings {
         if let Some(&i) = index.get(&f.delivery_id) {
             outcomes[i].findings.push(f);
@@ -862,17 +879,21 @@ impl Stages {
 
 /// `check`: reads and harmonises the given files the way `run` would, touching neither the
 /// lake nor any state. Byte-identical files among them are `duplicate_file`.
-pub fn check(files: &[PathBuf], config: &Config, limits: &Limits, forced: &BTreeMap<String, Questionnaire>) -> Result<Vec<Outcome>> {
+pub fn check(
+    files: &[PathBuf],
+    config: &Config,
+    limits: &Limits,
+    forced: &BTreeMap<String, Questionnaire>,
+) -> Result<Vec<Outcome>> {
     let mut deliveries = Vec::new();
     for f in files {
         if !f.is_file() {
             return Err(UsageError(format!("{} is not a file", f.display())).into());
         }
-        let format = f
-            .extension()
-            .and_then(|e| e.to_str())
-            .and_then(ingest::Format::from_extension)
-            .ok_or_else(|| UsageError(format!("{}: not a delivery format (.xlsx .xlsm .xls .ods .csv .txt .sav)", f.display())))?;
+        let format =
+            f.extension().and_then(|e| e.to_str()).and_then(ingest::Format::from_extension).ok_or_else(|| {
+                UsageError(format!("{}: not a delivery format (.xlsx .xlsm .xls .ods .csv .txt .sav)", f.display()))
+            })?;
         deliveries.push(ingest::discover::describe_file(f, format, limits.max_file_bytes));
     }
     let (to_read, duplicates) = split_copies(deliveries);
@@ -965,11 +986,9 @@ fn delivery_record(o: &Outcome) -> DeliveryRecord {
 /// inputs: no run id, no clock.
 fn file_metadata(config: &Config, pipeline_hash: &str, delivery_ids: &[&str]) -> Vec<(String, String)> {
     let ids = delivery_ids.join(",");
-    let build_id = blake3::hash(
-        format!("{PRODUCT_VERSION}\n{}\n{pipeline_hash}\n{ids}", config.hash).as_bytes(),
-    )
-    .to_hex()
-    .to_string();
+    let build_id = blake3::hash(format!("{PRODUCT_VERSION}\n{}\n{pipeline_hash}\n{ids}", config.hash).as_bytes())
+        .to_hex()
+        .to_string();
     vec![
         ("burgerpeiling.product_version".into(), PRODUCT_VERSION.into()),
         ("burgerpeiling.codebook_version".into(), config.codebook.version_label()),
@@ -984,9 +1003,15 @@ fn log_findings(o: &Outcome) {
     for f in &o.findings {
         let file = &o.delivery.file_name;
         match f.severity {
-            Severity::Error => tracing::warn!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "rejected: {}", f.message),
-            Severity::Warning => tracing::info!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "{}", f.message),
-            Severity::Info => tracing::debug!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "{}", f.message),
+            Severity::Error => {
+                tracing::warn!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "rejected: {}", f.message)
+            }
+            Severity::Warning => {
+                tracing::info!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "{}", f.message)
+            }
+            Severity::Info => {
+                tracing::debug!(file = %file, rule = f.rule, column = f.column.as_deref(), count = f.count, "{}", f.message)
+            }
         }
     }
 }

@@ -331,7 +331,9 @@ pub fn weigh_year(
                 }
             }
             Err(e) => match e.rule() {
-                Some(rule) => report_to(&mut out.findings, start..end, rule, &format!("{code} {year}: {e}; weight is null")),
+                Some(rule) => {
+                    report_to(&mut out.findings, start..end, rule, &format!("{code} {year}: {e}; weight is null"))
+                }
                 None => return Err(anyhow::anyhow!("weighting {code} {year}: {e}")),
             },
         }
@@ -366,7 +368,12 @@ pub fn weigh_year(
             }
         }
         Err(e) => match e.rule() {
-            Some(rule) => report_to(&mut out.findings, 0..n, rule, &format!("national weights {year}: {e}; weight_national is null")),
+            Some(rule) => report_to(
+                &mut out.findings,
+                0..n,
+                rule,
+                &format!("national weights {year}: {e}; weight_national is null"),
+            ),
             None => return Err(anyhow::anyhow!("national weights {year}: {e}")),
         },
     }

@@ -137,7 +137,12 @@ pub fn delivery(r: &DeliveryReport) -> String {
             } else {
                 format!("rij {} van levering {}", d.duplicate_of_row, escape(&d.duplicate_of_delivery))
             };
-            let _ = writeln!(b, "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td>{of}</td></tr>", d.source_row, escape(d.rule));
+            let _ = writeln!(
+                b,
+                "<tr><td class=\"n\">{}</td><td><code>{}</code></td><td>{of}</td></tr>",
+                d.source_row,
+                escape(d.rule)
+            );
         }
         b.push_str("</table></div>\n");
     }
@@ -202,9 +207,17 @@ fn age_chart(a: &AgeDistribution) -> String {
         }
     }
     let legend_y = height - 8.0;
-    let _ = writeln!(s, "<rect x=\"0\" y=\"{}\" width=\"10\" height=\"10\" fill=\"#2f6fb0\"/><text x=\"14\" y=\"{legend_y}\">respondenten (n = {total})</text>", legend_y - 9.0);
+    let _ = writeln!(
+        s,
+        "<rect x=\"0\" y=\"{}\" width=\"10\" height=\"10\" fill=\"#2f6fb0\"/><text x=\"14\" y=\"{legend_y}\">respondenten (n = {total})</text>",
+        legend_y - 9.0
+    );
     if a.population_share.is_some() {
-        let _ = writeln!(s, "<rect x=\"190\" y=\"{}\" width=\"10\" height=\"10\" fill=\"#b0b0b0\"/><text x=\"204\" y=\"{legend_y}\">bevolking</text>", legend_y - 9.0);
+        let _ = writeln!(
+            s,
+            "<rect x=\"190\" y=\"{}\" width=\"10\" height=\"10\" fill=\"#b0b0b0\"/><text x=\"204\" y=\"{legend_y}\">bevolking</text>",
+            legend_y - 9.0
+        );
     }
     s.push_str("</svg>\n");
     if a.population_share.is_none() {
@@ -219,7 +232,13 @@ fn age_chart(a: &AgeDistribution) -> String {
 /// The run report as HTML.
 pub fn run(r: &RunReport) -> String {
     let mut b = String::new();
-    let _ = write!(b, "<h1>Run {}</h1>\n<p>{} · versie {}</p>\n", escape(&r.run_id), escape(&r.command), escape(&r.product_version));
+    let _ = write!(
+        b,
+        "<h1>Run {}</h1>\n<p>{} · versie {}</p>\n",
+        escape(&r.run_id),
+        escape(&r.command),
+        escape(&r.product_version)
+    );
     b.push_str("<h2>Jaren</h2>\n<div class=\"scroll\"><table><tr><th>Jaar</th><th>Opnieuw opgebouwd</th><th>Waarom</th><th>Leveringen</th><th>Respondenten</th></tr>\n");
     for y in &r.years {
         let _ = writeln!(
@@ -324,6 +343,9 @@ mod tests {
 
     #[test]
     fn everything_shown_is_escaped() {
-        assert_eq!(escape("<script>alert('x')</script> & \"y\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;");
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"y\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+        );
     }
 }

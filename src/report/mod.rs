@@ -110,7 +110,11 @@ pub fn delivery_report(
     let batch = outcome.summary.as_ref();
     let mut counts = Counts {
         rows_read: outcome.rows_read as u64,
-        rows_kept: if outcome.status == crate::pipeline::Status::Published { batch.map_or(0, |b| b.rows as u64) } else { 0 },
+        rows_kept: if outcome.status == crate::pipeline::Status::Published {
+            batch.map_or(0, |b| b.rows as u64)
+        } else {
+            0
+        },
         complete: batch.map_or(0, |b| b.complete as u64),
         duplicates_dropped: outcome.rows_dropped_duplicate as u64,
         ..Counts::default()
@@ -149,7 +153,12 @@ pub fn delivery_report(
         reason: outcome.reason.clone(),
         vragenlijst: h.and_then(|h| h.vragenlijst).map(|q| q.as_str().to_string()),
         municipalities: batch
-            .map(|b| b.municipalities.iter().map(|m| MunicipalityRef { code: m.code.clone(), name: m.name.clone() }).collect())
+            .map(|b| {
+                b.municipalities
+                    .iter()
+                    .map(|m| MunicipalityRef { code: m.code.clone(), name: m.name.clone() })
+                    .collect()
+            })
             .unwrap_or_default(),
         year: batch.map(|b| b.year),
         quarters,

@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, StringBuilder, UInt32Builder};
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray, UInt32Array};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray, UInt32Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +47,8 @@ const FORMAT: u32 = 2;
 pub fn cache_key(delivery_id: &str, config_hash: &str, pipeline_hash: &str, product_version: &str) -> String {
     let mut h = blake3::Hasher::new();
     // Length-prefixed, so fields cannot run together into the same bytes.
-    for field in ["burgerpeiling.cache", &FORMAT.to_string(), delivery_id, config_hash, pipeline_hash, product_version] {
+    for field in ["burgerpeiling.cache", &FORMAT.to_string(), delivery_id, config_hash, pipeline_hash, product_version]
+    {
         h.update(&(field.len() as u64).to_le_bytes());
         h.update(field.as_bytes());
     }
@@ -377,7 +380,8 @@ fn encode_batch(b: &Batch, codebook: &Codebook) -> Result<Vec<u8>> {
     ];
     columns.extend(b.answers.iter().map(|c| int16(c)));
     // try_new checks every column has the same length as the others.
-    let batch = RecordBatch::try_new(Arc::new(schema(codebook)), columns).context("the batch's columns differ in length")?;
+    let batch =
+        RecordBatch::try_new(Arc::new(schema(codebook)), columns).context("the batch's columns differ in length")?;
     let mut writer = arrow_ipc::writer::FileWriter::try_new(Vec::new(), &batch.schema())?;
     writer.write(&batch)?;
     writer.finish()?;

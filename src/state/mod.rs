@@ -25,8 +25,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 pub use cache::{CACHE_DIR, Cached, Lookup, cache_key, load, load_summary, prune, store};
-pub use years::{YEARS_DIR, load_year, prune_years, store_year};
 pub use recover::clean_leftovers;
+pub use years::{YEARS_DIR, load_year, prune_years, store_year};
 
 /// The lock file's name inside the state directory.
 pub const LOCK_FILE: &str = "lock";
@@ -70,7 +70,8 @@ impl StateLock {
         std::fs::create_dir_all(state_dir).map_err(io)?;
         let path = state_dir.join(LOCK_FILE);
         // Not truncated on open: the holder's note must survive a failed attempt.
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -53,9 +53,8 @@ pub fn clean_leftovers(lake: &Path) -> Result<Vec<String>> {
                     continue;
                 }
                 fs::create_dir_all(&respondents).with_context(|| format!("cannot create {}", respondents.display()))?;
-                fs::rename(&year_dir, &target).with_context(|| {
-                    format!("cannot restore {} from {}", target.display(), year_dir.display())
-                })?;
+                fs::rename(&year_dir, &target)
+                    .with_context(|| format!("cannot restore {} from {}", target.display(), year_dir.display()))?;
                 sync_dir(&respondents)?;
                 actions.push(format!("restored respondents/{year} from {STAGING_DIR}/{name}/{year}.old"));
             }

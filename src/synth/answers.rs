@@ -37,33 +37,15 @@ const NOT_FIELDED_2022: [&str; 1] = ["dv13"];
 const OVERRIDES: [(&str, &[(i16, f64)]); 5] = [
     ("ch01", &[(1, 0.48), (2, 0.51), (3, 0.01)]),
     ("dv02", &[(1, 0.55), (2, 0.45)]),
-    (
-        "ch04",
-        &[
-            (1, 0.42),
-            (2, 0.07),
-            (3, 0.03),
-            (4, 0.03),
-            (5, 0.04),
-            (6, 0.28),
-            (7, 0.04),
-            (8, 0.05),
-            (9, 0.04),
-        ],
-    ),
+    ("ch04", &[(1, 0.42), (2, 0.07), (3, 0.03), (4, 0.03), (5, 0.04), (6, 0.28), (7, 0.04), (8, 0.05), (9, 0.04)]),
     // Informal care and volunteering: vaak / af en toe / (bijna) nooit.
     ("zw06_0", &[(1, 0.14), (2, 0.24), (3, 0.62)]),
     ("zw06_3", &[(1, 0.16), (2, 0.20), (3, 0.64)]),
 ];
 
 /// Checkbox options that exclude the others of their set ("niet actief", "geen", "weet niet").
-const EXCLUSIVE: [(&str, &str); 5] = [
-    ("zw05_", "zw05_4"),
-    ("zw13_", "zw13_9"),
-    ("zw13_", "zw13_10"),
-    ("zw14_", "zw14_6"),
-    ("zw17_", "zw17_8"),
-];
+const EXCLUSIVE: [(&str, &str); 5] =
+    [("zw05_", "zw05_4"), ("zw13_", "zw13_9"), ("zw13_", "zw13_10"), ("zw14_", "zw14_6"), ("zw17_", "zw17_8")];
 
 /// How a variable's answers are drawn.
 #[derive(Clone, Debug)]
@@ -111,22 +93,15 @@ pub struct FormatPlan {
 impl FormatPlan {
     /// Builds the plan for `format`. `seed` makes each variable's distribution depend only on
     /// (seed, variable name), not on the municipality or year.
-    pub fn new(
-        codebook: &Codebook,
-        format: &Dataformat,
-        dataformat: &'static str,
-        seed: u64,
-    ) -> FormatPlan {
+    pub fn new(codebook: &Codebook, format: &Dataformat, dataformat: &'static str, seed: u64) -> FormatPlan {
         let research: Vec<ResearchVariable> = format
             .variables
             .iter()
             .filter_map(|v| ResearchVariable::ALL.into_iter().find(|r| r.name() == v.name))
             .collect();
-        let written: Vec<&Variable> =
-            format.variables.iter().filter(|v| is_written(codebook, format, v)).collect();
+        let written: Vec<&Variable> = format.variables.iter().filter(|v| is_written(codebook, format, v)).collect();
         let names: Vec<String> = written.iter().map(|v| v.name.clone()).collect();
-        let kinds: Vec<Kind> =
-            written.iter().map(|v| kind_of(v, format.questionnaire, seed)).collect();
+        let kinds: Vec<Kind> = written.iter().map(|v| kind_of(v, format.questionnaire, seed)).collect();
         let index = |name: &str| names.iter().position(|n| n == name);
         let indices = |pred: &dyn Fn(&str) -> bool| -> Vec<usize> {
             names.iter().enumerate().filter(|(_, n)| pred(n)).map(|(i, _)| i).collect()
@@ -170,8 +145,7 @@ impl FormatPlan {
 
     /// One respondent's answers, aligned with `names`, routing already applied.
     pub fn answer(&self, rng: &mut ChaCha8Rng) -> Vec<Option<i16>> {
-        let mut answers: Vec<Option<i16>> =
-            self.kinds.iter().map(|k| draw(k, rng.random::<f64>())).collect();
+        let mut answers: Vec<Option<i16>> = self.kinds.iter().map(|k| draw(k, rng.random::<f64>())).collect();
         for x in &self.exclusive {
             if answers[x.option].is_some() {
                 for &i in &x.others {
@@ -242,9 +216,7 @@ fn kind_of(v: &Variable, questionnaire: Questionnaire, seed: u64) -> Kind {
     match v.value_labels.len() {
         0 => Kind::Blank,
         // A single labelled code is a checkbox ("1=aangevinkt"); unticked is empty.
-        1 if EXCLUSIVE.iter().any(|(_, option)| *option == v.name) => {
-            Kind::Checkbox { ticked: TICKED_EXCLUSIVE }
-        }
+        1 if EXCLUSIVE.iter().any(|(_, option)| *option == v.name) => Kind::Checkbox { ticked: TICKED_EXCLUSIVE },
         1 => Kind::Checkbox { ticked: TICKED },
         _ => {
             let mut rng = super::rng_for(seed, &["variable", &v.name]);
@@ -264,18 +236,13 @@ fn distribution(v: &Variable, rng: &mut ChaCha8Rng) -> Vec<(f64, i16)> {
         .filter(|c| !v.nonsubstantive.contains(c) && !v.user_missing.contains(c))
         .collect();
     substantive.sort_unstable();
-    let dont_know: Vec<i16> =
-        v.value_labels.iter().map(|(c, _)| *c).filter(|c| v.nonsubstantive.contains(c)).collect();
+    let dont_know: Vec<i16> = v.value_labels.iter().map(|(c, _)| *c).filter(|c| v.nonsubstantive.contains(c)).collect();
 
     let mut weights: Vec<(i16, f64)> = match OVERRIDES.iter().find(|(name, _)| *name == v.name) {
         Some((_, w)) => w.iter().filter(|(c, _)| substantive.contains(c)).copied().collect(),
         None => {
             let k = substantive.len() as f64;
-            let (peak, sigma) = if k >= 7.0 {
-                (0.68 * (k - 1.0), 0.18 * k)
-            } else {
-                (0.3 * (k - 1.0), 0.5 + 0.15 * k)
-            };
+            let (peak, sigma) = if k >= 7.0 { (0.68 * (k - 1.0), 0.18 * k) } else { (0.3 * (k - 1.0), 0.5 + 0.15 * k) };
             let peak = peak + rng.random_range(-0.5..0.5);
             substantive
                 .iter()

@@ -89,13 +89,20 @@ fn changeable(plan: &FormatPlan, codebook: &Codebook) -> Vec<Vec<i16>> {
         .map(|(i, (name, kind))| {
             let Kind::Closed { cdf, missing } = kind else { return Vec::new() };
             let Some(Target::Answer(a)) = q.and_then(|q| codebook.target(q, name)) else { return Vec::new() };
-            if routed.contains(&i) || routed_columns.contains(&a.column) || a.recode.is_some() || name == "ch01" || name == "ch02" {
+            if routed.contains(&i)
+                || routed_columns.contains(&a.column)
+                || a.recode.is_some()
+                || name == "ch01"
+                || name == "ch02"
+            {
                 return Vec::new();
             }
             let codes: BTreeSet<i16> = cdf
                 .iter()
                 .map(|(_, c)| *c)
-                .filter(|c| !missing.contains(c) && !a.user_missing.contains(c) && (a.valid.is_empty() || a.valid.contains(c)))
+                .filter(|c| {
+                    !missing.contains(c) && !a.user_missing.contains(c) && (a.valid.is_empty() || a.valid.contains(c))
+                })
                 .collect();
             if codes.len() < 2 { Vec::new() } else { codes.into_iter().collect() }
         })
@@ -166,7 +173,8 @@ fn plant_rows(
     let mut sources = order.into_iter();
     let mut next_number = d.respondents.iter().map(|r| r.respondent).max().unwrap_or(0) + 1;
     let mut new_rows: Vec<NewRow> = Vec::new();
-    let kinds = [PlantedKind::ExactRow, PlantedKind::CrossMode, PlantedKind::ConflictingNumber, PlantedKind::NearDuplicate];
+    let kinds =
+        [PlantedKind::ExactRow, PlantedKind::CrossMode, PlantedKind::ConflictingNumber, PlantedKind::NearDuplicate];
     for kind in kinds {
         let mut planted = 0;
         while planted < per_kind {
@@ -276,7 +284,12 @@ fn choose(rng: &mut ChaCha8Rng, n: usize, count: usize) -> Vec<usize> {
 }
 
 /// Plants duplicates of every kind into `deliveries` (rate 0: returns them untouched).
-fn plant(plan: &Plan, codebook: &Codebook, mut deliveries: Vec<GeneratedDelivery>, rate: f64) -> (Vec<GeneratedDelivery>, Vec<PlantedDuplicate>) {
+fn plant(
+    plan: &Plan,
+    codebook: &Codebook,
+    mut deliveries: Vec<GeneratedDelivery>,
+    rate: f64,
+) -> (Vec<GeneratedDelivery>, Vec<PlantedDuplicate>) {
     if rate <= 0.0 || deliveries.is_empty() {
         return (deliveries, Vec::new());
     }
@@ -375,7 +388,8 @@ fn mtime(year: u16, days_after: u64) -> SystemTime {
 }
 
 fn set_mtime(path: &Path, time: SystemTime) -> Result<()> {
-    let file = std::fs::File::options().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::options().write(true).open(path).with_context(|| format!("cannot open {}", path.display()))?;
     file.set_modified(time).with_context(|| format!("cannot set the modification time of {}", path.display()))
 }
 
@@ -396,7 +410,9 @@ pub fn synth_with_duplicates(
     }
     super::validate(opts, municipalities)?;
     let inbox = opts.out.join("inbox");
-    if inbox.exists() && std::fs::read_dir(&inbox).with_context(|| format!("cannot list {}", inbox.display()))?.next().is_some() {
+    if inbox.exists()
+        && std::fs::read_dir(&inbox).with_context(|| format!("cannot list {}", inbox.display()))?.next().is_some()
+    {
         bail!("{} already holds files; remove it or choose another --out", inbox.display());
     }
     let plan = super::plan(opts, codebook, municipalities);

@@ -109,9 +109,7 @@ pub struct FormatMix {
 
 impl Default for FormatMix {
     fn default() -> FormatMix {
-        FormatMix {
-            shares: vec![(Format::Xlsx, XLSX_PER_CYCLE), (Format::Csv, FORMAT_CYCLE - XLSX_PER_CYCLE)],
-        }
+        FormatMix { shares: vec![(Format::Xlsx, XLSX_PER_CYCLE), (Format::Csv, FORMAT_CYCLE - XLSX_PER_CYCLE)] }
     }
 }
 
@@ -131,11 +129,9 @@ impl FormatMix {
             let (name, share) = (name.trim(), share.trim());
             let format = Format::from_extension(name.trim_start_matches('.'))
                 .ok_or_else(|| format!("unknown format {name:?}; {usage}"))?;
-            let share: u64 = share
-                .parse()
-                .ok()
-                .filter(|&s| s <= MAX_SHARE)
-                .ok_or_else(|| format!("the share of {name} ({share:?}) is not a whole number in 0-{MAX_SHARE}; {usage}"))?;
+            let share: u64 = share.parse().ok().filter(|&s| s <= MAX_SHARE).ok_or_else(|| {
+                format!("the share of {name} ({share:?}) is not a whole number in 0-{MAX_SHARE}; {usage}")
+            })?;
             if shares.iter().any(|(f, _)| *f == format) {
                 return Err(format!("{name} is given twice; {usage}"));
             }
@@ -263,11 +259,7 @@ struct Plan {
 /// code. Asking for more municipalities than exist gives all of them; an empty year range
 /// gives nothing. `opts.messy` decides the formats and [`Quirks`] (never the answers);
 /// `opts.out` is not consulted.
-pub fn generate(
-    opts: &SynthOptions,
-    codebook: &Codebook,
-    municipalities: &Municipalities,
-) -> Vec<GeneratedDelivery> {
+pub fn generate(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalities) -> Vec<GeneratedDelivery> {
     generate_with_formats(opts, &FormatMix::default(), codebook, municipalities)
 }
 
@@ -301,18 +293,12 @@ fn generate_plan(plan: &Plan) -> Vec<GeneratedDelivery> {
     } else {
         vec![None; jobs.len()]
     };
-    jobs.par_iter()
-        .map(|&(index, year, profile)| delivery(plan, profile, year, index, quirks[index].clone()))
-        .collect()
+    jobs.par_iter().map(|&(index, year, profile)| delivery(plan, profile, year, index, quirks[index].clone())).collect()
 }
 
 /// Generates the deliveries and writes `<out>/inbox/...` and `<out>/population/population.csv`.
 /// Refuses to write into an inbox that already holds files, so runs never mix.
-pub fn synth(
-    opts: &SynthOptions,
-    codebook: &Codebook,
-    municipalities: &Municipalities,
-) -> Result<SynthSummary> {
+pub fn synth(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalities) -> Result<SynthSummary> {
     synth_with_formats(opts, &FormatMix::default(), codebook, municipalities)
 }
 
@@ -326,10 +312,7 @@ pub fn synth_with_formats(
     validate(opts, municipalities)?;
     let inbox = opts.out.join("inbox");
     if inbox.exists()
-        && std::fs::read_dir(&inbox)
-            .with_context(|| format!("cannot list {}", inbox.display()))?
-            .next()
-            .is_some()
+        && std::fs::read_dir(&inbox).with_context(|| format!("cannot list {}", inbox.display()))?.next().is_some()
     {
         bail!(
             "{} already holds files; remove it or choose another --out, so synthetic \
@@ -343,14 +326,12 @@ pub fn synth_with_formats(
     let deliveries = generate_plan(&plan);
     for year in &plan.years {
         let dir = inbox.join(year.to_string());
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     deliveries.par_iter().try_for_each(|d| write_delivery(&plan, codebook, &inbox, d))?;
 
     let population_dir = opts.out.join("population");
-    std::fs::create_dir_all(&population_dir)
-        .with_context(|| format!("cannot create {}", population_dir.display()))?;
+    std::fs::create_dir_all(&population_dir).with_context(|| format!("cannot create {}", population_dir.display()))?;
     let population_file = population_dir.join("population.csv");
     std::fs::write(&population_file, population::to_csv(&population_rows(&plan)))
         .with_context(|| format!("cannot write {}", population_file.display()))?;
@@ -358,11 +339,7 @@ pub fn synth_with_formats(
 }
 
 /// The population table [`synth`] writes, as rows (one per region and year).
-pub fn population_table(
-    opts: &SynthOptions,
-    codebook: &Codebook,
-    municipalities: &Municipalities,
-) -> Vec<RegionYear> {
+pub fn population_table(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalities) -> Vec<RegionYear> {
     population_rows(&plan(opts, codebook, municipalities))
 }
 
@@ -374,12 +351,7 @@ fn validate(opts: &SynthOptions, municipalities: &Municipalities) -> Result<()> 
         "{} municipalities asked, the municipality list has {available}",
         opts.municipalities
     );
-    ensure!(
-        opts.years.0 <= opts.years.1,
-        "the first year {} is after the last year {}",
-        opts.years.0,
-        opts.years.1
-    );
+    ensure!(opts.years.0 <= opts.years.1, "the first year {} is after the last year {}", opts.years.0, opts.years.1);
     // A year far outside the survey's lifetime is a typo (`24` for `2024`), not a request.
     ensure!(
         (2000..=2100).contains(&opts.years.0) && (2000..=2100).contains(&opts.years.1),
@@ -402,11 +374,7 @@ fn plan(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalitie
 
     // Only agencies known to both formats, so a municipality keeps its agency across years.
     let org_codes = |f: &Dataformat| -> Vec<(i16, String)> {
-        f.variables
-            .iter()
-            .find(|v| v.name == "org")
-            .map(|v| v.value_labels.clone())
-            .unwrap_or_default()
+        f.variables.iter().find(|v| v.name == "org").map(|v| v.value_labels.clone()).unwrap_or_default()
     };
     let in_2019 = org_codes(format(DATAFORMAT_2019));
     let agencies: Vec<(i16, String)> = org_codes(format(DATAFORMAT_2022))
@@ -414,13 +382,8 @@ fn plan(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalitie
         .filter(|(c, _)| in_2019.iter().any(|(c19, _)| c19 == c))
         .collect();
 
-    let profiles =
-        pick(opts, municipalities).into_iter().map(|m| profile(opts.seed, m, &agencies)).collect();
-    let years = if opts.years.0 <= opts.years.1 {
-        (opts.years.0..=opts.years.1).collect()
-    } else {
-        Vec::new()
-    };
+    let profiles = pick(opts, municipalities).into_iter().map(|m| profile(opts.seed, m, &agencies)).collect();
+    let years = if opts.years.0 <= opts.years.1 { (opts.years.0..=opts.years.1).collect() } else { Vec::new() };
     Plan {
         seed: opts.seed,
         messy: opts.messy,
@@ -450,28 +413,17 @@ fn pick(opts: &SynthOptions, municipalities: &Municipalities) -> Vec<Municipalit
 
 fn profile(seed: u64, m: Municipality, agencies: &[(i16, String)]) -> Profile {
     let mut rng = rng_for(seed, &["municipality", &m.code]);
-    let (org, agency) = if agencies.is_empty() {
-        (0, String::new())
-    } else {
-        agencies[rng.random_range(0..agencies.len())].clone()
-    };
+    let (org, agency) =
+        if agencies.is_empty() { (0, String::new()) } else { agencies[rng.random_range(0..agencies.len())].clone() };
     let digits = m.code.trim_start_matches("GM");
     let n_districts = rng.random_range(4..=8);
-    let districts = (0..n_districts)
-        .map(|i| (format!("WK{digits}{i:02}"), rng.random_range(0.4..1.6)))
-        .collect();
+    let districts = (0..n_districts).map(|i| (format!("WK{digits}{i:02}"), rng.random_range(0.4..1.6))).collect();
     let population = PopulationProfile::draw(&mut rng);
     let gemnr = i16::try_from(m.number()).unwrap_or(0);
     Profile { municipality: m, gemnr, org, agency, districts, population }
 }
 
-fn delivery(
-    plan: &Plan,
-    p: &Profile,
-    year: u16,
-    index: usize,
-    quirks: Option<Quirks>,
-) -> GeneratedDelivery {
+fn delivery(plan: &Plan, p: &Profile, year: u16, index: usize, quirks: Option<Quirks>) -> GeneratedDelivery {
     let mut rng = rng_for(plan.seed, &["delivery", &p.municipality.code, &year.to_string()]);
     let fp = format_plan(plan, year);
     let quarter: u8 = rng.random_range(1..=4);
@@ -479,12 +431,10 @@ fn delivery(
         Some(q) => q.format,
         None => plan.formats.format_of(index),
     };
-    let file_name =
-        format!("{year}/BP-{year}-{quarter}-{}.{}", p.municipality.name, format.as_str());
+    let file_name = format!("{year}/BP-{year}-{quarter}-{}.{}", p.municipality.name, format.as_str());
 
     let mean = plan.respondents as f64;
-    let n = (mean * rng.random_range(1.0 - RESPONDENT_SPREAD..=1.0 + RESPONDENT_SPREAD)).round()
-        as usize;
+    let n = (mean * rng.random_range(1.0 - RESPONDENT_SPREAD..=1.0 + RESPONDENT_SPREAD)).round() as usize;
     let district_total: f64 = p.districts.iter().map(|(_, w)| w).sum();
     let mut number: u32 = rng.random_range(1..=20_000);
     let mut respondents = Vec::with_capacity(n);
@@ -507,13 +457,7 @@ fn delivery(
             Some(code.clone())
         };
         let answers = fp.answer(&mut rng);
-        respondents.push(GeneratedRespondent {
-            respondent: number,
-            veldwerkmodus,
-            weging: 1.0,
-            wijknr,
-            answers,
-        });
+        respondents.push(GeneratedRespondent { respondent: number, veldwerkmodus, weging: 1.0, wijknr, answers });
     }
     let shares = population::shares(&p.population.counts(year));
     weigh(&mut respondents, fp.age, &shares);
@@ -542,9 +486,7 @@ fn format_plan(plan: &Plan, year: u16) -> &FormatPlan {
 /// The agency's post-stratification on age: population share of the respondent's band divided
 /// by that band's share among respondents who answered `ch02`; 1 where `ch02` is blank.
 pub fn post_stratification_weights(ages: &[Option<i16>], population_shares: &[f64; 6]) -> Vec<f64> {
-    let band = |a: Option<i16>| {
-        a.and_then(|c| usize::try_from(c - 1).ok()).filter(|&b| b < population_shares.len())
-    };
+    let band = |a: Option<i16>| a.and_then(|c| usize::try_from(c - 1).ok()).filter(|&b| b < population_shares.len());
     let mut counts = [0usize; 6];
     for b in ages.iter().filter_map(|&a| band(a)) {
         counts[b] += 1;
@@ -577,11 +519,7 @@ fn population_rows(plan: &Plan) -> Vec<RegionYear> {
     let mut rows = Vec::new();
     for &year in &plan.years {
         for p in &plan.profiles {
-            rows.push(RegionYear {
-                year,
-                region: p.municipality.code.clone(),
-                counts: p.population.counts(year),
-            });
+            rows.push(RegionYear { year, region: p.municipality.code.clone(), counts: p.population.counts(year) });
         }
         rows.push(RegionYear {
             year,
@@ -592,20 +530,16 @@ fn population_rows(plan: &Plan) -> Vec<RegionYear> {
     rows
 }
 
-fn write_delivery(
-    plan: &Plan,
-    codebook: &Codebook,
-    inbox: &Path,
-    d: &GeneratedDelivery,
-) -> Result<()> {
+fn write_delivery(plan: &Plan, codebook: &Codebook, inbox: &Path, d: &GeneratedDelivery) -> Result<()> {
     let fp = format_plan(plan, d.year);
     let path = inbox.join(&d.file_name);
     // Plain xlsx and csv have writers of their own; every other format, and every messy
     // delivery, is laid out by `messy` (plain formats with `Quirks::plain`).
     let bytes = match (d.format, &d.quirks) {
         (Format::Csv, None) => write::csv(d, &fp.research).into_bytes(),
-        (Format::Xlsx, None) => write::xlsx(d, &fp.research, &d.agency)
-            .with_context(|| format!("cannot build {}", d.file_name))?,
+        (Format::Xlsx, None) => {
+            write::xlsx(d, &fp.research, &d.agency).with_context(|| format!("cannot build {}", d.file_name))?
+        }
         _ => messy::write(d, codebook).with_context(|| format!("cannot build {}", d.file_name))?,
     };
     std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))

@@ -59,8 +59,8 @@ impl PopulationProfile {
 
     /// Adults per age band in `year`.
     pub fn counts(&self, year: u16) -> [u64; 6] {
-        let adults = (self.adults * (1.0 + self.growth).powi(i32::from(year) - REFERENCE_YEAR))
-            .clamp(MIN_ADULTS, MAX_ADULTS);
+        let adults =
+            (self.adults * (1.0 + self.growth).powi(i32::from(year) - REFERENCE_YEAR)).clamp(MIN_ADULTS, MAX_ADULTS);
         band_counts(adults, &self.shares)
     }
 }

@@ -87,8 +87,7 @@ fn generation_is_deterministic_and_independent_of_the_year_range() {
     // A delivery is seeded by (seed, municipality, year), so narrowing the range keeps it.
     let narrow = generate(&SynthOptions { years: (2021, 2022), ..opts.clone() }, &cb, &m);
     for d in &narrow {
-        let same =
-            a.iter().find(|x| x.gemeente_code == d.gemeente_code && x.year == d.year).unwrap();
+        let same = a.iter().find(|x| x.gemeente_code == d.gemeente_code && x.year == d.year).unwrap();
         assert_eq!(d.respondents, same.respondents);
         assert_eq!(d.quarter, same.quarter);
     }
@@ -119,14 +118,12 @@ fn default_sample_has_both_formats_both_versions_and_drawn_municipalities() {
         assert!((540..=660).contains(&d.respondents.len()), "{}", d.respondents.len());
         let numbers: BTreeSet<u32> = d.respondents.iter().map(|r| r.respondent).collect();
         assert_eq!(numbers.len(), d.respondents.len(), "respondent numbers must be unique");
-        let org_labels =
-            &format_of(&cb, d).variables.iter().find(|v| v.name == "org").unwrap().value_labels;
+        let org_labels = &format_of(&cb, d).variables.iter().find(|v| v.name == "org").unwrap().value_labels;
         assert!(org_labels.iter().any(|(c, _)| *c == d.org));
     }
     // One agency per municipality across years.
     for code in &codes {
-        let orgs: BTreeSet<i16> =
-            ds.iter().filter(|d| d.gemeente_code == *code).map(|d| d.org).collect();
+        let orgs: BTreeSet<i16> = ds.iter().filter(|d| d.gemeente_code == *code).map(|d| d.org).collect();
         assert_eq!(orgs.len(), 1);
     }
 }
@@ -190,11 +187,7 @@ fn routing_is_respected_for_every_respondent() {
                 if cond {
                     fired[rule] += 1;
                     for &i in skipped.iter() {
-                        assert_eq!(
-                            r.answers[i], None,
-                            "{} {}: {}",
-                            d.file_name, r.respondent, d.variables[i]
-                        );
+                        assert_eq!(r.answers[i], None, "{} {}: {}", d.file_name, r.respondent, d.variables[i]);
                     }
                 }
             }
@@ -211,11 +204,8 @@ fn only_labelled_or_declared_missing_codes_appear() {
     let mut cells = 0usize;
     for d in &ds {
         let f = format_of(&cb, d);
-        let vars: Vec<&crate::codebook::Variable> = d
-            .variables
-            .iter()
-            .map(|n| f.variables.iter().find(|v| &v.name == n).unwrap())
-            .collect();
+        let vars: Vec<&crate::codebook::Variable> =
+            d.variables.iter().map(|n| f.variables.iter().find(|v| &v.name == n).unwrap()).collect();
         for r in &d.respondents {
             for (v, a) in vars.iter().zip(&r.answers) {
                 let Some(code) = a else { continue };
@@ -261,8 +251,7 @@ fn answers_look_like_survey_data() {
             dont_know_wl02.0 += usize::from(value(d, r, "wl02_0") == Some(6));
             dont_know_wl02.1 += 1;
         }
-        let districts: BTreeSet<&str> =
-            d.respondents.iter().filter_map(|r| r.wijknr.as_deref()).collect();
+        let districts: BTreeSet<&str> = d.respondents.iter().filter_map(|r| r.wijknr.as_deref()).collect();
         assert!((4..=8).contains(&districts.len()), "{} districts", districts.len());
     }
     let ratio = |(a, b): (usize, usize)| a as f64 / b as f64;
@@ -295,8 +284,7 @@ fn read_population(path: &Path) -> BTreeMap<(String, u16), [u64; 6]> {
 fn weging_is_post_stratification_to_the_population_file() {
     let (cb, m) = (codebook(), municipalities());
     let dir = tempfile::tempdir().unwrap();
-    let opts =
-        SynthOptions { out: dir.path().to_path_buf(), respondents: 600, ..SynthOptions::default() };
+    let opts = SynthOptions { out: dir.path().to_path_buf(), respondents: 600, ..SynthOptions::default() };
     let summary = synth(&opts, &cb, &m).unwrap();
     let population = read_population(&summary.population_file);
     assert_eq!(population.len(), (6 + 1) * 6, "six municipalities and NL01, six years");
@@ -327,11 +315,7 @@ fn weging_is_post_stratification_to_the_population_file() {
                 Some(code) => {
                     let b = (*code - 1) as usize;
                     let expected = pop_share[b] / (n[b] as f64 / answered as f64);
-                    assert!(
-                        (r.weging - expected).abs() <= 0.0005 + 1e-12,
-                        "{} vs {expected}",
-                        r.weging
-                    );
+                    assert!((r.weging - expected).abs() <= 0.0005 + 1e-12, "{} vs {expected}", r.weging);
                     assert_eq!(r.weging, (r.weging * 1000.0).round() / 1000.0);
                     weighted[b] += r.weging;
                 }
@@ -366,18 +350,14 @@ fn written_files_read_back_as_generated() {
     let mut seen = BTreeSet::new();
     for d in &summary.deliveries {
         let path = dir.path().join("inbox").join(&d.file_name);
-        let header: Vec<String> = research
-            .iter()
-            .map(|r| r.name().to_string())
-            .chain(d.variables.iter().cloned())
-            .collect();
+        let header: Vec<String> =
+            research.iter().map(|r| r.name().to_string()).chain(d.variables.iter().cloned()).collect();
         seen.insert(d.format);
         match d.format {
             Format::Csv => {
                 let text = std::fs::read_to_string(&path).unwrap();
                 assert!(text.ends_with("\r\n") && !text.replace("\r\n", "").contains('\n'));
-                let mut reader =
-                    csv::ReaderBuilder::new().delimiter(b';').from_path(&path).unwrap();
+                let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_path(&path).unwrap();
                 assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), header);
                 let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
                 assert_eq!(rows.len(), d.respondents.len());
@@ -443,10 +423,7 @@ fn invalid_options_are_refused() {
 fn format_mix_specs_are_parsed_and_bad_ones_refused() {
     let mix = FormatMix::parse("xlsx=50, csv=40,sav=5,xls=5").unwrap();
     // Reduced, largest share first, ties in messy::FORMATS order.
-    assert_eq!(
-        mix.shares(),
-        [(Format::Xlsx, 10), (Format::Csv, 8), (Format::Xls, 1), (Format::Sav, 1)]
-    );
+    assert_eq!(mix.shares(), [(Format::Xlsx, 10), (Format::Csv, 8), (Format::Xls, 1), (Format::Sav, 1)]);
     assert_eq!(mix.to_string(), "xlsx=10,csv=8,xls=1,sav=1");
     assert_eq!(FormatMix::parse(&mix.to_string()).unwrap(), mix);
     assert_eq!(FormatMix::parse("csv=45,xlsx=55").unwrap(), FormatMix::default());
@@ -511,7 +488,13 @@ fn every_format_of_a_mix_reads_back_as_its_expected_table() {
     let (cb, m) = (codebook(), municipalities());
     let dir = tempfile::tempdir().unwrap();
     let mix = FormatMix::parse("xlsx=1,xlsm=1,xls=1,ods=1,csv=1,txt=1,sav=1").unwrap();
-    let opts = SynthOptions { out: dir.path().to_path_buf(), municipalities: 7, years: (2021, 2022), respondents: 25, ..SynthOptions::default() };
+    let opts = SynthOptions {
+        out: dir.path().to_path_buf(),
+        municipalities: 7,
+        years: (2021, 2022),
+        respondents: 25,
+        ..SynthOptions::default()
+    };
     let summary = synth_with_formats(&opts, &mix, &cb, &m).unwrap();
     let known = |name: &str| cb.is_known(&crate::codebook::canonical_name(name));
     let mut seen = BTreeSet::new();

@@ -21,11 +21,7 @@ pub enum ResearchValue<'a> {
     Blank,
 }
 
-pub fn research_value<'a>(
-    d: &GeneratedDelivery,
-    r: &'a GeneratedRespondent,
-    v: ResearchVariable,
-) -> ResearchValue<'a> {
+pub fn research_value<'a>(d: &GeneratedDelivery, r: &'a GeneratedRespondent, v: ResearchVariable) -> ResearchValue<'a> {
     match v {
         ResearchVariable::Respondent => ResearchValue::Number(f64::from(r.respondent)),
         ResearchVariable::Gemnr => ResearchValue::Number(f64::from(d.gemnr)),
@@ -87,10 +83,7 @@ pub fn xlsx(d: &GeneratedDelivery, research: &[ResearchVariable], agency: &str) 
     let created = ExcelDateTime::from_ymd(d.year, d.quarter * 3, 28)
         .and_then(|t| t.and_hms(12, 0, 0))
         .context("creation date of the workbook")?;
-    let properties = DocProperties::new()
-        .set_author(agency)
-        .set_title("Burgerpeiling")
-        .set_creation_datetime(&created);
+    let properties = DocProperties::new().set_author(agency).set_title("Burgerpeiling").set_creation_datetime(&created);
     workbook.set_properties(&properties);
     let sheet = workbook.add_worksheet();
     sheet.set_name("Burgerpeiling")?;

@@ -159,13 +159,7 @@ pub fn align(bands: &[AgeBand]) -> Result<Aligned, String> {
         }
     }
     let (lo, hi) = (bands[0], bands[bands.len() - 1]);
-    let summary = format!(
-        "{} bands {}..{}, {}",
-        bands.len(),
-        lo,
-        hi,
-        if exact { "exact" } else { "approximated" }
-    );
+    let summary = format!("{} bands {}..{}, {}", bands.len(), lo, hi, if exact { "exact" } else { "approximated" });
     Ok(Aligned { groups, exact, notes, summary })
 }
 

@@ -84,9 +84,8 @@ pub fn from_aligned(aligned: &Aligned, district: Option<&str>, ages: impl Iterat
 pub fn merge_sparse(cells: &mut Vec<Cell>, min_cell: usize) -> Vec<String> {
     let mut notes = Vec::new();
     while cells.len() > 1 {
-        let Some(i) = (0..cells.len())
-            .filter(|&i| cells[i].needs_merge(min_cell))
-            .min_by_key(|&i| (cells[i].respondents, i))
+        let Some(i) =
+            (0..cells.len()).filter(|&i| cells[i].needs_merge(min_cell)).min_by_key(|&i| (cells[i].respondents, i))
         else {
             break;
         };
@@ -102,7 +101,8 @@ pub fn merge_sparse(cells: &mut Vec<Cell>, min_cell: usize) -> Vec<String> {
         let (lo, hi) = (i.min(j), i.max(j));
         let b = cells.remove(hi);
         let a = &mut cells[lo];
-        let before = format!("{} ({} respondents) and {} ({} respondents)", a.label(), a.respondents, b.label(), b.respondents);
+        let before =
+            format!("{} ({} respondents) and {} ({} respondents)", a.label(), a.respondents, b.label(), b.respondents);
         let mut parts = a.parts();
         parts.extend(b.parts());
         a.last = b.last;

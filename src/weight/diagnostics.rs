@@ -35,11 +35,8 @@ pub fn summarise(w: &[f64]) -> WeightSummary {
 /// over the rows where the agency delivered a finite weight. Correlation is `None` with fewer
 /// than two such rows or when either side is constant (it is undefined then).
 pub fn compare_agency(ours: &[f64], agency: &[Option<f64>]) -> (Option<f64>, Option<f64>) {
-    let pairs: Vec<(f64, f64)> = ours
-        .iter()
-        .zip(agency)
-        .filter_map(|(&a, b)| b.filter(|b| b.is_finite()).map(|b| (a, b)))
-        .collect();
+    let pairs: Vec<(f64, f64)> =
+        ours.iter().zip(agency).filter_map(|(&a, b)| b.filter(|b| b.is_finite()).map(|b| (a, b))).collect();
     if pairs.is_empty() {
         return (None, None);
     }

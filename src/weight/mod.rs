@@ -251,13 +251,22 @@ impl WeightError {
 }
 
 /// A region's population for the year, aligned, or why not.
-fn aligned_region(population: &PopulationTable, region: &str, year: u16) -> Result<Option<(RegionPopulation, Aligned)>, WeightError> {
-    let pop = population
-        .region(region, year)
-        .map_err(|e| WeightError::Population { region: region.to_string(), year, message: format!("{e:#}") })?;
+fn aligned_region(
+    population: &PopulationTable,
+    region: &str,
+    year: u16,
+) -> Result<Option<(RegionPopulation, Aligned)>, WeightError> {
+    let pop = population.region(region, year).map_err(|e| WeightError::Population {
+        region: region.to_string(),
+        year,
+        message: format!("{e:#}"),
+    })?;
     let Some(pop) = pop else { return Ok(None) };
-    let aligned = align::align(&pop.bands)
-        .map_err(|message| WeightError::Population { region: region.to_string(), year: pop.year, message })?;
+    let aligned = align::align(&pop.bands).map_err(|message| WeightError::Population {
+        region: region.to_string(),
+        year: pop.year,
+        message,
+    })?;
     Ok(Some((pop, aligned)))
 }
 
@@ -319,16 +328,25 @@ pub fn weight_municipality_year(
     let gm = rows.first().ok_or(WeightError::NoRespondents)?.municipality.clone();
     let others: BTreeSet<&str> = rows.iter().map(|r| r.municipality.as_str()).filter(|m| *m != gm).collect();
     if !others.is_empty() {
-        return Err(WeightError::MixedMunicipalities(format!("{gm} and {}", others.into_iter().collect::<Vec<_>>().join(", "))));
+        return Err(WeightError::MixedMunicipalities(format!(
+            "{gm} and {}",
+            others.into_iter().collect::<Vec<_>>().join(", ")
+        )));
     }
     let mut notes = Vec::new();
     let invalid = rows.iter().filter(|r| r.age_band.is_some() && ch02(r).is_none()).count();
     if invalid > 0 {
-        notes.push(note(finding::WEIGHT_MISSING_AGE, format!("{invalid} rows have a ch02 code outside 1..6; treated as missing age")));
+        notes.push(note(
+            finding::WEIGHT_MISSING_AGE,
+            format!("{invalid} rows have a ch02 code outside 1..6; treated as missing age"),
+        ));
     }
     let missing = rows.iter().filter(|r| ch02(r).is_none()).count();
     if missing > 0 {
-        notes.push(note(finding::WEIGHT_MISSING_AGE, format!("{missing} of {} rows without age (ch02) get weight 1", rows.len())));
+        notes.push(note(
+            finding::WEIGHT_MISSING_AGE,
+            format!("{missing} of {} rows without age (ch02) get weight 1", rows.len()),
+        ));
     }
 
     let (gm_pop, gm_aligned) =
@@ -343,7 +361,8 @@ pub fn weight_municipality_year(
                 districts.insert(wk.to_string(), d);
             }
             Ok(None) => {}
-            Err(e) => notes.push(note(finding::WEIGHT_POPULATION_UNUSABLE, format!("{e}; the district is treated as unknown"))),
+            Err(e) => notes
+                .push(note(finding::WEIGHT_POPULATION_UNUSABLE, format!("{e}; the district is treated as unknown"))),
         }
     }
     let with_district = rows.iter().filter(|r| r.wijknr.as_deref().is_some_and(|w| districts.contains_key(w))).count();
@@ -359,11 +378,18 @@ pub fn weight_municipality_year(
     };
     let method = match opts.method {
         Method::Auto if coverage >= opts.district_coverage && !districts.is_empty() => {
-            if age_detail { Method::AgeDistrict } else { Method::Rake }
+            if age_detail {
+                Method::AgeDistrict
+            } else {
+                Method::Rake
+            }
         }
         Method::Auto => Method::Age,
         Method::AgeDistrict if !age_detail => {
-            return Err(unavailable(Method::AgeDistrict, "the population has no age bands for the respondents' districts".into()));
+            return Err(unavailable(
+                Method::AgeDistrict,
+                "the population has no age bands for the respondents' districts".into(),
+            ));
         }
         Method::Rake if districts.is_empty() => {
             return Err(unavailable(Method::Rake, "the population has none of the respondents' districts".into()));
@@ -396,7 +422,10 @@ pub fn weight_municipality_year(
             items.extend(districts.iter().filter(|(_, (_, a))| a.groups.len() > 1).map(|(k, (_, a))| (k.as_str(), a)));
             notes.extend(alignment_notes(&items));
             let (dsrc, dy) = district_source(&districts);
-            let src = format!("age margin {} {} ({}; {}); district margin {}", gm, gm_pop.year, gm_pop.source, gm_aligned.summary, dsrc);
+            let src = format!(
+                "age margin {} {} ({}; {}); district margin {}",
+                gm, gm_pop.year, gm_pop.source, gm_aligned.summary, dsrc
+            );
             (c, src, dy.min(gm_pop.year))
         }
         _ => {
@@ -454,7 +483,12 @@ fn table_cells(cells: &[Cell]) -> Vec<TableCell> {
 }
 
 /// Post-stratification of cells; rows map to cells by (district, ch02).
-fn post_stratify(rows: &[Respondent], cells: Vec<Cell>, in_scope: impl Fn(&Respondent) -> bool, method: Method) -> Calibrated {
+fn post_stratify(
+    rows: &[Respondent],
+    cells: Vec<Cell>,
+    in_scope: impl Fn(&Respondent) -> bool,
+    method: Method,
+) -> Calibrated {
     let cw = cells::weights(&cells);
     let mut row_cell = vec![None; rows.len()];
     let mut weights = vec![1.0; rows.len()];
@@ -463,7 +497,9 @@ fn post_stratify(rows: &[Respondent], cells: Vec<Cell>, in_scope: impl Fn(&Respo
         if !in_scope(r) {
             continue;
         }
-        let found = cells.iter().position(|c| c.contains(a) && (c.district.is_none() || c.district.as_deref() == r.wijknr.as_deref()));
+        let found = cells
+            .iter()
+            .position(|c| c.contains(a) && (c.district.is_none() || c.district.as_deref() == r.wijknr.as_deref()));
         if let Some(k) = found
             && let Some(w) = cw[k]
         {
@@ -505,7 +541,9 @@ fn calibrate_age_district(
         if cells.iter().all(|c| c.respondents == 0) {
             continue; // only missing-age rows name this district
         }
-        notes.extend(cells::merge_sparse(&mut cells, min_cell).into_iter().map(|m| note(finding::WEIGHT_CELLS_MERGED, m)));
+        notes.extend(
+            cells::merge_sparse(&mut cells, min_cell).into_iter().map(|m| note(finding::WEIGHT_CELLS_MERGED, m)),
+        );
         all.extend(cells);
     }
     post_stratify(rows, all, known, Method::AgeDistrict)
@@ -529,7 +567,9 @@ fn calibrate_rake(
     district_unknown_note(rows, &known, notes);
     let scope: Vec<usize> = (0..rows.len()).filter(|&i| ch02(&rows[i]).is_some() && known(&rows[i])).collect();
     let mut age_cells = cells::from_aligned(gm_aligned, None, scope.iter().filter_map(|&i| ch02(&rows[i])));
-    notes.extend(cells::merge_sparse(&mut age_cells, opts.min_cell).into_iter().map(|m| note(finding::WEIGHT_CELLS_MERGED, m)));
+    notes.extend(
+        cells::merge_sparse(&mut age_cells, opts.min_cell).into_iter().map(|m| note(finding::WEIGHT_CELLS_MERGED, m)),
+    );
     // Categories that have respondents (the others cannot be fitted and leave the margin).
     let age_idx: Vec<usize> = (0..age_cells.len()).filter(|&k| age_cells[k].respondents > 0).collect();
     let mut wk_n: BTreeMap<&str, usize> = BTreeMap::new();
@@ -542,7 +582,10 @@ fn calibrate_rake(
         if *n < opts.min_cell {
             notes.push(note(
                 finding::WEIGHT_CELLS_MERGED,
-                format!("district {wk} has {n} respondents (< {}); districts are not merged, it is raked as it is", opts.min_cell),
+                format!(
+                    "district {wk} has {n} respondents (< {}); districts are not merged, it is raked as it is",
+                    opts.min_cell
+                ),
             ));
         }
     }
@@ -567,7 +610,12 @@ fn calibrate_rake(
             .collect(),
         target: wk_list.iter().map(|w| totals.get(w).copied().unwrap_or(0.0) / wk_pop * n_scope).collect(),
     };
-    let out = rake::rake(scope.len(), &[age_margin.clone(), wk_margin.clone()], opts.tolerance * n_scope, opts.max_iterations);
+    let out = rake::rake(
+        scope.len(),
+        &[age_margin.clone(), wk_margin.clone()],
+        opts.tolerance * n_scope,
+        opts.max_iterations,
+    );
     // Rescale to exactly the number of rows raked (the last sweep fits the district margin,
     // whose targets sum to it up to rounding).
     let s: f64 = out.weights.iter().sum();
@@ -590,7 +638,8 @@ fn calibrate_rake(
         renumber[old] = new;
         let ac = &age_cells[age_idx[a]];
         let label = cells::label(ac.first, ac.last, Some(wk_list[d]));
-        let respondents = age_margin.category.iter().zip(&wk_margin.category).filter(|(x, y)| **x == a && **y == d).count();
+        let respondents =
+            age_margin.category.iter().zip(&wk_margin.category).filter(|(x, y)| **x == a && **y == d).count();
         cells.push(TableCell {
             label,
             population: None,
@@ -635,11 +684,17 @@ fn finish(
             let k = trimmed_row.iter().filter(|&&x| x).count();
             notes.push(note(
                 finding::WEIGHT_TRIMMED,
-                format!("{k} rows trimmed to the cap {cap} in {} passes; the excess went to the other rows ({:?})", t.passes, opts.trim),
+                format!(
+                    "{k} rows trimmed to the cap {cap} in {} passes; the excess went to the other rows ({:?})",
+                    t.passes, opts.trim
+                ),
             ));
         }
         if !t.settled {
-            notes.push(note(finding::WEIGHT_NOT_CONVERGED, "trimming hit its pass limit; weights were clamped to the cap"));
+            notes.push(note(
+                finding::WEIGHT_NOT_CONVERGED,
+                "trimming hit its pass limit; weights were clamped to the cap",
+            ));
         }
     }
     let mut table: Vec<WeightingCell> = c
@@ -679,7 +734,10 @@ fn finish(
     if s.deff_kish > opts.deff_warning {
         notes.push(note(
             finding::WEIGHT_DEFF_HIGH,
-            format!("design effect (Kish) {:.3} exceeds {}: effective sample size {:.1} of {}", s.deff_kish, opts.deff_warning, s.n_effective, s.n),
+            format!(
+                "design effect (Kish) {:.3} exceeds {}: effective sample size {:.1} of {}",
+                s.deff_kish, opts.deff_warning, s.n_effective, s.n
+            ),
         ));
     }
     if let Some(d) = maxdiff.filter(|d| *d > opts.agency_difference_warning) {
@@ -729,13 +787,17 @@ pub struct NationalWeights {
 /// pooled sample is not first weighted by municipality size (VNG's published method: age
 /// only). No trimming; only cells without respondents are merged (min_cell 1), since national
 /// cells hold thousands.
-pub fn national_weights(year: u16, rows: &[Respondent], population: &PopulationTable) -> Result<NationalWeights, WeightError> {
+pub fn national_weights(
+    year: u16,
+    rows: &[Respondent],
+    population: &PopulationTable,
+) -> Result<NationalWeights, WeightError> {
     if rows.is_empty() {
         return Err(WeightError::NoRespondents);
     }
     let region = "NL01";
-    let (pop, aligned) =
-        aligned_region(population, region, year)?.ok_or_else(|| WeightError::NoPopulation { region: region.into(), year })?;
+    let (pop, aligned) = aligned_region(population, region, year)?
+        .ok_or_else(|| WeightError::NoPopulation { region: region.into(), year })?;
     let mut notes = Vec::new();
     let mut cells = cells::from_aligned(&aligned, None, rows.iter().filter_map(ch02));
     notes.extend(cells::merge_sparse(&mut cells, 1).into_iter().map(|m| note(finding::WEIGHT_CELLS_MERGED, m)));
@@ -756,5 +818,12 @@ pub fn national_weights(year: u16, rows: &[Respondent], population: &PopulationT
         .into_iter()
         .filter(|n| n.rule != finding::WEIGHT_DEFF_HIGH && n.rule != finding::WEIGHT_AGENCY_DIFFERS)
         .collect();
-    Ok(NationalWeights { weights: done.weights, cells: done.cells, table: done.table, population_year: pop.year, population_source: source, notes })
+    Ok(NationalWeights {
+        weights: done.weights,
+        cells: done.cells,
+        table: done.table,
+        population_year: pop.year,
+        population_source: source,
+        notes,
+    })
 }

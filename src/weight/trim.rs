@@ -82,7 +82,13 @@ pub fn trim(weights: &[f64], cap: f64, mode: Trim) -> TrimOutcome {
                 }
                 let factor = 1.0 + excess / base;
                 for x in w.iter_mut() {
-                    *x = if *x > cap { cap } else if *x < cap { *x * factor } else { *x };
+                    *x = if *x > cap {
+                        cap
+                    } else if *x < cap {
+                        *x * factor
+                    } else {
+                        *x
+                    };
                 }
             }
         }
@@ -138,7 +144,9 @@ mod tests {
     #[test]
     fn proportional_with_cap_near_the_mean_settles() {
         // Found by proptest: rows at the cap must not take part in the redistribution.
-        let raw = [0.01, 0.01, 0.01, 0.01, 0.01, 17.88, 7.03, 17.38, 15.93, 1.35, 11.62, 3.86, 6.96, 12.39, 11.98, 2.99, 3.58];
+        let raw = [
+            0.01, 0.01, 0.01, 0.01, 0.01, 17.88, 7.03, 17.38, 15.93, 1.35, 11.62, 3.86, 6.96, 12.39, 11.98, 2.99, 3.58,
+        ];
         let s: f64 = raw.iter().sum();
         let w: Vec<f64> = raw.iter().map(|x| x * raw.len() as f64 / s).collect();
         let t = trim(&w, 1.0791363340774525, Trim::Proportional);

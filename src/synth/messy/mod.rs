@@ -46,12 +46,8 @@ pub enum TextEncoding {
 }
 
 impl TextEncoding {
-    pub const ALL: [TextEncoding; 4] = [
-        TextEncoding::Utf8,
-        TextEncoding::Utf8Bom,
-        TextEncoding::Windows1252,
-        TextEncoding::Utf16LeBom,
-    ];
+    pub const ALL: [TextEncoding; 4] =
+        [TextEncoding::Utf8, TextEncoding::Utf8Bom, TextEncoding::Windows1252, TextEncoding::Utf16LeBom];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -167,8 +163,7 @@ impl Quirks {
             line_end: LineEnd::Crlf,
             decimal: Decimal::Comma,
         });
-        let sav =
-            (format == Format::Sav).then_some(SavQuirks { big_endian: false, compressed: true });
+        let sav = (format == Format::Sav).then_some(SavQuirks { big_endian: false, compressed: true });
         Quirks {
             format,
             text,
@@ -226,8 +221,7 @@ pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
         let text = is_delimited(format).then(|| {
             let j = text_count;
             text_count += 1;
-            let delimiters: [u8; 2] =
-                if format == Format::Csv { [b';', b','] } else { [b'\t', b'|'] };
+            let delimiters: [u8; 2] = if format == Format::Csv { [b';', b','] } else { [b'\t', b'|'] };
             TextQuirks {
                 encoding: TextEncoding::ALL[(j + offset[1]) % 4],
                 delimiter: delimiters[(f + offset[2]) % 2],
@@ -237,10 +231,8 @@ pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
         });
         // Byte order and compression as one 2-bit counter, so any 4 consecutive `.sav`
         // deliveries hold all four layouts.
-        let sav = (format == Format::Sav).then(|| SavQuirks {
-            big_endian: (f + offset[14]) % 2 == 1,
-            compressed: ((f + offset[14]) / 2) % 2 == 0,
-        });
+        let sav = (format == Format::Sav)
+            .then(|| SavQuirks { big_endian: (f + offset[14]) % 2 == 1, compressed: ((f + offset[14]) / 2) % 2 == 0 });
         let sheet = format.is_spreadsheet();
         let tabular = sav.is_none();
         let t = tabular_count;
@@ -257,11 +249,7 @@ pub fn rotation(seed: u64, cells: &[(usize, usize)]) -> Vec<Quirks> {
             sav,
             title_rows,
             notes_sheet: sheet && (f + offset[6]) % 2 == 0,
-            header: if tabular {
-                HeaderStyle::ALL[(t / 4 + offset[7]) % 4]
-            } else {
-                HeaderStyle::Plain
-            },
+            header: if tabular { HeaderStyle::ALL[(t / 4 + offset[7]) % 4] } else { HeaderStyle::Plain },
             value_labels: tabular && (t / 2 + offset[8]).is_multiple_of(2),
             numbers_as_text: sheet && ((f + offset[9]) / 2) % 2 == 0,
             trailing_rows: tabular && (t / 3 + offset[10]).is_multiple_of(2),
@@ -333,11 +321,7 @@ fn research_of(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Vec<Researc
         .iter()
         .find(|f| f.name == d.dataformat)
         .with_context(|| format!("dataformat {} is not in the codebook", d.dataformat))?;
-    Ok(format
-        .variables
-        .iter()
-        .filter_map(|v| ResearchVariable::ALL.into_iter().find(|r| r.name() == v.name))
-        .collect())
+    Ok(format.variables.iter().filter_map(|v| ResearchVariable::ALL.into_iter().find(|r| r.name() == v.name)).collect())
 }
 
 /// Lays a delivery out as it will be written (pure: same delivery, same grid).
@@ -361,13 +345,11 @@ pub fn layout(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Grid> {
             chosen.then_some(v.value_labels.as_slice())
         })
         .collect();
-    let as_text: Vec<bool> =
-        d.variables.iter().map(|_| q.numbers_as_text && rng.random_bool(0.2)).collect();
+    let as_text: Vec<bool> = d.variables.iter().map(|_| q.numbers_as_text && rng.random_bool(0.2)).collect();
 
     let delimited = q.text;
-    let number = |n: f64| -> Written {
-        if delimited.is_some() { Written::Text(format!("{n}")) } else { Written::Number(n) }
-    };
+    let number =
+        |n: f64| -> Written { if delimited.is_some() { Written::Text(format!("{n}")) } else { Written::Number(n) } };
 
     let mut header: Vec<Written> = research
         .iter()
@@ -418,15 +400,9 @@ pub fn layout(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Grid> {
                 ResearchValue::Number(n) => match (v, delimited) {
                     (ResearchVariable::Weging, Some(t)) => {
                         let s = format!("{n:.3}");
-                        Written::Text(if t.decimal == Decimal::Comma {
-                            s.replace('.', ",")
-                        } else {
-                            s
-                        })
+                        Written::Text(if t.decimal == Decimal::Comma { s.replace('.', ",") } else { s })
                     }
-                    (ResearchVariable::Respondent, None) if q.numbers_as_text => {
-                        Written::Text(format!("{n}"))
-                    }
+                    (ResearchVariable::Respondent, None) if q.numbers_as_text => Written::Text(format!("{n}")),
                     (ResearchVariable::Jr, None) if q.formulas && i > 0 => {
                         Written::Formula { refers_to: (first_data_row, col as u16), result: n }
                     }
@@ -572,8 +548,7 @@ pub(crate) fn column_letters(col: u16) -> String {
 /// A fixed timestamp for archive entries, so the bytes depend on the delivery only: noon on
 /// the 28th of the fieldwork quarter's last month.
 fn zip_time(d_year: u16, quarter: u8) -> zip::DateTime {
-    zip::DateTime::from_date_and_time(d_year.max(1980), quarter.clamp(1, 4) * 3, 28, 12, 0, 0)
-        .unwrap_or_default()
+    zip::DateTime::from_date_and_time(d_year.max(1980), quarter.clamp(1, 4) * 3, 28, 12, 0, 0).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -83,10 +83,7 @@ fn push_cell(x: &mut String, cell: &Written) {
     let _ = match cell {
         Written::Empty => write!(x, "<table:table-cell/>"),
         Written::EmptyText => {
-            write!(
-                x,
-                r#"<table:table-cell office:value-type="string"><text:p/></table:table-cell>"#
-            )
+            write!(x, r#"<table:table-cell office:value-type="string"><text:p/></table:table-cell>"#)
         }
         Written::Number(n) => write!(
             x,
@@ -129,8 +126,7 @@ fn paragraph(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
         if c == ' ' {
-            let between =
-                i > 0 && chars[i - 1] != ' ' && chars.get(i + 1).is_some_and(|n| *n != ' ');
+            let between = i > 0 && chars[i - 1] != ' ' && chars.get(i + 1).is_some_and(|n| *n != ' ');
             out.push_str(if between { " " } else { "<text:s/>" });
         } else {
             out.push_str(&escape(&c.to_string()));

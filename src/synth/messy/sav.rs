@@ -100,11 +100,7 @@ pub(crate) struct SavLayout {
 }
 
 /// The system file of `vars` and `rows` (one cell per variable in each row).
-pub(crate) fn write_sav(
-    vars: &[SavVar],
-    rows: &[Vec<SavCell>],
-    layout: &SavLayout,
-) -> Result<Vec<u8>> {
+pub(crate) fn write_sav(vars: &[SavVar], rows: &[Vec<SavCell>], layout: &SavLayout) -> Result<Vec<u8>> {
     for v in vars {
         check_var(v)?;
     }
@@ -121,10 +117,8 @@ pub(crate) fn write_sav(
     o.i32(i32::try_from(rows.len()).context("too many cases for an SPSS file")?);
     o.f64(BIAS);
     let (year, month, day) = layout.created;
-    let months =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month =
-        months.get(usize::from(month.clamp(1, 12)) - 1).context("creation month outside 1-12")?;
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = months.get(usize::from(month.clamp(1, 12)) - 1).context("creation month outside 1-12")?;
     o.padded(format!("{:02} {month} {:02}", day.clamp(1, 31), year % 100).as_bytes(), 9);
     o.padded(b"12:00:00", 8);
     o.padded(cut(&layout.file_label, 64).as_bytes(), 64);
@@ -172,16 +166,9 @@ pub(crate) fn write_sav(
 
     let mut data = Vec::with_capacity(rows.len() * case_size);
     for (i, row) in rows.iter().enumerate() {
-        ensure!(
-            row.len() == vars.len(),
-            "case {} has {} cells for {} variables",
-            i + 1,
-            row.len(),
-            vars.len()
-        );
+        ensure!(row.len() == vars.len(), "case {} has {} cells for {} variables", i + 1, row.len(), vars.len());
         for (v, cell) in vars.iter().zip(row) {
-            case_slots(v, cell, &mut data)
-                .with_context(|| format!("case {}, {}", i + 1, v.name))?;
+            case_slots(v, cell, &mut data).with_context(|| format!("case {}, {}", i + 1, v.name))?;
         }
     }
     if layout.compressed {
@@ -219,12 +206,7 @@ fn check_var(v: &SavVar) -> Result<()> {
         v.missing.len()
     );
     for (_, label) in &v.value_labels {
-        ensure!(
-            label.len() <= 255,
-            "{}: a value label of {} bytes, at most 255 fit",
-            v.name,
-            label.len()
-        );
+        ensure!(label.len() <= 255, "{}: a value label of {} bytes, at most 255 fit", v.name, label.len());
     }
     ensure!(v.label.len() <= 32767, "{}: a variable label of {} bytes", v.name, v.label.len());
     Ok(())
@@ -288,8 +270,7 @@ fn value_labels(o: &mut Out, vars: &[SavVar], first_slot: &[usize]) -> Result<()
             continue;
         }
         let set = &vars[k].value_labels;
-        let sharing: Vec<usize> =
-            (k..vars.len()).filter(|&i| vars[i].value_labels == *set).collect();
+        let sharing: Vec<usize> = (k..vars.len()).filter(|&i| vars[i].value_labels == *set).collect();
         o.i32(3);
         o.i32(i32::try_from(set.len()).context("too many value labels")?);
         for (code, label) in set {
@@ -297,10 +278,7 @@ fn value_labels(o: &mut Out, vars: &[SavVar], first_slot: &[usize]) -> Result<()
             // `check_var` keeps labels within the one length byte.
             o.b.push(label.len() as u8);
             o.b.extend(label.as_bytes());
-            o.b.extend(std::iter::repeat_n(
-                0,
-                (label.len() + 1).next_multiple_of(8) - label.len() - 1,
-            ));
+            o.b.extend(std::iter::repeat_n(0, (label.len() + 1).next_multiple_of(8) - label.len() - 1));
         }
         o.i32(4);
         o.i32(i32::try_from(sharing.len()).context("too many labelled variables")?);
@@ -426,9 +404,7 @@ fn compress(o: &mut Out, data: &[Slot]) {
     for s in data {
         match s {
             Slot::Num(x) if *x == SYSMIS => codes.push(255),
-            Slot::Num(x) if x.fract() == 0.0 && (1.0 - BIAS..=251.0 - BIAS).contains(x) => {
-                codes.push((x + BIAS) as u8)
-            }
+            Slot::Num(x) if x.fract() == 0.0 && (1.0 - BIAS..=251.0 - BIAS).contains(x) => codes.push((x + BIAS) as u8),
             Slot::Num(x) => {
                 codes.push(253);
                 raw.extend(if be { x.to_be_bytes() } else { x.to_le_bytes() });
@@ -515,12 +491,7 @@ pub(crate) fn dictionary_variable(v: &Variable) -> Result<SavVar> {
 /// dataformat's entry from the codebook; the [`EXTRA_COLUMN`] a string without label), one
 /// case per data row. The header's creation date is the 28th of the fieldwork quarter's last
 /// month, like the workbooks' (see `zip_time`), so the bytes depend on the delivery only.
-pub(crate) fn delivery(
-    d: &GeneratedDelivery,
-    grid: &Grid,
-    codebook: &Codebook,
-    q: SavQuirks,
-) -> Result<Vec<u8>> {
+pub(crate) fn delivery(d: &GeneratedDelivery, grid: &Grid, codebook: &Codebook, q: SavQuirks) -> Result<Vec<u8>> {
     let format = codebook
         .formats
         .iter()
@@ -529,10 +500,7 @@ pub(crate) fn delivery(
     let sheet = &grid.sheets[grid.data_sheet];
     // A system file has nothing above or beside its dictionary: quirks that would need it are
     // never set for `.sav`, and a grid with them cannot be written.
-    ensure!(
-        grid.sheets.len() == 1 && grid.header_row == 0,
-        "a .sav delivery has no title rows or notes sheet"
-    );
+    ensure!(grid.sheets.len() == 1 && grid.header_row == 0, "a .sav delivery has no title rows or notes sheet");
     let header = &sheet.rows[0];
     ensure!(header.len() == grid.named_columns, "a .sav delivery has no unnamed columns");
     let vars = header
@@ -578,12 +546,7 @@ mod tests {
     use super::*;
 
     fn layout() -> SavLayout {
-        SavLayout {
-            big_endian: false,
-            compressed: true,
-            created: (2023, 6, 28),
-            file_label: String::new(),
-        }
+        SavLayout { big_endian: false, compressed: true, created: (2023, 6, 28), file_label: String::new() }
     }
 
     #[test]
@@ -610,8 +573,7 @@ mod tests {
 
     #[test]
     fn the_header_holds_the_given_date_and_no_clock() {
-        let bytes = write_sav(&[SavVar::numeric("x")], &[vec![SavCell::Number(1.0)]], &layout())
-            .expect("a valid file");
+        let bytes = write_sav(&[SavVar::numeric("x")], &[vec![SavCell::Number(1.0)]], &layout()).expect("a valid file");
         assert_eq!(&bytes[92..101], b"28 Jun 23");
         assert_eq!(&bytes[101..109], b"12:00:00");
     }
@@ -630,8 +592,7 @@ mod tests {
         refused(&[SavVar::numeric("x")], vec![]);
         let four = SavVar { missing: vec![1.0, 2.0, 3.0, 4.0], ..SavVar::numeric("x") };
         refused(&[four], vec![SavCell::Missing]);
-        let long_label =
-            SavVar { value_labels: vec![(1.0, "x".repeat(256))], ..SavVar::numeric("x") };
+        let long_label = SavVar { value_labels: vec![(1.0, "x".repeat(256))], ..SavVar::numeric("x") };
         refused(&[long_label], vec![SavCell::Missing]);
         let labelled_string = SavVar { missing: vec![1.0], ..SavVar::string("w", 8) };
         refused(&[labelled_string], vec![SavCell::Missing]);

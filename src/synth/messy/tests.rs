@@ -70,18 +70,10 @@ fn formats_form_a_latin_rectangle_over_municipalities_and_years() {
     for seed in [1, 2, 3, 99] {
         let qs = rotation(seed, &cells);
         for k in 0..6 {
-            let year: BTreeSet<Format> = cells
-                .iter()
-                .zip(&qs)
-                .filter(|((_, y), _)| *y == k)
-                .map(|(_, q)| q.format)
-                .collect();
-            let municipality: BTreeSet<Format> = cells
-                .iter()
-                .zip(&qs)
-                .filter(|((m, _), _)| *m == k)
-                .map(|(_, q)| q.format)
-                .collect();
+            let year: BTreeSet<Format> =
+                cells.iter().zip(&qs).filter(|((_, y), _)| *y == k).map(|(_, q)| q.format).collect();
+            let municipality: BTreeSet<Format> =
+                cells.iter().zip(&qs).filter(|((m, _), _)| *m == k).map(|(_, q)| q.format).collect();
             assert_eq!(year.len(), 6, "seed {seed}: year {k} repeats a format");
             assert_eq!(municipality.len(), 6, "seed {seed}: municipality {k} repeats a format");
         }
@@ -108,9 +100,9 @@ fn the_expected_table_holds_exactly_the_generated_answers() {
                 let code = match &row[first + j] {
                     Cell::Empty => None,
                     Cell::Number(n) => Some(*n as i16),
-                    Cell::Text(t) => Some(t.parse::<i16>().unwrap_or_else(|_| {
-                        v.value_labels.iter().find(|(_, l)| l == t).unwrap().0
-                    })),
+                    Cell::Text(t) => Some(
+                        t.parse::<i16>().unwrap_or_else(|_| v.value_labels.iter().find(|(_, l)| l == t).unwrap().0),
+                    ),
                     Cell::Date(_) => panic!("a date"),
                 };
                 assert_eq!(code, *answer, "{} {name}", d.file_name);

@@ -53,12 +53,10 @@ pub fn workbook(grid: &Grid) -> Result<Vec<u8>> {
 
     // Version 3 (512-byte sectors), as Excel writes: calamine refuses a version 4 file whose
     // root entry has no mini stream, which a workbook of one large stream does not need.
-    let mut file =
-        cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
-            .context("cannot create the compound file")?;
+    let mut file = cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+        .context("cannot create the compound file")?;
     {
-        let mut workbook =
-            file.create_stream("Workbook").context("cannot create the Workbook stream")?;
+        let mut workbook = file.create_stream("Workbook").context("cannot create the Workbook stream")?;
         workbook.write_all(&stream)?;
         workbook.flush()?;
     }
@@ -92,11 +90,7 @@ fn sheet(s: &GridSheet) -> Result<Vec<u8>> {
     let rows = s.rows.len();
     let columns = s.rows.iter().map(Vec::len).max().unwrap_or(0);
     ensure!(rows <= MAX_ROWS, "sheet {:?}: {rows} rows, .xls holds {MAX_ROWS}", s.name);
-    ensure!(
-        columns <= MAX_COLUMNS,
-        "sheet {:?}: {columns} columns, .xls holds {MAX_COLUMNS}",
-        s.name
-    );
+    ensure!(columns <= MAX_COLUMNS, "sheet {:?}: {columns} columns, .xls holds {MAX_COLUMNS}", s.name);
     let mut out = Vec::new();
     record(&mut out, BOF, &bof(DT_WORKSHEET))?;
     let mut dimensions = Vec::with_capacity(14);

@@ -14,8 +14,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook};
 use super::{Grid, Written, column_letters, zip_time};
 use crate::synth::GeneratedDelivery;
 
-const MAIN_XLSX: &str =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml";
+const MAIN_XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml";
 const MAIN_XLSM: &str = "application/vnd.ms-excel.sheet.macroEnabled.main+xml";
 
 pub fn workbook(grid: &Grid, d: &GeneratedDelivery, macro_enabled: bool) -> Result<Vec<u8>> {
@@ -24,10 +23,8 @@ pub fn workbook(grid: &Grid, d: &GeneratedDelivery, macro_enabled: bool) -> Resu
     let created = ExcelDateTime::from_ymd(d.year, d.quarter * 3, 28)
         .and_then(|t| t.and_hms(12, 0, 0))
         .context("creation date of the workbook")?;
-    let properties = DocProperties::new()
-        .set_author(&d.agency)
-        .set_title("Burgerpeiling")
-        .set_creation_datetime(&created);
+    let properties =
+        DocProperties::new().set_author(&d.agency).set_title("Burgerpeiling").set_creation_datetime(&created);
     workbook.set_properties(&properties);
     // rust_xlsxwriter drops an empty string without a format; with the text format "@" it is
     // kept as a blank cell, as Excel keeps formatted but empty cells of a used range.
@@ -52,11 +49,7 @@ pub fn workbook(grid: &Grid, d: &GeneratedDelivery, macro_enabled: bool) -> Resu
                     }
                     Written::Formula { refers_to: (fr, fc), result } => {
                         let formula = format!("={}{}", column_letters(*fc), fr + 1);
-                        ws.write_formula(
-                            r,
-                            c,
-                            Formula::new(formula).set_result(result.to_string()),
-                        )?;
+                        ws.write_formula(r, c, Formula::new(formula).set_result(result.to_string()))?;
                     }
                 }
             }
