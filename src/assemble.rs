@@ -49,10 +49,7 @@ pub fn assemble(year: u16, batches: Vec<&Batch>) -> YearTable<'_> {
 }
 
 fn base_key(batch: &Batch, row: usize) -> String {
-    let quarter = match batch.kw[row] {
-        Some(q @ 1..=4) => q,
-        _ => 0,
-    };
+    let quarter = batch.kw[row].unwrap_or_default();
     let number = match &batch.respondent[row] {
         Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => format!("{r:0>6}"),
         Some(r) => r.clone(),

@@ -126,7 +126,7 @@ impl Municipalities {
 
     /// Resolves a CBS municipality number (`363`) to today's municipality.
     pub fn resolve_number(&self, gemnr: u16) -> Resolution {
-        self.resolve_code(&format!("GM{gemnr:04}"))
+        self.resolve_code(&municipality_code(gemnr))
     }
 
     /// Resolves a CBS code (`GM0363`) to today's municipality, following mergers.
@@ -163,6 +163,24 @@ impl Municipalities {
     pub fn code_by_name(&self, name: &str) -> Option<&str> {
         self.by_name.get(&fold_name(name)).map(String::as_str)
     }
+}
+
+/// The region code of the Netherlands as a whole in CBS tables (`NL01`): national weights and
+/// population rows.
+pub const NATIONAL_REGION: &str = "NL01";
+
+/// 363 → `GM0363`: the CBS code of a municipality number.
+pub fn municipality_code(number: u16) -> String {
+    format!("GM{number:04}")
+}
+
+/// `WK036301` → `GM0363`: the municipality a normalised district code (`WK` + 6 digits) lies in.
+pub fn municipality_of_district(district: &str) -> Option<String> {
+    let digits = district.strip_prefix("WK")?;
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(format!("GM{}", &digits[..4]))
 }
 
 /// `GM0363` → 363.

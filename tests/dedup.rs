@@ -633,7 +633,7 @@ mod corpus {
         }
         let dopts = DedupOptions::new(&cfg.codebook, NearDuplicates::Report);
         let mut year_decisions = Vec::new();
-        for (_, batches) in &by_year {
+        for batches in by_year.values() {
             let refs: Vec<&Batch> = batches.iter().map(|(b, _)| *b).collect();
             year_decisions.push((batches, dedup::dedup_year(&refs, &dopts)));
         }

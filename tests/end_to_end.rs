@@ -384,7 +384,7 @@ fn planted_duplicates_are_dropped_and_explained_through_the_binary() {
     assert_eq!(keys.len(), rows);
     let suffixed = keys.iter().filter(|k| k.matches('-').count() == 4).count();
     assert_eq!(suffixed, count(PlantedKind::ConflictingNumber));
-    assert!(summary.deliveries.len() > 0);
+    assert!(!summary.deliveries.is_empty());
 }
 
 #[test]

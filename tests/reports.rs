@@ -28,6 +28,9 @@ const PROBLEMS: &str = "Burgerpeiling 2023 Utrecht\n\
     2;344;2023;2;12;helemaal eens;1;7;;1,2;\n\
     3;344;2023;2;x;2;1;3;4;6,0;\n";
 
+/// A finding as the test compares it: severity, rule, column, rows, count.
+type FindingLine = (String, String, Option<String>, Vec<u64>, u64);
+
 #[test]
 fn check_reports_exactly_the_known_problems() {
     let dir = tempfile::tempdir().unwrap();
@@ -37,7 +40,7 @@ fn check_reports_exactly_the_known_problems() {
     let out = binary().args(["check", "--format", "json", "--report"]).arg(&reports).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let findings: Vec<(String, String, Option<String>, Vec<u64>, u64)> = json[0]["findings"]
+    let findings: Vec<FindingLine> = json[0]["findings"]
         .as_array()
         .unwrap()
         .iter()

@@ -147,11 +147,15 @@ fn finding_for(batches: &[&Batch], b: usize, rule: Rule, what: &str, lines: &[(i
         .rows(&rows)
 }
 
+/// The rows one rule touched in one delivery: the rule, what it did, and per row its source row
+/// and a line saying which row it duplicates.
+type RuleLines<'a> = (Rule, &'a str, Vec<(i32, String)>);
+
 /// Findings per delivery: one per rule that dropped rows, one for conflicting numbers, one for
 /// reported near-duplicate pairs (on the delivery of the later row of each pair).
 pub fn findings(batches: &[&Batch], d: &YearDecisions) -> Vec<Finding> {
     // (batch, rule) → (source row, "row x duplicates row y")
-    let mut lines: BTreeMap<(usize, &'static str), (Rule, &str, Vec<(i32, String)>)> = BTreeMap::new();
+    let mut lines: BTreeMap<(usize, &'static str), RuleLines> = BTreeMap::new();
     for x in &d.dropped {
         let rule = x.rule.finding_rule();
         let what = match x.rule {

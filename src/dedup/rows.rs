@@ -51,10 +51,7 @@ pub fn key_number(batch: &Batch, row: usize) -> Option<String> {
 
 /// The quarter as key building uses it: 1-4, else 0 (unknown).
 pub fn key_quarter(batch: &Batch, row: usize) -> i16 {
-    match batch.kw[row] {
-        Some(q @ 1..=4) => q,
-        _ => 0,
-    }
+    batch.kw[row].unwrap_or_default()
 }
 
 /// Number of questionnaire variables answered (not null).

@@ -7,23 +7,22 @@
 //! dropped by name without reading a single cell. Pure: no file system, no clock. Bad data
 //! gives findings, never an `Err`.
 
+mod columns;
 pub mod place;
 pub mod routing;
 mod summary;
 pub mod values;
 
-use std::collections::BTreeSet;
-
-use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target};
+use crate::codebook::{Codebook, Questionnaire, ResearchVariable};
 use crate::finding::{self, Finding, rejects};
+use crate::ingest::RawTable;
 use crate::ingest::discover::NameHints;
-use crate::ingest::{Cell, RawTable};
 use crate::municipality::{Municipalities, Municipality};
 
 pub mod privacy;
 
 pub use summary::{BatchSummary, MunicipalityRows};
-pub use values::{grouping_mark, parse_code, parse_decimal, parse_number};
+pub use values::grouping_mark;
 
 /// One delivery on the canonical schema, column by column.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,12 +113,6 @@ pub struct Harmonised {
     pub findings: Vec<Finding>,
 }
 
-/// Where a delivered column's cells go.
-enum Slot<'c> {
-    Research(ResearchVariable),
-    Answer(&'c Answer),
-}
-
 /// What harmonise knows about a delivery besides its table.
 #[derive(Clone, Debug)]
 pub struct Context<'a> {
@@ -140,11 +133,79 @@ pub fn harmonise(
     let (delivery_id, hints) = (context.delivery_id, context.hints);
     let mut findings = Vec::new();
     let mut mapping = ColumnMapping::default();
-    let mut names: Vec<String> = table.header.iter().map(|h| codebook.variable_name(h)).collect();
+    let names = screened_names(table, codebook, delivery_id, &mut mapping, &mut findings);
+    let research_col = |var: ResearchVariable| names.iter().position(|n| n == var.name());
+    let jr = columns::codes_of(table, research_col(ResearchVariable::Jr));
+    let cells = |col: Option<usize>| col.map(|c| table.rows.iter().map(|r| &r[c]).collect::<Vec<_>>());
 
-    // Privacy first: a dataformat column whose name or cells look like personal data is
-    // dropped before anything reads it as a value. Unknown and excluded columns are dropped
-    // below without their cells ever being read.
+    let year = place::survey_year(&jr, hints, delivery_id, &mut findings);
+    let vragenlijst = match context.forced_version {
+        Some(q) => Some(q),
+        None => decide_version(&names, year, codebook, delivery_id, &mut findings),
+    };
+    let place_columns = place::PlaceColumns {
+        gemnr: cells(research_col(ResearchVariable::Gemnr)),
+        wijknr: cells(research_col(ResearchVariable::Wijknr)),
+        source_rows: &table.source_rows,
+    };
+    let place_context = place::PlaceContext { hints, municipalities, delivery_id };
+    let placement = place::place(&place_columns, &place_context, &mut findings);
+
+    let Some(q) = vragenlijst else {
+        return without_batch(table, mapping, vragenlijst, findings);
+    };
+    let slots = columns::map_columns(table, &names, q, codebook, delivery_id, &mut mapping, &mut findings);
+    let (Some(year), Some(placement)) = (year, placement) else {
+        return without_batch(table, mapping, vragenlijst, findings);
+    };
+    if rejects(&findings) {
+        return without_batch(table, mapping, vragenlijst, findings);
+    }
+
+    let n = table.rows.len();
+    let mut batch = Batch {
+        delivery_id: delivery_id.to_string(),
+        vragenlijst: q,
+        municipalities: placement.municipalities.clone(),
+        gemeente: placement.index.iter().map(|i| i.unwrap_or(0)).collect(),
+        year,
+        source_row: table.source_rows.iter().map(|&r| r as i32).collect(),
+        respondent: vec![None; n],
+        gemnr: placement.gemnr.clone(),
+        jr,
+        kw: vec![None; n],
+        veldwerkmodus: vec![None; n],
+        org: vec![None; n],
+        wijknr: vec![None; n],
+        weging: vec![None; n],
+        answers: vec![vec![None; n]; codebook.columns.len()],
+        complete: vec![false; n],
+    };
+    fill_from_name_hints(&mut batch, table, &names, hints, &mut findings);
+    let fill = columns::Fill { table, codebook, delivery_id, vragenlijst: q, placement: &placement };
+    for (i, slot) in &slots {
+        columns::fill_column(&mut batch, &fill, *i, slot, &mut findings);
+    }
+    let routing_blanked = finish_rows(&mut batch, table, codebook, delivery_id, &mut findings);
+    // Rows without a known municipality are reported by `place` and not published.
+    let keep: Vec<bool> = placement.index.iter().map(Option::is_some).collect();
+    if keep.contains(&false) {
+        batch.retain_rows(&keep);
+    }
+    Harmonised { batch: Some(batch), mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked, findings }
+}
+
+/// The canonical name of every delivered column, privacy first: a dataformat column whose name
+/// or cells look like personal data is dropped (its name cleared) before anything reads it as a
+/// value. Unknown and excluded columns are dropped later without their cells ever being read.
+fn screened_names(
+    table: &RawTable,
+    codebook: &Codebook,
+    delivery_id: &str,
+    mapping: &mut ColumnMapping,
+    findings: &mut Vec<Finding>,
+) -> Vec<String> {
+    let mut names: Vec<String> = table.header.iter().map(|h| codebook.variable_name(h)).collect();
     for (i, name) in names.iter_mut().enumerate() {
         if name.is_empty() || !codebook.is_known(name) || codebook.is_excluded(name) {
             continue;
@@ -155,325 +216,64 @@ pub fn harmonise(
             name.clear();
         }
     }
+    names
+}
 
-    let research_col = |var: ResearchVariable| names.iter().position(|n| n == var.name());
-    let ints = |col: Option<usize>| -> Vec<Option<i16>> {
-        match col {
-            Some(c) => table.rows.iter().map(|r| parse_code(&r[c]).ok().flatten()).collect(),
-            None => vec![None; table.rows.len()],
-        }
-    };
-    let jr = ints(research_col(ResearchVariable::Jr));
-    let cells = |col: Option<usize>| col.map(|c| table.rows.iter().map(|r| &r[c]).collect::<Vec<_>>());
+/// A delivery that is rejected before its rows are built: what harmonising found, no batch.
+fn without_batch(
+    table: &RawTable,
+    mapping: ColumnMapping,
+    vragenlijst: Option<Questionnaire>,
+    findings: Vec<Finding>,
+) -> Harmonised {
+    Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings }
+}
 
-    let year = place::survey_year(&jr, hints, delivery_id, &mut findings);
-    let vragenlijst = match context.forced_version {
-        Some(q) => Some(q),
-        None => decide_version(&names, year, codebook, delivery_id, &mut findings),
-    };
-    let placement = place::place(
-        cells(research_col(ResearchVariable::Gemnr)),
-        cells(research_col(ResearchVariable::Wijknr)),
-        table.rows.len(),
-        &table.source_rows,
-        hints,
-        municipalities,
-        delivery_id,
-        &mut findings,
-    );
-
-    let Some(q) = vragenlijst else {
-        return Harmonised {
-            batch: None,
-            mapping,
-            vragenlijst,
-            sheet: table.sheet.clone(),
-            routing_blanked: Vec::new(),
-            findings,
-        };
-    };
-
-    // Map columns, first occurrence wins.
-    let mut slots: Vec<(usize, Slot)> = Vec::new();
-    let mut seen = BTreeSet::new();
-    let mut unknown = Vec::new();
-    for (i, (delivered, name)) in table.header.iter().zip(&names).enumerate() {
-        if name.is_empty() {
-            continue;
-        }
-        if !seen.insert(name.clone()) {
-            findings.push(
-                Finding::new(
-                    finding::COLUMN_DUPLICATE,
-                    delivery_id,
-                    format!("column {delivered:?} occurs more than once; the first is used"),
-                )
-                .column(delivered.clone()),
-            );
-            mapping.dropped.push((delivered.clone(), "duplicate".into()));
-            continue;
-        }
-        match codebook.target(q, name) {
-            Some(Target::Research(r)) => {
-                mapping.mapped.push((delivered.clone(), r.name().to_string()));
-                slots.push((i, Slot::Research(*r)));
-            }
-            Some(Target::Answer(a)) => {
-                mapping.mapped.push((delivered.clone(), codebook.columns[a.column].name.clone()));
-                slots.push((i, Slot::Answer(a)));
-            }
-            Some(Target::Excluded { reason }) => {
-                findings.push(
-                    Finding::new(
-                        finding::COLUMN_EXCLUDED,
-                        delivery_id,
-                        format!("column {delivered:?} is dropped unread: {reason}"),
-                    )
-                    .column(delivered.clone()),
-                );
-                mapping.dropped.push((delivered.clone(), reason.clone()));
-            }
-            None => match privacy::name_kind(name) {
-                Some(kind) => {
-                    findings.push(privacy::name_finding(delivery_id, delivered, kind));
-                    mapping.dropped.push((delivered.clone(), format!("personal data by its name: {}", kind.as_str())));
-                }
-                None => {
-                    unknown.push(delivered.clone());
-                    mapping.dropped.push((delivered.clone(), "not a variable of this dataformat".into()));
-                }
-            },
-        }
-    }
-    if !unknown.is_empty() {
-        findings.push(Finding::new(
-            finding::COLUMN_UNKNOWN,
-            delivery_id,
-            format!(
-                "{} column(s) are not variables of the {} dataformat and were dropped: {}",
-                unknown.len(),
-                q.as_str(),
-                unknown.join(", ")
-            ),
-        ));
-    }
-    if !slots.iter().any(|(_, s)| matches!(s, Slot::Answer { .. })) {
-        findings.push(Finding::new(
-            finding::NO_QUESTIONNAIRE_COLUMNS,
-            delivery_id,
-            "no column is a questionnaire variable of the dataformat",
-        ));
-    }
-
-    let (Some(year), Some(placement)) = (year, placement) else {
-        return Harmonised {
-            batch: None,
-            mapping,
-            vragenlijst,
-            sheet: table.sheet.clone(),
-            routing_blanked: Vec::new(),
-            findings,
-        };
-    };
-    if rejects(&findings) {
-        return Harmonised {
-            batch: None,
-            mapping,
-            vragenlijst,
-            sheet: table.sheet.clone(),
-            routing_blanked: Vec::new(),
-            findings,
-        };
-    }
-
-    let n = table.rows.len();
-    let mut batch = Batch {
-        delivery_id: delivery_id.to_string(),
-        vragenlijst: q,
-        municipalities: placement.municipalities,
-        gemeente: placement.index.iter().map(|i| i.unwrap_or(0)).collect(),
-        year,
-        source_row: table.source_rows.iter().map(|&r| r as i32).collect(),
-        respondent: vec![None; n],
-        gemnr: placement.gemnr,
-        jr,
-        kw: vec![None; n],
-        veldwerkmodus: vec![None; n],
-        org: vec![None; n],
-        wijknr: vec![None; n],
-        weging: vec![None; n],
-        answers: vec![vec![None; n]; codebook.columns.len()],
-        complete: vec![false; n],
-    };
-    // The file name fills what the columns do not have at all.
+/// The file name fills what the columns do not have at all (`jr`, `kw`); a quarter in both
+/// that disagrees is a finding (the column wins).
+fn fill_from_name_hints(
+    batch: &mut Batch,
+    table: &RawTable,
+    names: &[String],
+    hints: &NameHints,
+    findings: &mut Vec<Finding>,
+) {
+    let n = batch.len();
+    let research_col = |var: ResearchVariable| names.iter().position(|name| name == var.name());
     if research_col(ResearchVariable::Jr).is_none() {
-        batch.jr = vec![Some(year as i16); n];
+        batch.jr = vec![Some(batch.year as i16); n];
     }
-    if research_col(ResearchVariable::Kw).is_none()
+    let kw_col = research_col(ResearchVariable::Kw);
+    if kw_col.is_none()
         && let Some(q) = hints.quarter
     {
         batch.kw = vec![Some(q as i16); n];
     }
-    let kw = ints(research_col(ResearchVariable::Kw));
+    let kw = columns::codes_of(table, kw_col);
     if let Some(h) = hints.quarter
         && let Some(k) = kw.iter().flatten().find(|k| **k != h as i16)
     {
         findings.push(
             Finding::new(
                 finding::NAME_HINT_DISAGREES,
-                delivery_id,
+                &batch.delivery_id,
                 format!("the file name says quarter {h}, the kw column {k}; the column is used"),
             )
             .column("kw"),
         );
     }
+}
 
-    for (i, slot) in &slots {
-        let column_name = &table.header[*i];
-        let mut bad_rows = Vec::new();
-        match slot {
-            Slot::Research(ResearchVariable::Respondent) => {
-                for (r, row) in table.rows.iter().enumerate() {
-                    batch.respondent[r] = respondent_text(&row[*i]);
-                }
-            }
-            Slot::Research(ResearchVariable::Weging) => {
-                let grouping = grouping_mark(table.rows.iter().map(|row| &row[*i]));
-                for (r, row) in table.rows.iter().enumerate() {
-                    match parse_decimal(&row[*i], grouping) {
-                        Ok(v) => batch.weging[r] = v,
-                        Err(()) => bad_rows.push(table.source_rows[r]),
-                    }
-                }
-                if !bad_rows.is_empty() {
-                    findings.push(
-                        Finding::new(
-                            finding::WEGING_INVALID,
-                            delivery_id,
-                            format!("{} weging value(s) are not numbers and were set to null", bad_rows.len()),
-                        )
-                        .column(column_name.clone())
-                        .rows(&bad_rows),
-                    );
-                }
-                continue;
-            }
-            Slot::Research(ResearchVariable::Wijknr) => {
-                let mut elsewhere = Vec::new();
-                for (r, row) in table.rows.iter().enumerate() {
-                    let code = &batch.municipalities[batch.gemeente[r]].code;
-                    let district = place::district_code(&row[*i], code);
-                    // A district of the municipality as delivered (before a merger) is fine.
-                    let delivered = batch.gemnr[r].map(|n| format!("{n:04}"));
-                    if let Some(d) = &district
-                        && d[2..6] != code[2..]
-                        && Some(&d[2..6]) != delivered.as_deref()
-                        && placement.index[r].is_some()
-                    {
-                        elsewhere.push(table.source_rows[r]);
-                    }
-                    batch.wijknr[r] = district;
-                }
-                if !elsewhere.is_empty() {
-                    findings.push(
-                        Finding::new(
-                            finding::DISTRICT_OTHER_MUNICIPALITY,
-                            delivery_id,
-                            format!(
-                                "{} district code(s) lie in another municipality than the row's gemnr",
-                                elsewhere.len()
-                            ),
-                        )
-                        .column(column_name.clone())
-                        .rows(&elsewhere),
-                    );
-                }
-            }
-            Slot::Research(var @ (ResearchVariable::Kw | ResearchVariable::Veldwerkmodus | ResearchVariable::Org)) => {
-                let target = match var {
-                    ResearchVariable::Kw => &mut batch.kw,
-                    ResearchVariable::Veldwerkmodus => &mut batch.veldwerkmodus,
-                    _ => &mut batch.org,
-                };
-                for (r, row) in table.rows.iter().enumerate() {
-                    match parse_code(&row[*i]) {
-                        Ok(v) => target[r] = v,
-                        Err(()) => bad_rows.push(table.source_rows[r]),
-                    }
-                }
-            }
-            // Read above, before the version and municipality were decided.
-            Slot::Research(ResearchVariable::Gemnr | ResearchVariable::Jr) => {}
-            Slot::Answer(answer) => {
-                let column = values::answer_column(table.rows.iter().map(|row| &row[*i]), answer);
-                batch.answers[answer.column] = column.values;
-                if let (Some(keep), Some(original)) =
-                    (answer.recode.as_ref().and_then(|r| r.keep_2019), column.original)
-                {
-                    batch.answers[keep] = original;
-                }
-                let rows_of = |idx: &[usize]| -> Vec<u32> { idx.iter().map(|&r| table.source_rows[r]).collect() };
-                let target = &codebook.columns[answer.column].name;
-                let mut report = |rule: finding::Rule, idx: &[usize], what: String| {
-                    if !idx.is_empty() {
-                        findings.push(
-                            Finding::new(rule, delivery_id, format!("{} {what}", idx.len()))
-                                .column(column_name.clone())
-                                .rows(&rows_of(idx)),
-                        );
-                    }
-                };
-                report(
-                    finding::DATE_IN_QUESTIONNAIRE,
-                    &column.dates,
-                    "cell(s) are formatted as dates, not codes (a spreadsheet may have turned a \
-                     code into a date); set to null"
-                        .into(),
-                );
-                report(
-                    finding::VALUE_NOT_A_CODE,
-                    &column.not_a_code,
-                    "value(s) are neither whole-number codes nor value labels of the variable; \
-                     set to null"
-                        .into(),
-                );
-                report(
-                    finding::CODE_INVALID,
-                    &column.invalid,
-                    format!(
-                        "value(s) are not valid codes of {} in the {} dataformat; set to null",
-                        column_name,
-                        q.as_str()
-                    ),
-                );
-                report(
-                    finding::RECODE_UNMAPPABLE,
-                    &column.unmappable,
-                    format!(
-                        "2019 answer(s) have no {target} code in 2022; {target} is null for them and \
-                         {target}_2019 keeps the 2019 code"
-                    ),
-                );
-                report(
-                    finding::LABELS_AS_CODES,
-                    &column.from_labels,
-                    "value(s) were delivered as value labels and read as their codes".into(),
-                );
-            }
-        }
-        if !bad_rows.is_empty() {
-            findings.push(
-                Finding::new(
-                    finding::VALUE_NOT_A_CODE,
-                    delivery_id,
-                    format!("{} value(s) are not whole-number codes and were set to null", bad_rows.len()),
-                )
-                .column(column_name.clone())
-                .rows(&bad_rows),
-            );
-        }
-    }
-
+/// After the columns are filled: rows without a respondent number, routing hygiene,
+/// completeness and the agency-weight checks. Returns the rows blanked per routing rule.
+fn finish_rows(
+    batch: &mut Batch,
+    table: &RawTable,
+    codebook: &Codebook,
+    delivery_id: &str,
+    findings: &mut Vec<Finding>,
+) -> Vec<(String, usize)> {
+    let n = batch.len();
     let missing: Vec<u32> = (0..n).filter(|&r| batch.respondent[r].is_none()).map(|r| table.source_rows[r]).collect();
     if !missing.is_empty() {
         findings.push(
@@ -485,9 +285,8 @@ pub fn harmonise(
             .rows(&missing),
         );
     }
-
     let mut routing_blanked = Vec::new();
-    for (rule, rows) in routing::apply(&codebook.routing, q, &mut batch.answers) {
+    for (rule, rows) in routing::apply(&codebook.routing, batch.vragenlijst, &mut batch.answers) {
         routing_blanked.push((rule.id.clone(), rows.len()));
         let rows: Vec<u32> = rows.iter().map(|&r| table.source_rows[r]).collect();
         findings.push(
@@ -504,18 +303,11 @@ pub fn harmonise(
             .rows(&rows),
         );
     }
-
     if let Some(age) = codebook.age_column() {
         batch.complete = batch.answers[age].iter().map(Option::is_some).collect();
     }
-    agency_weight_checks(&batch, codebook, &table.source_rows, delivery_id, &mut findings);
-
-    // Rows without a known municipality are reported by `place` and not published.
-    let keep: Vec<bool> = placement.index.iter().map(Option::is_some).collect();
-    if keep.contains(&false) {
-        batch.retain_rows(&keep);
-    }
-    Harmonised { batch: Some(batch), mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked, findings }
+    agency_weight_checks(batch, codebook, &table.source_rows, delivery_id, findings);
+    routing_blanked
 }
 
 /// The questionnaire version, from the variables only one version has, else from the year.
@@ -626,20 +418,10 @@ pub const MAX_AGENCY_WEIGHT: f64 = 5.0;
 /// How far the mean agency weight may stray from 1 before it is reported.
 pub const MAX_WEGING_MEAN_GAP: f64 = 0.05;
 
-/// A respondent number as text: whole numbers without `.0`, text trimmed.
-fn respondent_text(cell: &Cell) -> Option<String> {
-    match cell {
-        Cell::Empty => None,
-        Cell::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(format!("{}", *v as i64)),
-        Cell::Number(v) => Some(v.to_string()),
-        Cell::Text(t) => Some(t.trim().to_string()).filter(|t| !t.is_empty()),
-        Cell::Date(d) => Some(d.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::Cell;
     use std::path::Path;
 
     fn config() -> (Codebook, Municipalities) {

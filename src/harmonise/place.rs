@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use crate::finding::{self, Finding};
 use crate::ingest::Cell;
 use crate::ingest::discover::NameHints;
-use crate::municipality::{Municipalities, Municipality, Resolution, code_number};
+use crate::municipality::{
+    Municipalities, Municipality, Resolution, code_number, municipality_code, municipality_of_district,
+};
 
 use super::values::parse_code;
 
@@ -27,22 +29,39 @@ pub struct Placement {
     pub gemnr: Vec<Option<i16>>,
 }
 
-/// Resolves every row's municipality. `gemnr` and `wijknr` are the delivered columns' cells
-/// (`None` when the column is absent). Returns `None`, with an error finding, when no row can
+/// The delivered columns [`place`] reads: each column's cells (`None` when the column is absent)
+/// and the source row numbers, one per row.
+pub struct PlaceColumns<'t> {
+    pub gemnr: Option<Vec<&'t Cell>>,
+    pub wijknr: Option<Vec<&'t Cell>>,
+    pub source_rows: &'t [u32],
+}
+
+/// What [`place`] knows besides the columns.
+pub struct PlaceContext<'a> {
+    pub hints: &'a NameHints,
+    pub municipalities: &'a Municipalities,
+    pub delivery_id: &'a str,
+}
+
+/// The rows [`resolve_rows`] could not place as they are: for the findings.
+#[derive(Default)]
+struct Unplaced {
+    /// Delivered code (empty: none at all) → source rows.
+    unknown: BTreeMap<String, Vec<u32>>,
+    /// Code of a split municipality whose rows keep it → source rows.
+    split_kept: BTreeMap<String, Vec<u32>>,
+    /// Delivered code → the municipality it merged into.
+    merged: BTreeMap<String, Municipality>,
+}
+
+/// Resolves every row's municipality. Returns `None`, with an error finding, when no row can
 /// be placed.
-pub fn place(
-    gemnr: Option<Vec<&Cell>>,
-    wijknr: Option<Vec<&Cell>>,
-    rows: usize,
-    source_rows: &[u32],
-    hints: &NameHints,
-    municipalities: &Municipalities,
-    delivery_id: &str,
-    findings: &mut Vec<Finding>,
-) -> Option<Placement> {
-    let hinted_code = hints.municipality_name.as_deref().and_then(|n| municipalities.code_by_name(n));
-    let delivered: Vec<Option<String>> = match &gemnr {
-        Some(cells) => cells.iter().map(|c| delivered_code(c, municipalities)).collect(),
+pub fn place(columns: &PlaceColumns, cx: &PlaceContext, findings: &mut Vec<Finding>) -> Option<Placement> {
+    let rows = columns.source_rows.len();
+    let hinted_code = cx.hints.municipality_name.as_deref().and_then(|n| cx.municipalities.code_by_name(n));
+    let delivered: Vec<Option<String>> = match &columns.gemnr {
+        Some(cells) => cells.iter().map(|c| delivered_code(c, cx.municipalities)).collect(),
         None => vec![None; rows],
     };
     if let Some(h) = hinted_code
@@ -52,47 +71,86 @@ pub fn place(
         findings.push(
             Finding::new(
                 finding::NAME_HINT_DISAGREES,
-                delivery_id,
+                cx.delivery_id,
                 format!("the file name says municipality {h}, the gemnr column {other}; the column is used"),
             )
             .column("gemnr"),
         );
     }
+    let codes: Vec<Option<String>> =
+        delivered.into_iter().map(|d| d.or_else(|| hinted_code.map(str::to_string))).collect();
+    let (placement, unplaced) = resolve_rows(&codes, columns, cx.municipalities);
+    changed_municipality_findings(&unplaced, cx, findings);
+    if placement.municipalities.is_empty() {
+        let message = match (&columns.gemnr, &cx.hints.municipality_name) {
+            (None, None) => "neither a gemnr column nor the file name names the municipality".to_string(),
+            (None, Some(name)) => {
+                format!("no gemnr column, and the file name's municipality {name:?} is not in the CBS lists")
+            }
+            (Some(_), _) => {
+                let codes: Vec<&str> = unplaced.unknown.keys().filter(|k| !k.is_empty()).map(String::as_str).collect();
+                format!("no row has a municipality in the CBS lists (gemnr: {})", codes.join(", "))
+            }
+        };
+        findings.push(Finding::new(finding::MUNICIPALITY_UNKNOWN, cx.delivery_id, message).column("gemnr"));
+        return None;
+    }
+    unknown_rows_findings(&unplaced, cx.delivery_id, findings);
+    if placement.municipalities.len() > 1 {
+        let list: Vec<String> = placement.municipalities.iter().map(|m| m.code.clone()).collect();
+        findings.push(Finding::new(
+            finding::JOINT_SURVEY,
+            cx.delivery_id,
+            format!(
+                "the file holds {} municipalities ({}); rows are assigned by their own gemnr",
+                list.len(),
+                list.join(", ")
+            ),
+        ));
+    }
+    Some(placement)
+}
 
+/// Each row's municipality from its code (`codes[r]`: delivered, else from the file name).
+fn resolve_rows(
+    codes: &[Option<String>],
+    columns: &PlaceColumns,
+    municipalities: &Municipalities,
+) -> (Placement, Unplaced) {
+    let rows = codes.len();
+    let source_rows = columns.source_rows;
     let mut placement = Placement { municipalities: Vec::new(), index: vec![None; rows], gemnr: vec![None; rows] };
     let mut slot_of: BTreeMap<String, usize> = BTreeMap::new();
-    let mut unknown: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    let mut split_kept: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    let mut merged: BTreeMap<String, Municipality> = BTreeMap::new();
+    let mut unplaced = Unplaced::default();
     for r in 0..rows {
-        let Some(code) = delivered[r].clone().or_else(|| hinted_code.map(str::to_string)) else {
-            unknown.entry(String::new()).or_default().push(source_rows[r]);
+        let Some(code) = codes[r].clone() else {
+            unplaced.unknown.entry(String::new()).or_default().push(source_rows[r]);
             continue;
         };
-        placement.gemnr[r] = match gemnr.as_ref().map(|cells| parse_code(cells[r])) {
+        placement.gemnr[r] = match columns.gemnr.as_ref().map(|cells| parse_code(cells[r])) {
             Some(Ok(Some(n))) => Some(n),
             _ => code_number(&code).map(|n| n as i16),
         };
         let municipality = match municipalities.resolve_code(&code) {
             Resolution::Current(m) => m,
             Resolution::Merged { into, .. } => {
-                merged.insert(code.clone(), into.clone());
+                unplaced.merged.insert(code.clone(), into.clone());
                 into
             }
             Resolution::Split { into, .. } => {
-                let district = wijknr.as_ref().and_then(|cells| district_code(cells[r], &code));
-                let part = district.as_deref().map(|d| format!("GM{}", &d[2..6]));
+                let district = columns.wijknr.as_ref().and_then(|cells| district_code(cells[r], &code));
+                let part = district.as_deref().and_then(municipality_of_district);
                 match into.iter().find(|m| Some(&m.code) == part.as_ref()) {
                     Some(m) => m.clone(),
                     None => {
-                        split_kept.entry(code.clone()).or_default().push(source_rows[r]);
+                        unplaced.split_kept.entry(code.clone()).or_default().push(source_rows[r]);
                         let name = municipalities.historical_name(&code).unwrap_or(&code).to_string();
                         Municipality { code: code.clone(), name }
                     }
                 }
             }
             Resolution::Unknown => {
-                unknown.entry(code).or_default().push(source_rows[r]);
+                unplaced.unknown.entry(code).or_default().push(source_rows[r]);
                 continue;
             }
         };
@@ -103,23 +161,27 @@ pub fn place(
         }
         placement.index[r] = Some(slot);
     }
+    (placement, unplaced)
+}
 
-    for (from, into) in &merged {
+/// Findings for rows published under another code than delivered: mergers and splits.
+fn changed_municipality_findings(unplaced: &Unplaced, cx: &PlaceContext, findings: &mut Vec<Finding>) {
+    for (from, into) in &unplaced.merged {
         findings.push(Finding::new(
             finding::MUNICIPALITY_MERGED,
-            delivery_id,
+            cx.delivery_id,
             format!("{from} has merged into {} {}; its rows are published under {}", into.code, into.name, into.code),
         ));
     }
-    for (from, rows) in &split_kept {
-        let list: Vec<String> = match municipalities.resolve_code(from) {
+    for (from, rows) in &unplaced.split_kept {
+        let list: Vec<String> = match cx.municipalities.resolve_code(from) {
             Resolution::Split { into, .. } => into.iter().map(|m| m.code.clone()).collect(),
             _ => Vec::new(),
         };
         findings.push(
             Finding::new(
                 finding::MUNICIPALITY_SPLIT,
-                delivery_id,
+                cx.delivery_id,
                 format!(
                     "{from} was divided over {}; rows without a district code in one of them keep \
                      the old code {from}",
@@ -130,21 +192,11 @@ pub fn place(
             .rows(rows),
         );
     }
-    if placement.municipalities.is_empty() {
-        let message = match (&gemnr, &hints.municipality_name) {
-            (None, None) => "neither a gemnr column nor the file name names the municipality".to_string(),
-            (None, Some(name)) => {
-                format!("no gemnr column, and the file name's municipality {name:?} is not in the CBS lists")
-            }
-            (Some(_), _) => {
-                let codes: Vec<&str> = unknown.keys().filter(|k| !k.is_empty()).map(String::as_str).collect();
-                format!("no row has a municipality in the CBS lists (gemnr: {})", codes.join(", "))
-            }
-        };
-        findings.push(Finding::new(finding::MUNICIPALITY_UNKNOWN, delivery_id, message).column("gemnr"));
-        return None;
-    }
-    for (code, rows) in &unknown {
+}
+
+/// Findings for rows dropped because their municipality is unknown.
+fn unknown_rows_findings(unplaced: &Unplaced, delivery_id: &str, findings: &mut Vec<Finding>) {
+    for (code, rows) in &unplaced.unknown {
         let what = if code.is_empty() {
             "no municipality".to_string()
         } else {
@@ -160,25 +212,12 @@ pub fn place(
             .rows(rows),
         );
     }
-    if placement.municipalities.len() > 1 {
-        let list: Vec<String> = placement.municipalities.iter().map(|m| m.code.clone()).collect();
-        findings.push(Finding::new(
-            finding::JOINT_SURVEY,
-            delivery_id,
-            format!(
-                "the file holds {} municipalities ({}); rows are assigned by their own gemnr",
-                list.len(),
-                list.join(", ")
-            ),
-        ));
-    }
-    Some(placement)
 }
 
 /// The CBS code a `gemnr` cell names: a number (`363`), a code (`GM0363`) or a name.
 fn delivered_code(cell: &Cell, municipalities: &Municipalities) -> Option<String> {
     if let Ok(Some(n)) = parse_code(cell) {
-        return (n > 0).then(|| format!("GM{n:04}"));
+        return u16::try_from(n).ok().filter(|&n| n > 0).map(municipality_code);
     }
     let Cell::Text(t) = cell else { return None };
     let t = t.trim();
@@ -280,16 +319,10 @@ mod tests {
         let w: Vec<Cell> = wijknr.iter().map(|s| text(s)).collect();
         let rows: Vec<u32> = (1..=gemnr.len() as u32).collect();
         let mut f = Vec::new();
-        let p = place(
-            Some(g.iter().collect()),
-            Some(w.iter().collect()),
-            gemnr.len(),
-            &rows,
-            hints,
-            &municipalities(),
-            "d",
-            &mut f,
-        );
+        let columns =
+            PlaceColumns { gemnr: Some(g.iter().collect()), wijknr: Some(w.iter().collect()), source_rows: &rows };
+        let municipalities = municipalities();
+        let p = place(&columns, &PlaceContext { hints, municipalities: &municipalities, delivery_id: "d" }, &mut f);
         (p, f)
     }
 

@@ -18,12 +18,14 @@ pub fn apply<'r>(
         let Some((_, condition, codes, skipped)) = rule.per_version.iter().find(|v| v.0 == q) else {
             continue;
         };
-        let n = answers[*condition].len();
+        let routed: Vec<usize> = answers[*condition]
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_some_and(|c| codes.contains(&c)))
+            .map(|(r, _)| r)
+            .collect();
         let mut rows = Vec::new();
-        for r in 0..n {
-            if !answers[*condition][r].is_some_and(|c| codes.contains(&c)) {
-                continue;
-            }
+        for r in routed {
             let mut blanked = false;
             for &col in skipped {
                 if answers[col][r].take().is_some() {

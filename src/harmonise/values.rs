@@ -84,7 +84,7 @@ pub fn answer_column<'a>(cells: impl Iterator<Item = &'a Cell>, answer: &Answer)
 
 /// A cell as a whole-number code: `3`, `3.0`, `" 3 "`, `"3,0"`. Empty is `Ok(None)`; anything
 /// else (text, fractions, out of range, dates) is `Err`.
-pub fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
+pub(crate) fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
     let v = match parse_number(cell)? {
         None => return Ok(None),
         Some(v) => v,
@@ -96,7 +96,7 @@ pub fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
 }
 
 /// A cell as a number; text may use a decimal comma (`1,25`) or point. Empty is `Ok(None)`.
-pub fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
+pub(crate) fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
     parse_decimal(cell, None)
 }
 
@@ -122,7 +122,7 @@ pub fn grouping_mark<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<char> 
 
 /// A cell as a number, with `grouping` (if any) as the column's thousands separator: groups
 /// must then be of three digits, and the other separator is the decimal mark.
-pub fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>, ()> {
+pub(crate) fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>, ()> {
     let t = match cell {
         Cell::Empty => return Ok(None),
         Cell::Number(v) if v.is_finite() => return Ok(Some(*v)),

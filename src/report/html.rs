@@ -50,10 +50,10 @@ fn opt(v: Option<impl ToString>) -> String {
 /// The delivery report as HTML.
 pub fn delivery(r: &DeliveryReport) -> String {
     let mut b = String::new();
-    let _ = write!(b, "<h1>Levering {}</h1>\n", escape(&r.file_name));
-    let _ = write!(
+    let _ = writeln!(b, "<h1>Levering {}</h1>", escape(&r.file_name));
+    let _ = writeln!(
         b,
-        "<p><span class=\"status {s}\">{s}</span> {}</p>\n",
+        "<p><span class=\"status {s}\">{s}</span> {}</p>",
         r.reason.as_deref().map(escape).unwrap_or_default(),
         s = escape(&r.status)
     );
@@ -106,7 +106,7 @@ pub fn delivery(r: &DeliveryReport) -> String {
         b.push_str("</table></div>\n");
     }
 
-    let _ = write!(b, "<h2>Bevindingen ({})</h2>\n", r.findings.len());
+    let _ = writeln!(b, "<h2>Bevindingen ({})</h2>", r.findings.len());
     if r.findings.is_empty() {
         b.push_str("<p>Geen bevindingen.</p>\n");
     } else {
@@ -129,7 +129,7 @@ pub fn delivery(r: &DeliveryReport) -> String {
     }
 
     if !r.dropped_rows.is_empty() {
-        let _ = write!(b, "<h2>Dubbele rijen, niet gepubliceerd ({})</h2>\n", r.dropped_rows.len());
+        let _ = writeln!(b, "<h2>Dubbele rijen, niet gepubliceerd ({})</h2>", r.dropped_rows.len());
         b.push_str("<div class=\"scroll\"><table><tr><th>Rij</th><th>Regel</th><th>Dubbel met</th></tr>\n");
         for d in &r.dropped_rows {
             let of = if d.duplicate_of_delivery == r.delivery_id {
@@ -148,7 +148,7 @@ pub fn delivery(r: &DeliveryReport) -> String {
     }
 
     b.push_str("<h2>Kolommen</h2>\n");
-    let _ = write!(b, "<p>{} kolommen overgenomen, {} niet.</p>\n", r.mapping.mapped.len(), r.mapping.dropped.len());
+    let _ = writeln!(b, "<p>{} kolommen overgenomen, {} niet.</p>", r.mapping.mapped.len(), r.mapping.dropped.len());
     if !r.mapping.dropped.is_empty() {
         b.push_str("<div class=\"scroll\"><table><tr><th>Kolom</th><th>Niet overgenomen omdat</th></tr>\n");
         for c in &r.mapping.dropped {
@@ -224,7 +224,7 @@ fn age_chart(a: &AgeDistribution) -> String {
         s.push_str("<p>Geen bevolkingstabel voor deze gemeente en dit jaar.</p>\n");
     }
     if a.missing > 0 {
-        let _ = write!(s, "<p>{} respondenten zonder leeftijd.</p>\n", a.missing);
+        let _ = writeln!(s, "<p>{} respondenten zonder leeftijd.</p>", a.missing);
     }
     s
 }
