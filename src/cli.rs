@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::pipeline::{self, Config, PipelineFile, RunOptions, UsageError};
+use crate::config::{Config, PipelineFile, UsageError};
+use crate::outcome::{DeliveryOutcome, Status};
+use crate::pipeline::{self, RunOptions};
 use crate::synth::{self, SynthOptions};
 
 #[derive(Parser, Debug)]
@@ -224,7 +226,7 @@ fn execute(cli: &Cli) -> Result<i32> {
         Command::Status { state, inbox, lake } => {
             let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
             let state = pick(cli, state, &pipeline.paths.state, "state")?;
-            let ledger = crate::ledger::Ledger::open(&state)?;
+            let ledger = crate::state::ledger::Ledger::open(&state)?;
             println!("state: {}", state.display());
             println!("deliveries by status:");
             for (status, n) in ledger.deliveries_by_status()? {
@@ -257,7 +259,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             // Rejected and copied files publish nothing, so their absence changes nothing.
             let published: std::collections::BTreeSet<String> = rows
                 .into_iter()
-                .filter(|d| d.status != "rejected" && d.status != "duplicate_file")
+                .filter(|d| !matches!(d.status, Status::Rejected | Status::DuplicateFile))
                 .map(|d| d.delivery_id)
                 .collect();
             let new: Vec<&str> =
@@ -291,7 +293,7 @@ fn execute(cli: &Cli) -> Result<i32> {
                 .iter()
                 .map(|o| {
                     let shares = o.summary.as_ref().and_then(|b| {
-                        pipeline::population_shares(&population, &b.municipalities.first()?.code, b.year)
+                        crate::weight::age_band_shares(&population, &b.municipalities.first()?.code, b.year)
                     });
                     crate::report::delivery_report(&run_id, o, &config.codebook, shares)
                 })
@@ -305,7 +307,7 @@ fn execute(cli: &Cli) -> Result<i32> {
                 CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
                 CheckFormat::Text => print_check(&outcomes),
             }
-            let rejected = outcomes.iter().any(|o| o.status == pipeline::Status::Rejected);
+            let rejected = outcomes.iter().any(|o| o.status == Status::Rejected);
             Ok(if rejected { 3 } else { 0 })
         }
         Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
@@ -433,7 +435,7 @@ fn run_pipeline(
 }
 
 /// Findings grouped by file, then severity (errors first).
-fn print_check(outcomes: &[pipeline::Outcome]) {
+fn print_check(outcomes: &[DeliveryOutcome]) {
     for o in outcomes {
         let what = match &o.reason {
             Some(r) => format!("{}: {r}", o.status.as_str()),

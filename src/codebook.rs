@@ -16,6 +16,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+/// Fewer than this many complete questionnaires in a municipality-year: not publishable
+/// (protocol: "474 volledige afgeronde vragenlijsten of minder").
+pub const MIN_COMPLETE: usize = 475;
+
+/// The age question `ch02`'s bands, code 1..=6 → inclusive age range (`None` = open): the
+/// weighting cells, the population alignment and the reports' age chart all use these.
+pub const AGE_BANDS: [(u16, Option<u16>); 6] =
+    [(18, Some(29)), (30, Some(39)), (40, Some(54)), (55, Some(64)), (65, Some(74)), (75, None)];
+
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 

@@ -7,13 +7,14 @@
 pub mod assemble;
 pub mod cli;
 pub mod codebook;
+pub mod config;
 pub mod dedup;
 pub mod finding;
 pub mod harmonise;
 pub mod ingest;
 pub mod lake;
-pub mod ledger;
 pub mod municipality;
+pub mod outcome;
 pub mod pipeline;
 pub mod population;
 pub mod report;

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::municipality::{Municipalities, Resolution};
+use crate::municipality::{Municipalities, NATIONAL_REGION, Resolution};
 
 /// The contract's header, in this order.
 pub const HEADER: [&str; 6] = ["year", "region", "age_from", "age_to", "sex", "count"];
@@ -228,7 +228,7 @@ fn band_label(from: u16, to: Option<u16>) -> String {
 /// True for `NL01`, `GM` + 4 digits, `WK` + 6 digits.
 pub fn valid_region(s: &str) -> bool {
     let digits = |d: &str, n: usize| d.len() == n && d.bytes().all(|b| b.is_ascii_digit());
-    s == "NL01"
+    s == NATIONAL_REGION
         || s.strip_prefix("GM").is_some_and(|d| digits(d, 4))
         || s.strip_prefix("WK").is_some_and(|d| digits(d, 6))
 }
@@ -463,7 +463,7 @@ pub fn import_cbs_kwb(bytes: &[u8], year: u16) -> Result<(Vec<PopulationRow>, Ve
             "Gemeente" | "Wijk" => code.to_string(),
             "Land" if code == "NL00" => {
                 problems.push(format!("line {line}: NL00 (Nederland) written as NL01, the contract's code"));
-                "NL01".to_string()
+                NATIONAL_REGION.to_string()
             }
             "Buurt" => continue,
             other => {
@@ -553,7 +553,7 @@ pub fn import_cbs_70072ned(
             continue; // a historical municipality without figures for this period
         }
         let region = if name.eq_ignore_ascii_case("Nederland") {
-            "NL01".to_string()
+            NATIONAL_REGION.to_string()
         } else {
             // StatLine qualifies a municipality that shares its name with a province:
             // "Groningen (gemeente)", "Utrecht (gemeente)", "'s-Gravenhage (gemeente)". The

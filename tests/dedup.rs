@@ -545,12 +545,14 @@ mod corpus {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
+    use burgerpeiling::config::{Config, Limits};
     use burgerpeiling::dedup::{
         self, DedupOptions, DeliveryDecision, DeliveryFacts, NearDuplicates, RedeliveryMode, RowRule,
     };
     use burgerpeiling::harmonise::Batch;
     use burgerpeiling::ingest;
-    use burgerpeiling::pipeline::{self, Config, Limits, Status};
+    use burgerpeiling::outcome::{DeliveryOutcome, Status};
+    use burgerpeiling::pipeline;
     use burgerpeiling::synth::{self, PlantedKind, SynthOptions};
     use rayon::prelude::*;
 
@@ -605,7 +607,7 @@ mod corpus {
         let copies = dedup::duplicate_files(&bare);
         let mut stage = started.elapsed();
 
-        let outcomes: Vec<Option<pipeline::Outcome>> = deliveries
+        let outcomes: Vec<Option<DeliveryOutcome>> = deliveries
             .par_iter()
             .zip(&copies)
             .map(|(d, c)| c.is_none().then(|| pipeline::process(d.clone(), &cfg, &Limits::default(), &BTreeMap::new())))

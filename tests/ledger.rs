@@ -7,12 +7,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use burgerpeiling::codebook::Codebook;
+use burgerpeiling::config::{self, Config, Limits};
 use burgerpeiling::harmonise::{self, Harmonised};
 use burgerpeiling::ingest::discover::NameHints;
 use burgerpeiling::ingest::{Cell, RawTable};
-use burgerpeiling::ledger::{self, DeliveryRow, Ledger, LedgerError, PartitionRow, build_key};
 use burgerpeiling::municipality::Municipalities;
-use burgerpeiling::pipeline::{self, Config, Limits};
+use burgerpeiling::outcome::Status;
+use burgerpeiling::pipeline;
+use burgerpeiling::state::ledger::{self, DeliveryRow, Ledger, LedgerError, PartitionRow, build_key};
 use burgerpeiling::state::{self, LockError, Lookup, StateLock};
 use burgerpeiling::{lake, synth};
 use rusqlite::Connection;
@@ -25,7 +27,7 @@ fn delivery(id: &str, file: &str, status: &str, seen: i64) -> DeliveryRow {
         modified: 1_700_000_000,
         file_blake3: format!("{id}ffff"),
         format: "xlsx".into(),
-        status: status.into(),
+        status: Status::parse(status).expect("a contract status"),
         reason: None,
         year: Some(2023),
         gemeente_code: Some("GM0363".into()),
@@ -490,7 +492,7 @@ fn every_synthetic_delivery_of_both_versions_round_trips() {
     for d in inbox.deliveries {
         let o = pipeline::process(d, &config, &Limits::default(), &BTreeMap::new());
         let h = o.harmonised.as_ref().expect("read");
-        let key = state::cache_key(&o.delivery.id, &config.hash, "pipe", pipeline::PRODUCT_VERSION);
+        let key = state::cache_key(&o.delivery.id, &config.hash, "pipe", config::PRODUCT_VERSION);
         state::store(&state_dir, &key, &config.codebook, h, &o.findings, o.rows_read).unwrap();
         let c = state::load(&state_dir, &key, &config.codebook).into_cached().expect("hit");
         assert_same(&c.harmonised, h);
@@ -621,9 +623,9 @@ fn read(path: &Path) -> String {
 #[test]
 fn a_clean_lake_needs_no_recovery() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(state::clean_leftovers(dir.path()).unwrap().is_empty());
+    assert!(lake::clean_leftovers(dir.path()).unwrap().is_empty());
     put(&dir.path().join("respondents/jaar=2023/part-0000.parquet"), "published");
-    assert!(state::clean_leftovers(dir.path()).unwrap().is_empty());
+    assert!(lake::clean_leftovers(dir.path()).unwrap().is_empty());
     assert_eq!(read(&dir.path().join("respondents/jaar=2023/part-0000.parquet")), "published");
 }
 
@@ -640,7 +642,7 @@ fn a_partition_moved_aside_by_a_killed_run_is_restored() {
     put(&lake.join("respondents/jaar=2022/part-0000.parquet"), "new 2022");
     put(&lake.join("_manifest.json"), "{}");
 
-    let actions = state::clean_leftovers(lake).unwrap();
+    let actions = lake::clean_leftovers(lake).unwrap();
     assert_eq!(
         actions,
         [
@@ -652,7 +654,7 @@ fn a_partition_moved_aside_by_a_killed_run_is_restored() {
     assert_eq!(read(&lake.join("respondents/jaar=2022/part-0000.parquet")), "new 2022");
     assert_eq!(read(&lake.join("_manifest.json")), "{}");
     assert!(!lake.join(".staging").exists());
-    assert!(state::clean_leftovers(lake).unwrap().is_empty(), "idempotent");
+    assert!(lake::clean_leftovers(lake).unwrap().is_empty(), "idempotent");
 }
 
 #[test]
@@ -667,7 +669,7 @@ fn an_existing_partition_is_never_replaced_by_an_aside_copy() {
     put(&lake.join(".staging/stray"), "x");
     put(&lake.join(".staging/20251231T000000Z-cccc/deliveries.parquet"), "half");
 
-    let actions = state::clean_leftovers(lake).unwrap();
+    let actions = lake::clean_leftovers(lake).unwrap();
     assert_eq!(
         actions,
         ["removed .staging/stray", "removed .staging/20260101T000000Z-bbbb", "removed .staging/20251231T000000Z-cccc"]
@@ -684,7 +686,7 @@ fn of_two_aside_copies_the_newer_run_s_is_restored() {
     put(&lake.join(".staging/20260101T000000Z-bbbb/jaar=2021.old/part-0000.parquet"), "newer");
     // Not a year directory: only removed.
     put(&lake.join(".staging/20260101T000000Z-bbbb/jaar=20x1.old/part-0000.parquet"), "?");
-    state::clean_leftovers(lake).unwrap();
+    lake::clean_leftovers(lake).unwrap();
     assert_eq!(read(&lake.join("respondents/jaar=2021/part-0000.parquet")), "newer");
     let years: Vec<_> = std::fs::read_dir(lake.join("respondents")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(years, ["jaar=2021"]);

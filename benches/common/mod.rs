@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 
 use burgerpeiling::assemble::YearTable;
 use burgerpeiling::codebook::canonical_name;
+use burgerpeiling::config::Config;
 use burgerpeiling::dedup::{self, DedupOptions, NearDuplicates};
 use burgerpeiling::harmonise::{self, Batch};
 use burgerpeiling::ingest::{self, Delivery, RawTable};
 use burgerpeiling::lake::RowWeights;
-use burgerpeiling::pipeline::{self, Config};
+use burgerpeiling::pipeline;
 use burgerpeiling::population::{self, PopulationTable};
 use burgerpeiling::synth::{self, FormatMix, SynthOptions};
 use burgerpeiling::weight::WeightOptions;

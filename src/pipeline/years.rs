@@ -3,8 +3,12 @@
 //! then dropped before the thread takes the next year. A year whose inputs are unchanged is
 //! not built at all: its [`YearResult`] comes from the state directory.
 //!
-//! What it must NOT do: touch the lake outside the staging directory or write the ledger; the
-//! caller swaps the staged partitions in and records them, one year after the other.
+//! Stages 4 and 5 of the chain: [`plan_years`] decides which years are written again,
+//! [`build_year`] builds one. The rows come from a [`BatchSource`] the caller passes in.
+//!
+//! What it must NOT do: touch the lake outside the staging directory, write the ledger, or
+//! read a delivery file itself (the source's `reread` does, when the cache fails); the caller
+//! swaps the staged partitions in and records them, one year after the other.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,17 +17,21 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
-use super::{Config, DedupSettings, Outcome, PRODUCT_VERSION, RunOptions, Status, file_metadata, process};
+use super::RunOptions;
 use crate::assemble::assemble;
 use crate::codebook::Codebook;
+use crate::config::{Config, DedupSettings, PRODUCT_VERSION};
 use crate::dedup;
 use crate::finding::{self, Finding};
 use crate::harmonise::{Batch, BatchSummary};
+use crate::ingest::Delivery;
 use crate::lake::{self, PublishedFile};
-use crate::ledger::{self, PartitionRow};
+use crate::municipality::NATIONAL_REGION;
+use crate::outcome::{DeliveryOutcome, Status};
 use crate::population::PopulationTable;
 use crate::report;
 use crate::state;
+use crate::state::ledger::{self, PartitionRow};
 use crate::weight::{self, WeightOptions};
 
 /// What building a survey year found, apart from the partition itself. Stored in the state
@@ -77,7 +85,7 @@ pub struct BuiltYear {
 
 /// Plans every year that has published deliveries.
 pub fn plan_years(
-    outcomes: &[Outcome],
+    outcomes: &[DeliveryOutcome],
     config: &Config,
     opts: &RunOptions,
     pipeline_hash: &str,
@@ -118,28 +126,37 @@ pub fn plan_years(
     Ok(plans)
 }
 
+/// Where a year's rows come from: the delivery cache, or the file read again when the cache
+/// entry is damaged. `reread` is the read stage's, passed in, so that this stage never calls
+/// back into an earlier one.
+pub struct BatchSource<'a> {
+    pub state: &'a Path,
+    pub config: &'a Config,
+    pub pipeline_hash: &'a str,
+    pub reread: &'a (dyn Fn(&Delivery) -> Option<Batch> + Sync),
+}
+
+/// What building a year needs besides its plan.
+pub struct YearContext<'a> {
+    pub source: BatchSource<'a>,
+    pub opts: &'a RunOptions,
+    /// The run's staging directory, where a rebuilt partition is written.
+    pub staging: &'a Path,
+}
+
 /// Builds one year: reuses its stored result when the partition stays, otherwise loads the
 /// batches, deduplicates, assembles and weighs them, and stages the partition when it is
 /// written again.
-pub fn build_year(
-    plan: &YearPlan,
-    outcomes: &[Outcome],
-    config: &Config,
-    opts: &RunOptions,
-    pipeline_hash: &str,
-    staging: &Path,
-) -> Result<BuiltYear> {
+pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContext) -> Result<BuiltYear> {
+    let (config, opts) = (cx.source.config, cx.opts);
     if plan.rebuild.is_none() {
         match state::load_year::<YearResult>(&opts.state, &plan.build_key) {
             Ok(result) => return Ok(BuiltYear { result, computed: false, staged: None }),
             Err(e) => tracing::debug!(year = plan.year, "building the year again: {e:#}"),
         }
     }
-    let batches = plan
-        .outcomes
-        .iter()
-        .map(|&i| year_batch(&outcomes[i], config, opts, pipeline_hash))
-        .collect::<Result<Vec<Cow<Batch>>>>()?;
+    let batches =
+        plan.outcomes.iter().map(|&i| year_batch(&outcomes[i], &cx.source)).collect::<Result<Vec<Cow<Batch>>>>()?;
     let deduplicated = dedup_rows(batches, &config.codebook, &opts.dedup);
     let kept: Vec<&Batch> = deduplicated.deliveries.iter().map(|d| &d.kept).collect();
     let table = assemble(plan.year, kept);
@@ -147,10 +164,10 @@ pub fn build_year(
     let staged = match &plan.rebuild {
         Some(_) => {
             let ids: Vec<&str> = plan.ids.iter().map(String::as_str).collect();
-            let metadata = file_metadata(config, &plan.year_hash, &ids);
+            let metadata = lake::file_metadata(config, &plan.year_hash, &ids);
             let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
             Some(
-                lake::stage_year(staging, plan.year, &record_batch, lake::writer_properties(&metadata)?)
+                lake::stage_year(cx.staging, plan.year, &record_batch, lake::writer_properties(&metadata)?)
                     .with_context(|| format!("writing survey year {}", plan.year))?,
             )
         }
@@ -158,23 +175,7 @@ pub fn build_year(
     };
     let respondents = table.rows.len();
     drop(table);
-    let mut weighting_findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
-    for f in weighed.findings {
-        weighting_findings.entry(f.delivery_id.clone()).or_default().push(f);
-    }
-    let age = config.codebook.age_column();
-    let deliveries = deduplicated
-        .deliveries
-        .into_iter()
-        .map(|d| YearDelivery {
-            weighting_findings: weighting_findings.remove(&d.kept.delivery_id).unwrap_or_default(),
-            delivery_id: d.kept.delivery_id.clone(),
-            rows_dropped_duplicate: d.rows_dropped_duplicate,
-            dropped_rows: d.dropped_rows,
-            dedup_findings: d.findings,
-            kept: BatchSummary::of(&d.kept, age),
-        })
-        .collect();
+    let deliveries = year_deliveries(deduplicated.deliveries, weighed.findings, &config.codebook);
     Ok(BuiltYear {
         result: YearResult {
             respondents,
@@ -188,15 +189,41 @@ pub fn build_year(
     })
 }
 
+/// What the year did to each of its deliveries: dedup's record, with the weighting findings
+/// sorted onto the deliveries they name.
+pub fn year_deliveries(
+    deduplicated: Vec<DeliveryDedup>,
+    weighting: Vec<Finding>,
+    codebook: &Codebook,
+) -> Vec<YearDelivery> {
+    let mut weighting_findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for f in weighting {
+        weighting_findings.entry(f.delivery_id.clone()).or_default().push(f);
+    }
+    let age = codebook.age_column();
+    deduplicated
+        .into_iter()
+        .map(|d| YearDelivery {
+            weighting_findings: weighting_findings.remove(&d.kept.delivery_id).unwrap_or_default(),
+            delivery_id: d.kept.delivery_id.clone(),
+            rows_dropped_duplicate: d.rows_dropped_duplicate,
+            dropped_rows: d.dropped_rows,
+            dedup_findings: d.findings,
+            kept: BatchSummary::of(&d.kept, age),
+        })
+        .collect()
+}
+
 /// The rows of a published delivery: in memory when the run still holds them (`check`, or a
 /// cache that could not be written), else from the delivery cache, else read from the file
 /// again (a cache entry damaged since this run checked it).
-fn year_batch<'a>(o: &'a Outcome, config: &Config, opts: &RunOptions, pipeline_hash: &str) -> Result<Cow<'a, Batch>> {
+fn year_batch<'a>(o: &'a DeliveryOutcome, source: &BatchSource) -> Result<Cow<'a, Batch>> {
     if let Some(b) = o.batch() {
         return Ok(Cow::Borrowed(b));
     }
-    let key = state::cache_key(&o.delivery.id, &config.hash, pipeline_hash, PRODUCT_VERSION);
-    let why = match state::load(&opts.state, &key, &config.codebook) {
+    let config = source.config;
+    let key = state::cache_key(&o.delivery.id, &config.hash, source.pipeline_hash, PRODUCT_VERSION);
+    let why = match state::load(source.state, &key, &config.codebook) {
         state::Lookup::Hit(c) => match c.harmonised.batch {
             Some(b) => return Ok(Cow::Owned(b)),
             None => "it holds no rows".to_string(),
@@ -205,9 +232,7 @@ fn year_batch<'a>(o: &'a Outcome, config: &Config, opts: &RunOptions, pipeline_h
         state::Lookup::Corrupt(why) => why,
     };
     tracing::warn!(file = %o.delivery.file_name, "the cached delivery cannot be used ({why}); reading the file again");
-    let again = process(o.delivery.clone(), config, &opts.limits, &opts.forced_versions);
-    let batch = again.harmonised.and_then(|h| h.batch);
-    batch.map(Cow::Owned).ok_or_else(|| {
+    (source.reread)(&o.delivery).map(Cow::Owned).ok_or_else(|| {
         anyhow!(
             "{}: the cached rows are unusable ({why}) and the file no longer gives them; run again with --full",
             o.delivery.file_name
@@ -362,9 +387,9 @@ pub fn weigh_year(
                 agency_max_difference: None,
             };
             out.records.extend(nw.table.iter().map(|c| weighting_record(c, &d)));
-            out.summaries.push(report::WeightingSummary::of(year, "NL01", &d));
+            out.summaries.push(report::WeightingSummary::of(year, NATIONAL_REGION, &d));
             for note in &nw.notes {
-                report_to(&mut out.findings, 0..n, note.rule, &format!("NL01 {year}: {}", note.message));
+                report_to(&mut out.findings, 0..n, note.rule, &format!("{NATIONAL_REGION} {year}: {}", note.message));
             }
         }
         Err(e) => match e.rule() {

@@ -15,8 +15,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::codebook::Codebook;
+use crate::codebook::MIN_COMPLETE;
 use crate::finding::{self, Finding, Severity};
-use crate::pipeline::Outcome;
+use crate::outcome::{DeliveryOutcome, Status};
 
 /// Version of the report JSON shapes; bumped when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -101,7 +102,7 @@ const NULLING_RULES: [finding::Rule; 4] =
 /// Builds the report of one delivery from what the pipeline did with it.
 pub fn delivery_report(
     run_id: &str,
-    outcome: &Outcome,
+    outcome: &DeliveryOutcome,
     codebook: &Codebook,
     population_share: Option<Vec<f64>>,
 ) -> DeliveryReport {
@@ -110,11 +111,7 @@ pub fn delivery_report(
     let batch = outcome.summary.as_ref();
     let mut counts = Counts {
         rows_read: outcome.rows_read as u64,
-        rows_kept: if outcome.status == crate::pipeline::Status::Published {
-            batch.map_or(0, |b| b.rows as u64)
-        } else {
-            0
-        },
+        rows_kept: if outcome.status == Status::Published { batch.map_or(0, |b| b.rows as u64) } else { 0 },
         complete: batch.map_or(0, |b| b.complete as u64),
         duplicates_dropped: outcome.rows_dropped_duplicate as u64,
         ..Counts::default()
@@ -172,7 +169,11 @@ pub fn delivery_report(
     }
 }
 
-fn age_distribution(outcome: &Outcome, codebook: &Codebook, population_share: Option<Vec<f64>>) -> AgeDistribution {
+fn age_distribution(
+    outcome: &DeliveryOutcome,
+    codebook: &Codebook,
+    population_share: Option<Vec<f64>>,
+) -> AgeDistribution {
     let Some(age) = codebook.age_column() else { return AgeDistribution::default() };
     let column = &codebook.columns[age];
     let bands: Vec<String> = column.value_labels.iter().map(|(_, l)| l.clone()).collect();
@@ -288,7 +289,7 @@ pub struct RuleTotal {
 }
 
 /// Totals per rule over all deliveries, in rule-id order.
-pub fn findings_by_rule(outcomes: &[Outcome]) -> Vec<RuleTotal> {
+pub fn findings_by_rule(outcomes: &[DeliveryOutcome]) -> Vec<RuleTotal> {
     let mut totals: BTreeMap<&str, RuleTotal> = BTreeMap::new();
     for o in outcomes {
         let mut seen = std::collections::BTreeSet::new();
@@ -309,11 +310,11 @@ pub fn findings_by_rule(outcomes: &[Outcome]) -> Vec<RuleTotal> {
 }
 
 /// Respondents and complete questionnaires per municipality-year over the published
-/// deliveries; a municipality-year is publishable from [`crate::pipeline::MIN_COMPLETE`]
+/// deliveries; a municipality-year is publishable from [`MIN_COMPLETE`]
 /// complete questionnaires.
-pub fn response(outcomes: &[Outcome]) -> Vec<MunicipalityYear> {
+pub fn response(outcomes: &[DeliveryOutcome]) -> Vec<MunicipalityYear> {
     let mut by: BTreeMap<(u16, String), MunicipalityYear> = BTreeMap::new();
-    for o in outcomes.iter().filter(|o| o.status == crate::pipeline::Status::Published) {
+    for o in outcomes.iter().filter(|o| o.status == Status::Published) {
         let Some(b) = &o.summary else { continue };
         for m in b.municipalities.iter().filter(|m| m.rows > 0) {
             let e = by.entry((b.year, m.code.clone())).or_insert_with(|| MunicipalityYear {
@@ -330,7 +331,7 @@ pub fn response(outcomes: &[Outcome]) -> Vec<MunicipalityYear> {
     }
     let mut out: Vec<MunicipalityYear> = by.into_values().collect();
     for m in &mut out {
-        m.publishable = m.complete >= crate::pipeline::MIN_COMPLETE as u64;
+        m.publishable = m.complete >= MIN_COMPLETE as u64;
     }
     out
 }

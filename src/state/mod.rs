@@ -1,23 +1,22 @@
-//! The state directory: the lock that lets one run at a time change the lake, the cache of
-//! harmonised deliveries, and the clean-up after a run that was killed.
+//! The state directory: the lock that lets one run at a time change the lake, the ledger, the
+//! cache of harmonised deliveries and the stored results of built years.
 //!
 //! Layout (`docs/state.md` has the details):
 //!
 //! ```text
 //! <state>/lock                 advisory lock held by the run (flock / LockFileEx)
-//! <state>/ledger.sqlite        the ledger (crate::ledger)
+//! <state>/ledger.sqlite        the ledger (`ledger`)
 //! <state>/cache/<key>.arrow    one delivery's harmonised batch (Arrow IPC file)
 //! <state>/cache/<key>.json     what the reports need besides the batch, and the .arrow's hash
 //! <state>/years/<key>.json     what building a survey year found (dedup, weighting), by build key
 //! ```
 //!
-//! What it must NOT do: decide what a run rebuilds, read the inbox, or write into the lake
-//! other than to undo what an interrupted publish left in `<lake>/.staging` (see
-//! [`clean_leftovers`]). Everything here is safe to interrupt at any instant: a write lands
+//! What it must NOT do: decide what a run rebuilds, read the inbox, or write into the lake (the
+//! recovery of an interrupted publish is `lake::clean_leftovers`). Everything here is safe to interrupt at any instant: a write lands
 //! whole (temp file, rename) or not at all, and a damaged cache entry is only a miss.
 
 mod cache;
-mod recover;
+pub mod ledger;
 mod years;
 
 use std::fs::{File, OpenOptions, TryLockError};
@@ -25,7 +24,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 pub use cache::{CACHE_DIR, Cached, Lookup, cache_key, load, load_summary, prune, store};
-pub use recover::clean_leftovers;
 pub use years::{YEARS_DIR, load_year, prune_years, store_year};
 
 /// The lock file's name inside the state directory.

@@ -15,9 +15,8 @@
 
 use crate::population::AgeBand;
 
-/// `ch02` code 1..=6 → inclusive age range (`None` = open).
-pub const CH02_BANDS: [(u16, Option<u16>); 6] =
-    [(18, Some(29)), (30, Some(39)), (40, Some(54)), (55, Some(64)), (65, Some(74)), (75, None)];
+/// `ch02` code 1..=6 → inclusive age range (`None` = open): the codebook's bands.
+pub use crate::codebook::AGE_BANDS as CH02_BANDS;
 
 /// Youngest age of the sampling frame.
 pub const FRAME_FROM: u16 = 18;
@@ -89,7 +88,7 @@ pub fn align(bands: &[AgeBand]) -> Result<Aligned, String> {
             None => u16::MAX,
         };
     }
-    if next <= CH02_BANDS[5].0 {
+    if next <= CH02_BANDS[CH02_BANDS.len() - 1].0 {
         return Err(format!("the bands end at age {}; ch02=6 (75+) has no population", next.saturating_sub(1)));
     }
 
@@ -141,14 +140,14 @@ pub fn align(bands: &[AgeBand]) -> Result<Aligned, String> {
                     }
                     notes.push(format!(
                         "open band {b} cannot be split: {} merged into one cell",
-                        group_label(first as u8 + 1, 6)
+                        group_label(first as u8 + 1, CH02_BANDS.len() as u8)
                     ));
                 }
             }
         }
     }
     let mut groups: Vec<AlignedGroup> = Vec::new();
-    for k in 0..6 {
+    for k in 0..CH02_BANDS.len() {
         let joins_previous = k > 0 && merge_next[k - 1];
         match groups.last_mut() {
             Some(g) if joins_previous => {

@@ -272,7 +272,7 @@ fn aligned_region(
 
 /// Valid `ch02` code as u8.
 fn ch02(r: &Respondent) -> Option<u8> {
-    r.age_band.filter(|a| (1..=6).contains(a)).map(|a| a as u8)
+    r.age_band.filter(|&a| a >= 1 && a as usize <= align::CH02_BANDS.len()).map(|a| a as u8)
 }
 
 /// Alignment notes, grouped so that identical approximations of many districts make one note.
@@ -795,7 +795,7 @@ pub fn national_weights(
     if rows.is_empty() {
         return Err(WeightError::NoRespondents);
     }
-    let region = "NL01";
+    let region = crate::municipality::NATIONAL_REGION;
     let (pop, aligned) = aligned_region(population, region, year)?
         .ok_or_else(|| WeightError::NoPopulation { region: region.into(), year })?;
     let mut notes = Vec::new();
@@ -826,4 +826,16 @@ pub fn national_weights(
         population_source: source,
         notes,
     })
+}
+
+/// The population's share per `ch02` band of a municipality-year, for the delivery report's
+/// age chart; `None` when there is no table or its bands do not resolve into the `ch02` bands.
+pub fn age_band_shares(population: &PopulationTable, code: &str, year: u16) -> Option<Vec<f64>> {
+    let region = population.region(code, year).ok()??;
+    let aligned = align::align(&region.bands).ok()?;
+    if aligned.groups.len() != align::CH02_BANDS.len() {
+        return None;
+    }
+    let total: f64 = aligned.groups.iter().map(|g| g.population).sum();
+    (total > 0.0).then(|| aligned.groups.iter().map(|g| g.population / total).collect())
 }

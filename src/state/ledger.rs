@@ -21,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::lake::DeliveryRecord;
+use crate::outcome::Status;
 
 /// The ledger's file name inside the state directory.
 pub const FILE_NAME: &str = "ledger.sqlite";
@@ -117,8 +118,8 @@ pub struct DeliveryRow {
     /// Full BLAKE3 of the file, hex (empty for a file refused unread).
     pub file_blake3: String,
     pub format: String,
-    /// `published`, `superseded`, `rejected` or `duplicate_file` (the contract's values).
-    pub status: String,
+    /// Stored as the contract's word (`published`, `superseded`, `rejected`, `duplicate_file`).
+    pub status: Status,
     pub reason: Option<String>,
     /// Survey year (`jr`).
     pub year: Option<u16>,
@@ -157,7 +158,7 @@ impl From<&DeliveryRow> for DeliveryRecord {
             kw: d.kw,
             org: d.org,
             vragenlijst: d.vragenlijst.clone(),
-            status: d.status.clone(),
+            status: d.status.as_str().to_string(),
             reason: d.reason.clone(),
             rows_read: to_i64(d.rows_read),
             rows_published: to_i64(d.rows_published),
@@ -345,7 +346,7 @@ impl Ledger {
                     d.modified,
                     d.file_blake3,
                     d.format,
-                    d.status,
+                    d.status.as_str(),
                     d.reason,
                     d.year,
                     d.gemeente_code,
@@ -577,7 +578,7 @@ fn delivery_row(r: &Row) -> rusqlite::Result<DeliveryRow> {
         modified: r.get(3)?,
         file_blake3: r.get(4)?,
         format: r.get(5)?,
-        status: r.get(6)?,
+        status: status_of(r, 6)?,
         reason: r.get(7)?,
         year: r.get(8)?,
         gemeente_code: r.get(9)?,
@@ -592,6 +593,15 @@ fn delivery_row(r: &Row) -> rusqlite::Result<DeliveryRow> {
         first_seen: r.get(18)?,
         last_seen: r.get(19)?,
         run_id: r.get(20)?,
+    })
+}
+
+/// The status stored in column `i`; a word the contract does not know is an error, not a guess.
+fn status_of(r: &Row, i: usize) -> rusqlite::Result<Status> {
+    let text: String = r.get(i)?;
+    Status::parse(&text).ok_or_else(|| {
+        let why = format!("unknown delivery status {text:?} in the ledger");
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, why.into())
     })
 }
 

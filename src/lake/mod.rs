@@ -4,7 +4,12 @@
 //! and value labels as field metadata), the Parquet settings (zstd, dictionary, page
 //! statistics, row groups of 128k rows) and how to replace a file or a year partition so that a
 //! reader never sees half of one: everything is written beside its final place, synced, then
-//! renamed in. Makes no decisions about data.
+//! renamed in; `recover` puts back what a publish killed half-way left. Makes no decisions
+//! about data.
+
+mod recover;
+
+pub use recover::clean_leftovers;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -23,6 +28,26 @@ use serde::Serialize;
 
 use crate::assemble::YearTable;
 use crate::codebook::Codebook;
+use crate::config::{Config, PRODUCT_VERSION};
+
+/// Key-value metadata of every lake file: product and codebook version, the hashes of config
+/// and pipeline inputs (`inputs_hash`: pipeline file and population tables), the delivery ids
+/// and a build id from all of these. Nothing here changes between two runs on the same inputs:
+/// no run id, no clock.
+pub fn file_metadata(config: &Config, inputs_hash: &str, delivery_ids: &[&str]) -> Vec<(String, String)> {
+    let ids = delivery_ids.join(",");
+    let build_id = blake3::hash(format!("{PRODUCT_VERSION}\n{}\n{inputs_hash}\n{ids}", config.hash).as_bytes())
+        .to_hex()
+        .to_string();
+    vec![
+        ("burgerpeiling.product_version".into(), PRODUCT_VERSION.into()),
+        ("burgerpeiling.codebook_version".into(), config.codebook.version_label()),
+        ("burgerpeiling.config_hash".into(), config.hash.clone()),
+        ("burgerpeiling.pipeline_hash".into(), inputs_hash.into()),
+        ("burgerpeiling.delivery_ids".into(), ids),
+        ("burgerpeiling.build_id".into(), build_id[..32].to_string()),
+    ]
+}
 
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;

@@ -5,6 +5,8 @@
 //! `.staging/<run_id>/jaar=YYYY.old` and then moving the new one in. A run killed between
 //! those two renames leaves the year missing from `respondents/`; this puts the old one back.
 //!
+//! Part of `lake`, because the lake changes only through this module's functions.
+//!
 //! What it must NOT do: touch anything outside `<lake>/.staging` except to restore a partition
 //! that is missing, and never replace a partition that exists. It must run under the state lock
 //! (a live run's staging directory looks exactly like a dead one's), and one lake is only ever
@@ -16,9 +18,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// The lake's staging directory; the same name as in `crate::lake` (private there), which
-/// `tests/ledger.rs` checks by creating it through `lake::staging_dir`.
-const STAGING_DIR: &str = ".staging";
+use super::STAGING_DIR;
 
 /// Removes what interrupted runs left under `<lake>/.staging`, first restoring any
 /// `respondents/jaar=YYYY` that is missing while its moved-aside copy is there. Returns one

@@ -1,0 +1,257 @@
+//! Stage 7, publish: the staged year partitions are swapped in and recorded in the ledger, then
+//! `deliveries.parquet`, `weighting.parquet`, `response.csv`, the delivery and run reports and,
+//! last, `_manifest.json` go into the lake.
+//!
+//! What it must NOT do: decide anything about data. It writes what the earlier stages decided,
+//! only through `lake::publish_*`, and only while the run holds the state lock.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+
+use super::years::{BuiltYear, YearDelivery, YearPlan};
+use super::{RunOptions, RunSummary, YearSummary};
+use crate::config::{Config, PRODUCT_VERSION};
+use crate::dedup;
+use crate::lake::{self, DeliveryRecord, PublishedFile, WeightingRecord};
+use crate::outcome::{DeliveryOutcome, Status};
+use crate::report;
+use crate::state::{self, ledger};
+use crate::weight;
+
+/// What publishing needs besides the stage records.
+pub struct PublishContext<'a> {
+    pub opts: &'a RunOptions,
+    pub config: &'a Config,
+    pub run_id: &'a str,
+    pub staging: &'a Path,
+    /// Pipeline file and population tables: into the files' metadata.
+    pub inputs_hash: &'a str,
+}
+
+/// What the built years add up to, once their partitions are in place.
+pub struct PublishedYears {
+    pub years: Vec<YearSummary>,
+    pub duplicates: dedup::RuleTotals,
+    pub weighting_records: Vec<WeightingRecord>,
+    pub weighting_summaries: Vec<report::WeightingSummary>,
+    /// Delivery id → what its year did to it.
+    pub deliveries: BTreeMap<String, YearDelivery>,
+}
+
+/// Swaps each rebuilt year's staged partition in (one after the other), records it in the
+/// ledger and keeps the year's result for the next run.
+pub fn swap_years(
+    plans: &[YearPlan],
+    built: Vec<BuiltYear>,
+    cx: &PublishContext,
+    ledger: &mut ledger::Ledger,
+) -> Result<PublishedYears> {
+    let opts = cx.opts;
+    let mut out = PublishedYears {
+        years: Vec::new(),
+        duplicates: dedup::RuleTotals::default(),
+        weighting_records: Vec::new(),
+        weighting_summaries: Vec::new(),
+        deliveries: BTreeMap::new(),
+    };
+    for (plan, built) in plans.iter().zip(built) {
+        let year = plan.year;
+        let (file, rebuilt, why) = match (built.staged, &plan.previous) {
+            (Some(file), _) => {
+                lake::swap_year(&opts.lake, cx.staging, year)
+                    .with_context(|| format!("publishing survey year {year}"))?;
+                ledger.set_partition(&ledger::PartitionRow {
+                    year,
+                    build_key: plan.build_key.clone(),
+                    delivery_ids: plan.ids.clone(),
+                    file_blake3: file.blake3.clone(),
+                    rows: file.rows as u64,
+                    run_id: cx.run_id.to_string(),
+                })?;
+                tracing::info!(
+                    year,
+                    deliveries = plan.ids.len(),
+                    respondents = built.result.respondents,
+                    "year published"
+                );
+                (file, true, plan.rebuild.clone().unwrap_or_default())
+            }
+            (None, Some(p)) => {
+                let relative = format!("respondents/jaar={year}/part-0000.parquet");
+                let file = PublishedFile {
+                    rows: p.rows as usize,
+                    bytes: std::fs::metadata(opts.lake.join(&relative)).map(|m| m.len()).unwrap_or(0),
+                    path: relative,
+                    blake3: p.file_blake3.clone(),
+                };
+                (file, false, "inputs unchanged".to_string())
+            }
+            (None, None) => unreachable!("a year without a partition is always rebuilt"),
+        };
+        if built.computed
+            && let Err(e) = state::store_year(&opts.state, &plan.build_key, &built.result)
+        {
+            tracing::warn!(year, "cannot keep the year's result for the next run: {e:#}");
+        }
+        let result = built.result;
+        out.years.push(YearSummary {
+            year,
+            deliveries: plan.ids.len(),
+            respondents: result.respondents,
+            file,
+            rebuilt,
+            why,
+        });
+        out.duplicates += result.duplicates;
+        out.weighting_records.extend(result.weighting_records);
+        out.weighting_summaries.extend(result.weighting_summaries);
+        out.deliveries.extend(result.deliveries.into_iter().map(|d| (d.delivery_id.clone(), d)));
+    }
+    Ok(out)
+}
+
+/// Records the deliveries in the ledger and writes `deliveries.parquet`, `weighting.parquet`
+/// and `response.csv`. Returns the deliveries' records (every delivery the ledger knows), the
+/// file `deliveries.parquet` and the response table.
+pub fn tables(
+    outcomes: &[DeliveryOutcome],
+    weighting_records: &[WeightingRecord],
+    cx: &PublishContext,
+    ledger: &mut ledger::Ledger,
+    now: i64,
+) -> Result<(Vec<DeliveryRecord>, PublishedFile, Vec<report::MunicipalityYear>)> {
+    let lake_dir = &cx.opts.lake;
+    let rows: Vec<ledger::DeliveryRow> = outcomes.iter().map(|o| o.ledger_row(now, cx.run_id)).collect();
+    ledger.record_deliveries(&rows)?;
+    let mut known = ledger.known_deliveries()?;
+    known.sort_by(|a, b| (&a.file_name, &a.delivery_id).cmp(&(&b.file_name, &b.delivery_id)));
+    let records: Vec<DeliveryRecord> = known.iter().map(DeliveryRecord::from).collect();
+    let mut ids: Vec<&str> = records.iter().map(|r| r.delivery_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    let metadata = lake::file_metadata(cx.config, cx.inputs_hash, &ids);
+    let deliveries_file = lake::publish_file(
+        lake_dir,
+        cx.staging,
+        "deliveries.parquet",
+        &lake::deliveries_record_batch(&records)?,
+        lake::writer_properties(&metadata)?,
+    )?;
+    lake::publish_file(
+        lake_dir,
+        cx.staging,
+        "weighting.parquet",
+        &lake::weighting_record_batch(weighting_records)?,
+        lake::writer_properties(&metadata)?,
+    )?;
+    let response = report::response(outcomes);
+    lake::publish_bytes(lake_dir, cx.staging, "response.csv", &report::response_csv(&response)?)?;
+    Ok((records, deliveries_file, response))
+}
+
+/// Renders every delivery's report (JSON and HTML) in parallel.
+pub fn render_delivery_reports(outcomes: &[DeliveryOutcome], cx: &PublishContext) -> Result<Vec<(String, Vec<u8>)>> {
+    let reports = outcomes
+        .par_iter()
+        .map(|o| {
+            let shares = o
+                .summary
+                .as_ref()
+                .and_then(|b| weight::age_band_shares(&cx.opts.population, &b.municipalities.first()?.code, b.year));
+            let r = report::delivery_report(cx.run_id, o, &cx.config.codebook, shares);
+            let base = format!("reports/deliveries/{}", o.delivery.id);
+            Ok([
+                (format!("{base}.json"), serde_json::to_string_pretty(&r)?.into_bytes()),
+                (format!("{base}.html"), report::html::delivery(&r).into_bytes()),
+            ])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(reports.into_iter().flatten().collect())
+}
+
+/// What the run report shows besides the run summary.
+pub struct RunRecords<'a> {
+    pub command: &'a str,
+    pub records: &'a [DeliveryRecord],
+    pub response: Vec<report::MunicipalityYear>,
+    pub outcomes: &'a [DeliveryOutcome],
+    pub duplicates: dedup::RuleTotals,
+    pub weighting: Vec<report::WeightingSummary>,
+    pub stage_seconds: BTreeMap<String, f64>,
+}
+
+/// The run report, as JSON and HTML.
+pub fn run_report(summary: &RunSummary, r: RunRecords) -> Result<(String, String)> {
+    let run_report = report::RunReport {
+        schema_version: report::SCHEMA_VERSION,
+        run_id: summary.run_id.clone(),
+        command: r.command.into(),
+        product_version: PRODUCT_VERSION.into(),
+        years: summary
+            .years
+            .iter()
+            .map(|y| report::YearReport {
+                year: y.year,
+                rebuilt: y.rebuilt,
+                why: y.why.clone(),
+                deliveries: y.deliveries as u64,
+                respondents: y.respondents as u64,
+            })
+            .collect(),
+        deliveries_by_status: r.records.iter().fold(BTreeMap::new(), |mut m, d| {
+            *m.entry(d.status.clone()).or_insert(0) += 1;
+            m
+        }),
+        deliveries: r
+            .records
+            .iter()
+            .map(|d| report::DeliveryLine {
+                delivery_id: d.delivery_id.clone(),
+                file_name: d.file_name.clone(),
+                status: d.status.clone(),
+                reason: d.reason.clone(),
+                findings_error: d.findings_error as u64,
+                findings_warning: d.findings_warning as u64,
+            })
+            .collect(),
+        respondents: r.response,
+        findings_by_rule: report::findings_by_rule(r.outcomes),
+        duplicates: r.duplicates,
+        weighting: r.weighting,
+        ignored_files: summary.ignored_files.clone(),
+        stage_seconds: r.stage_seconds,
+    };
+    report::run_report_files(&run_report)
+}
+
+/// Writes the run report and then, last, `_manifest.json`: a reader that trusts the manifest
+/// sees only complete files.
+pub fn manifest(summary: &RunSummary, inputs_key: &str, deliveries: &PublishedFile, cx: &PublishContext) -> Result<()> {
+    let manifest = serde_json::json!({
+        "run_id": summary.run_id,
+        "product_version": PRODUCT_VERSION,
+        "inputs": inputs_key,
+        "partitions": summary.years.iter().map(|y| serde_json::json!({
+            "year": y.year, "path": y.file.path, "rows": y.file.rows,
+            "bytes": y.file.bytes, "blake3": y.file.blake3,
+        })).collect::<Vec<_>>(),
+        "deliveries": deliveries,
+    });
+    lake::kill_point("before-manifest");
+    lake::publish_bytes(
+        &cx.opts.lake,
+        cx.staging,
+        "_manifest.json",
+        serde_json::to_string_pretty(&manifest)?.as_bytes(),
+    )?;
+    lake::kill_point("after-manifest");
+    Ok(())
+}
+
+/// Counts a status among the outcomes.
+pub fn count(outcomes: &[DeliveryOutcome], status: Status) -> usize {
+    outcomes.iter().filter(|o| o.status == status).count()
+}
