@@ -2,7 +2,8 @@
 //! (`shared/reference-data/vng-indicators/`, sheet `Indicators`, 523 codes): every workbook code
 //! is in exactly one of `config/indicators/catalogue.csv` and `not-computable.csv`, neither file
 //! holds a code the workbook lacks, labels and data types are the workbook's, and the catalogue
-//! loads and validates against the codebook.
+//! loads and validates against the codebook. It also agrees with the definitions the golden
+//! aggregate fixtures (`shared/golden/indicators/*/indicators.csv`) use.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -96,4 +97,41 @@ fn administrative_codes_and_2019_only_questions_are_not_computable() {
     for code in ["wl11_0", "vz02_0", "vz02_1", "bo04_0", "dv03_pin0", "sc01_0"] {
         assert!(catalogue.not_computable.iter().any(|n| n.code == code), "{code} is 2019-only");
     }
+}
+
+/// The golden aggregate fixtures name, per indicator code, the variable and the counted codes
+/// (`indicators.csv`); the catalogue must define those codes the same way.
+#[test]
+fn catalogue_agrees_with_the_golden_aggregate_definitions() {
+    let (catalogue, workbook) = (catalogue(), workbook());
+    let (mut checked, mut unpublished) = (0, 0);
+    for case in ["municipality_aggregates", "national_by_age"] {
+        let file = shared().join("golden/indicators").join(case).join("indicators.csv");
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        for row in reader.records() {
+            let row = row.unwrap();
+            let (code, variable, numerator, base) =
+                (&row[at("indicator")], &row[at("variable")], &row[at("numerator")], &row[at("base")]);
+            // The fixtures also use items VNG does not publish (`wl02_2`, new in 2022): the
+            // catalogue holds published codes only.
+            let Some(i) = catalogue.indicator(code) else {
+                assert!(!workbook.contains_key(code), "{case}: published code {code} not in the catalogue");
+                unpublished += 1;
+                continue;
+            };
+            assert_eq!(i.source, variable, "{case}: source of {code}");
+            let codes: Vec<String> = i.codes.iter().map(|c| c.to_string()).collect();
+            assert_eq!(codes.join("|"), numerator, "{case}: codes of {code}");
+            let expected = match (numerator.is_empty(), base.contains("at least one")) {
+                (true, _) => Kind::Mean,
+                (false, true) => Kind::MrPercent,
+                (false, false) => Kind::Percent,
+            };
+            assert_eq!(i.kind, expected, "{case}: kind of {code}");
+            checked += 1;
+        }
+    }
+    assert_eq!((checked, unpublished), (34 + 14 - 1, 1));
 }
