@@ -11,6 +11,7 @@ pub mod config;
 pub mod dedup;
 pub mod finding;
 pub mod harmonise;
+pub mod indicators;
 pub mod ingest;
 pub mod lake;
 pub mod municipality;
