@@ -10,6 +10,7 @@ pub mod codebook;
 pub mod dedup;
 pub mod finding;
 pub mod harmonise;
+pub mod indicators;
 pub mod ingest;
 pub mod lake;
 pub mod ledger;
