@@ -206,3 +206,143 @@ pub fn record_batch(indicators: &RespondentIndicators) -> Result<RecordBatch> {
     let schema = Arc::new(Schema::new_with_metadata(fields, schema_metadata()));
     RecordBatch::try_new(schema, arrays).context("building the indicators record batch")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn rules() -> ScoringRules {
+        ScoringRules::from_codebook(&codebook())
+    }
+
+    /// A lake batch: one row per (questionnaire, answers); every named item an int16 column,
+    /// -1 (declared missing) null as in the lake.
+    fn batch(rows: &[(&str, BTreeMap<String, i16>)]) -> RecordBatch {
+        let names: BTreeSet<&String> = rows.iter().flat_map(|(_, a)| a.keys()).collect();
+        let mut keys = StringBuilder::new();
+        let mut versions = StringBuilder::new();
+        for (i, (v, _)) in rows.iter().enumerate() {
+            keys.append_value(format!("GM0599-2023-Q1-{i:06}"));
+            versions.append_value(v);
+        }
+        let mut fields =
+            vec![Field::new("respondent_key", DataType::Utf8, false), Field::new("vragenlijst", DataType::Utf8, false)];
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(keys.finish()), Arc::new(versions.finish())];
+        for name in names {
+            let mut b = Int16Builder::new();
+            rows.iter().for_each(|(_, a)| b.append_option(a.get(name).copied().filter(|c| *c != -1)));
+            fields.push(Field::new(name.as_str(), DataType::Int16, true));
+            arrays.push(Arc::new(b.finish()));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+    }
+
+    fn codebook() -> Codebook {
+        Codebook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
+    }
+
+    /// Every 2022 questionnaire column, not only those the catalogue declares.
+    fn lake_items() -> Vec<String> {
+        codebook()
+            .columns
+            .iter()
+            .filter(|c| c.comparability != Comparability::Only2019)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn answers(code: i16) -> BTreeMap<String, i16> {
+        lake_items().into_iter().map(|i| (i, code)).collect()
+    }
+
+    #[test]
+    fn changed_items_come_from_the_codebook() {
+        let changed = rules().changed_in_2022;
+        for name in ["wl06", "wl12_0", "wl12_2", "zw04", "zw09"] {
+            assert!(changed.contains(name), "{name}");
+        }
+        for name in ["wl01", "ch06", "zw01_0", "wl02_2"] {
+            assert!(!changed.contains(name), "{name}");
+        }
+    }
+
+    /// Every output that changes when one item is blanked must declare that item among its
+    /// inputs: the 2019 rule relies on the declarations being complete.
+    #[test]
+    fn declared_inputs_are_complete() {
+        let rules = rules();
+        for code in [1, 2, 3] {
+            let full = answers(code);
+            let base = score(&Items::from_batch(&batch(&[("2022", full.clone())]), &rules).unwrap(), &rules);
+            for item in lake_items() {
+                let mut blanked = full.clone();
+                blanked.insert(item.clone(), -1);
+                let b = batch(&[("2022", blanked)]);
+                let got = score(&Items::from_batch(&b, &rules).unwrap(), &rules);
+                for (before, after) in base.columns.iter().zip(&got.columns) {
+                    if before.values != after.values {
+                        assert!(
+                            items_needed(before.name).contains(&item.as_str()),
+                            "{} depends on {item}",
+                            before.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_of_2019_get_no_indicator_of_a_changed_item() {
+        let rules = rules();
+        let mut a2022 = answers(2);
+        let mut a2019 = answers(2);
+        // The lake: a 2019 row has its wl06, wl12_*, zw04, zw09 answers in `<name>_2019`
+        // and no wl02_2 (not asked in 2019).
+        for name in ["wl06", "wl12_0", "wl12_2", "zw04", "zw09", "wl02_2"] {
+            a2019.remove(name);
+        }
+        a2019.insert("wl06_2019".into(), 2);
+        a2022.insert("wl06_2019".into(), -1);
+        let b = batch(&[("2019", a2019), ("2022", a2022)]);
+        let s = score(&Items::from_batch(&b, &rules).unwrap(), &rules);
+        let get = |n: &str| s.column(n).unwrap().to_vec();
+        for name in
+            ["safe_ss", "samenredzaam_ss", "betrouwbaar_ss", "alone", "socrel_ss", "mz_ob", "qol_score", "typology"]
+        {
+            assert_eq!(get(name)[0], None, "{name} 2019");
+            assert!(get(name)[1].is_some(), "{name} 2022");
+        }
+        // Not asked in 2019: a missing item, the mean of the others (all agree4(2) = 3).
+        assert_eq!(get("verbonden_ss"), vec![Some(7.5), Some(7.5)]);
+        assert_eq!(get("fk_ss"), get("fk_ss").iter().map(|_| Some(7.5)).collect::<Vec<_>>());
+        assert_eq!(get("part_score")[0], get("part_score")[1]);
+    }
+
+    #[test]
+    fn dk_codes_are_missing_and_unknown_versions_refused() {
+        let rules = rules();
+        let mut a = BTreeMap::new();
+        a.insert("wl01".to_string(), 11);
+        a.insert("zw02".to_string(), 7);
+        let items = Items::from_batch(&batch(&[("2022", a.clone())]), &rules).unwrap();
+        assert_eq!(items.get("wl01"), Some(&[None][..]));
+        assert_eq!(items.get("zw02"), Some(&[Some(7.0)][..]));
+        assert!(Items::from_batch(&batch(&[("2024", a)]), &rules).is_err());
+    }
+
+    #[test]
+    fn record_batch_carries_labels_definitions_and_breaks() {
+        let rules = rules();
+        let s = score(&Items::from_batch(&batch(&[("2022", answers(1))]), &rules).unwrap(), &rules);
+        let b = record_batch(&s).unwrap();
+        let schema = b.schema();
+        assert_eq!(schema.metadata()["part_score_bin_breaks"], "-Inf,1,3,4,7,Inf");
+        let typology = schema.field_with_name("typology").unwrap();
+        assert_eq!(typology.data_type(), &DataType::Int16);
+        assert_eq!(typology.metadata()["label"], "Typologie vitaliteit van inwoners");
+        assert_eq!(schema.field_with_name("safe_ss").unwrap().data_type(), &DataType::Float64);
+        assert!(schema.fields().iter().skip(1).all(|f| f.metadata().contains_key("definition")));
+    }
+}
