@@ -138,9 +138,9 @@ proptest! {
             if needed.iter().any(|i| is_zero_filled_checkbox(i)) {
                 continue;
             }
-            for r in 0..rows {
+            for (r, value) in scores.column(def.name).unwrap().iter().enumerate() {
                 if needed.iter().all(|i| missing[i][r]) {
-                    prop_assert_eq!(scores.column(def.name).unwrap()[r], None, "{} row {}", def.name, r);
+                    prop_assert_eq!(*value, None, "{} row {}", def.name, r);
                     checked += 1;
                 }
             }
