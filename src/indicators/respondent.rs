@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn changed_items_come_from_the_codebook() {
         let changed = rules().changed_in_2022;
-        for name in ["wl06", "wl12_0", "wl12_2", "zw04", "zw09"] {
+        for name in ["wl06", "wl12_0", "wl12_1", "wl12_2", "zw04", "zw09", "zw20"] {
             assert!(changed.contains(name), "{name}");
         }
         for name in ["wl01", "ch06", "zw01_0", "wl02_2"] {
