@@ -251,13 +251,9 @@ fn wellbeing(it: &ItemColumns, s: &mut Computed) {
     s.insert("sv", sv);
 }
 
-fn scales(it: &ItemColumns, s: &mut Computed) {
+/// `ses_ss` and `bereid_ss` (with `hlp_wei`).
+fn status_and_willingness(it: &ItemColumns, s: &mut Computed) {
     let g = |n: &str| it.get(n);
-    let a4 = |n: &str| agree4(&g(n));
-    let agree_mean = |names: &[&str], factor: f64| {
-        let cols: Vec<Col> = names.iter().map(|n| a4(n)).collect();
-        scale(rmean(&cols.iter().map(|c| c.as_slice()).collect::<Vec<_>>()), factor)
-    };
     let ch03 = rc(&g("ch03"), &[(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 3.0), (5.0, 4.0), (6.0, 5.0)]);
     let ch06 = rc(&g("ch06"), &[(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 3.0), (5.0, 4.0), (6.0, 5.0)]);
     let ch04 = map(&g("ch04"), |v| match v {
@@ -294,7 +290,16 @@ fn scales(it: &ItemColumns, s: &mut Computed) {
     let will = |n: &str| rc(&g(n), &[(1.0, 4.0), (2.0, 2.0), (3.0, 0.0)]);
     s.insert("bereid_ss", scale(rmean(&[&will("wl14"), &will("zw07"), &hlp_wei]), 5.0 / 2.0));
     s.insert("hlp_wei", hlp_wei);
+}
 
+fn scales(it: &ItemColumns, s: &mut Computed) {
+    let g = |n: &str| it.get(n);
+    let a4 = |n: &str| agree4(&g(n));
+    let agree_mean = |names: &[&str], factor: f64| {
+        let cols: Vec<Col> = names.iter().map(|n| a4(n)).collect();
+        scale(rmean(&cols.iter().map(|c| c.as_slice()).collect::<Vec<_>>()), factor)
+    };
+    status_and_willingness(it, s);
     let samen = [a4("wl03_1"), a4("wl12_0"), freq3(&g("wl13")), freq3(&g("zw06_1")), freq3(&g("zw10_1"))];
     s.insert("samenredzaam_ss", scale(rmean(&samen.iter().map(|c| c.as_slice()).collect::<Vec<_>>()), 10.0 / 4.0));
 
