@@ -6,7 +6,7 @@
 //! Validation names file, line and column of every problem, and reports them all at once so a
 //! maintainer fixes the file in one pass. A `source` is either a canonical 2022 lake column
 //! (known to the [`Codebook`]) or one of the respondent-level indicators and scores
-//! ([`RESPONDENT_INDICATORS`]).
+//! (`definitions::DEFINITIONS`).
 //!
 //! It must NOT compute any figure, read the VNG workbook (the test `tests/indicator_catalogue.rs`
 //! checks the files against it) or know variable codes beyond what the codebook says.
@@ -28,90 +28,11 @@ pub const CATALOGUE_COLUMNS: [&str; 10] =
 /// The columns of `not-computable.csv`, in order.
 pub const NOT_COMPUTABLE_COLUMNS: [&str; 2] = ["code", "reason"];
 
-/// The respondent-level indicators and scores a catalogue row may use as `source`: the header of
-/// `shared/golden/indicators/respondent_scores/expected.csv` without `respondent_key`, in the
-/// same order (a unit test keeps the two equal). Definitions: `shared/domain/indicators.md` §1–4.
-pub const RESPONDENT_INDICATORS: [&str; 79] = [
-    "act_neigh",
-    "act_mz",
-    "act_mz_vaak",
-    "act_hlp",
-    "act_zw",
-    "act_vw",
-    "act_ver",
-    "act_opl",
-    "act_arb",
-    "act_soc",
-    "act_ih",
-    "bep_gez",
-    "bep_fys",
-    "bep_men",
-    "bep_cul",
-    "bep_ink",
-    "bep_uit",
-    "bep_and",
-    "mz_ob",
-    "mb_soc",
-    "bep_soc",
-    "bep_soc_neg",
-    "mb_fys",
-    "bep_lich",
-    "bep_lich_neg",
-    "mb",
-    "mb_neg",
-    "mb_hv",
-    "health",
-    "pleasant_neigh",
-    "safeguard_fam",
-    "safeguard_friend",
-    "safeguard_neigh",
-    "safeguard",
-    "alone",
-    "alone_full",
-    "alone_neg",
-    "sv_0",
-    "sv_1",
-    "sv_2",
-    "sv_3",
-    "sv_4",
-    "sv",
-    "sv_pos",
-    "gelukkig",
-    "zw05_rc",
-    "part_brt",
-    "part_vw",
-    "lft_cy",
-    "ses_ss",
-    "bereid_ss",
-    "samenredzaam_ss",
-    "socrel_ss",
-    "alone_ss",
-    "vangnet_ss",
-    "safe_ss",
-    "fk_ss",
-    "voorzieningen_ss",
-    "verbonden_ss",
-    "trust_ss",
-    "betrouwbaar_ss",
-    "par_ss",
-    "kunnen_ss",
-    "sv_ss",
-    "hostman_ss",
-    "welzijn_ss",
-    "vitaliteit_ss",
-    "vitaliteitwelzijn_ss",
-    "hlp_wei",
-    "act_ver_intens",
-    "bep_dim1_ss",
-    "bep_dim2_ss",
-    "part_score",
-    "qol_score",
-    "part_score_bin",
-    "qol_score_bin",
-    "typology",
-    "zorgwekkend",
-    "zelfredzaam",
-];
+/// Whether `name` is a respondent-level indicator or score a catalogue row may use as `source`
+/// (one of [`super::definitions::DEFINITIONS`]).
+fn is_respondent_indicator(name: &str) -> bool {
+    super::definitions::DEFINITIONS.iter().any(|d| d.name == name)
+}
 
 /// How a published figure is computed from its source, per municipality and year, weighted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +102,7 @@ pub struct Indicator {
     /// Dutch label, exactly as in the VNG workbook.
     pub label: String,
     pub kind: Kind,
-    /// A canonical 2022 lake column or a name of [`RESPONDENT_INDICATORS`]; empty for
+    /// A canonical 2022 lake column or a respondent-level indicator of `definitions::DEFINITIONS`; empty for
     /// [`Kind::Count`].
     pub source: String,
     /// The counted codes of a percent; `[1]` (ticked) for a multiple-response share; empty for a
@@ -537,7 +458,7 @@ fn check_source(i: &Indicator, codebook: &Codebook) -> Vec<FieldError> {
     if i.kind == Kind::Count {
         return if i.source.is_empty() { vec![] } else { vec![("source", "een aantal heeft geen bron".into())] };
     }
-    if RESPONDENT_INDICATORS.contains(&i.source.as_str()) {
+    if is_respondent_indicator(&i.source) {
         if i.kind == Kind::Mean && i.unit != Unit::Score {
             return vec![("unit", format!("gemiddelde van indicator `{}` heeft eenheid score", i.source))];
         }
@@ -587,7 +508,8 @@ mod tests {
         let text = std::fs::read_to_string(&golden).unwrap();
         let header: Vec<&str> = text.lines().next().unwrap().trim_end_matches('\r').split(',').collect();
         assert_eq!(header[0], "respondent_key");
-        assert_eq!(header[1..], RESPONDENT_INDICATORS[..]);
+        let names: Vec<&str> = super::super::definitions::DEFINITIONS.iter().map(|d| d.name).collect();
+        assert_eq!(header[1..], names[..]);
     }
 
     #[test]

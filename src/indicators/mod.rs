@@ -1,8 +1,28 @@
-//! Indicators: the published Burgerpeiling figures (VNG "Waar staat je gemeente" codes) and how
-//! they are computed from the lake.
+//! The indicators stage's mathematics: respondent-level indicators and scale scores
+//! (`../shared/domain/indicators.md` §1-§4) and the weighted aggregates with the conventions of
+//! R `survey` (§5), as pure functions on plain data and Arrow batches.
 //!
-//! `catalogue` reads and validates `config/indicators/`: which published code is computed from
-//! which lake column or respondent-level indicator, as what. It must NOT compute figures: the
-//! respondent-level indicators and the aggregates are built from the catalogue elsewhere.
+//! - `dont_know`: the dk / n.a. code of each lake column, from the codebook's value labels;
+//! - `catalogue`: the published figures (`config/indicators/`): which code is computed from which
+//!   lake column or respondent-level indicator, as what;
+//! - `definitions`: every respondent-level indicator's name, Dutch label, definition and inputs;
+//! - `formulas`: VNG's R formulas with R's missing-value semantics;
+//! - `respondent`: lake batch → clean items → indicators (with the 2019 rule) → record batch;
+//! - `aggregate`: domain estimates, standard errors, Wald and logit intervals, shares of a
+//!   multiple-response set.
+//!
+//! Nothing here touches the file system, the clock or the pipeline: the caller reads the lake,
+//! writes `indicators/respondents/jaar=YYYY/part-0000.parquet` and chooses the designs.
+//! Decisions and every difference from VNG's code: `docs/indicators.md`.
 
+pub mod aggregate;
 pub mod catalogue;
+pub mod definitions;
+pub mod dont_know;
+pub mod formulas;
+pub mod respondent;
+mod student_t;
+
+pub use aggregate::{DesignRow, Figure, Statistic, estimate_domains, multiple_response_values, percent_values};
+pub use definitions::{DEFINITIONS, Definition, Kind};
+pub use respondent::{IndicatorColumn, Items, RespondentIndicators, ScoringRules, record_batch, score};

@@ -1,0 +1,136 @@
+//! Weighted domain estimates as R's `survey` package gives them for
+//! `svyby(~y, ~domain, svydesign(ids = ~1, weights = ~w, data = design_rows), svymean,
+//! na.rm = TRUE)`: estimate, linearisation standard error, 95% Wald interval, valid and
+//! weighted n, and for proportions the interval of `svyciprop(method = "logit")`.
+//!
+//! The design is the set of rows with a usable weight; a figure is one domain of it. The
+//! variance of a domain mean sums over the domain's rows with an answer, but its `N/(N-1)`
+//! factor counts every row of the design (that is what `svyby` does on a subset design; the
+//! golden fixtures check it to 1e-12). Plain data in, plain data out: no file system, no
+//! catalogue of published figures, and no VNG post-processing (a 0 stays 0, no weight filter).
+
+use std::collections::BTreeMap;
+
+use super::student_t::t975;
+
+/// The 0.975 quantile of the standard normal distribution (`qnorm(0.975)`).
+const Z975: f64 = 1.959_963_984_540_054;
+
+/// One row of a design.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesignRow<K> {
+    /// The answer or score; `None` leaves the row out of its domain's figure (not the design).
+    pub y: Option<f64>,
+    /// The weight; a row without a finite, non-negative weight is not in the design.
+    pub w: Option<f64>,
+    /// The domain (municipality-year, age class, ...); `None`: in the design, in no domain.
+    pub domain: Option<K>,
+}
+
+/// How `y` is summarised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statistic {
+    /// Weighted mean of `y`.
+    Mean,
+    /// Weighted share of `y` = 1 among valid `y` (0/1 values), as a percentage (×100), with
+    /// the logit interval.
+    Percent,
+}
+
+/// One published figure: a domain's estimate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub estimate: f64,
+    pub se: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Rows of the domain with an answer (unweighted).
+    pub n: u64,
+    /// Sum of their weights.
+    pub n_weighted: f64,
+    /// `svyciprop(method = "logit")` interval (percent), for [`Statistic::Percent`] only;
+    /// `None` when it is undefined (share 0 or 100%, fewer than 2 answers).
+    pub ci_low_logit: Option<f64>,
+    pub ci_high_logit: Option<f64>,
+}
+
+#[derive(Default)]
+struct Domain {
+    n: u64,
+    sum_w: f64,
+    sum_wy: f64,
+    rows: Vec<(f64, f64)>,
+}
+
+/// The figure of every domain that has at least one answer with a positive weight sum, in
+/// domain order. With a design of a single row the standard error is NaN, as in R.
+pub fn estimate_domains<K: Ord + Clone>(rows: &[DesignRow<K>], statistic: Statistic) -> Vec<(K, Figure)> {
+    let usable = |w: Option<f64>| w.filter(|w| w.is_finite() && *w >= 0.0);
+    let design_size = rows.iter().filter(|r| usable(r.w).is_some()).count() as f64;
+    let mut domains: BTreeMap<K, Domain> = BTreeMap::new();
+    for r in rows {
+        let (Some(w), Some(y), Some(k)) = (usable(r.w), r.y.filter(|y| y.is_finite()), &r.domain) else { continue };
+        let d = domains.entry(k.clone()).or_default();
+        d.n += 1;
+        d.sum_w += w;
+        d.sum_wy += w * y;
+        d.rows.push((w, y));
+    }
+    domains.into_iter().filter(|(_, d)| d.sum_w > 0.0).map(|(k, d)| (k, figure(&d, design_size, statistic))).collect()
+}
+
+fn figure(d: &Domain, design_size: f64, statistic: Statistic) -> Figure {
+    let mean = d.sum_wy / d.sum_w;
+    let squares: f64 = d.rows.iter().map(|(w, y)| (w * (y - mean)).powi(2)).sum();
+    let se = (design_size / (design_size - 1.0) * squares).sqrt() / d.sum_w;
+    let scale = match statistic {
+        Statistic::Mean => 1.0,
+        Statistic::Percent => 100.0,
+    };
+    let (ci_low_logit, ci_high_logit) = match statistic {
+        Statistic::Percent => logit_interval(mean, se, d.n).map_or((None, None), |(l, h)| (Some(l), Some(h))),
+        Statistic::Mean => (None, None),
+    };
+    Figure {
+        estimate: scale * mean,
+        se: scale * se,
+        ci_low: scale * (mean - Z975 * se),
+        ci_high: scale * (mean + Z975 * se),
+        n: d.n,
+        n_weighted: d.sum_w,
+        ci_low_logit: ci_low_logit.map(|v| scale * v),
+        ci_high_logit: ci_high_logit.map(|v| scale * v),
+    }
+}
+
+/// `svyciprop(method = "logit")`: the Wald interval of the logit of the share, with Student's t
+/// on `n - 1` degrees of freedom (the domain's answers), transformed back:
+/// `expit(logit(p) ± t * se / (p (1 - p)))`.
+fn logit_interval(p: f64, se: f64, n: u64) -> Option<(f64, f64)> {
+    if !(p > 0.0 && p < 1.0) || n < 2 || !se.is_finite() {
+        return None;
+    }
+    let half = t975(n as f64 - 1.0) * se / (p * (1.0 - p));
+    let logit = (p / (1.0 - p)).ln();
+    let expit = |x: f64| 1.0 / (1.0 + (-x).exp());
+    Some((expit(logit - half), expit(logit + half)))
+}
+
+/// `y` of a percentage of codes: 1 when the value is one of `codes`, 0 when it is another
+/// valid value, `None` when it is missing (dk and declared missing are missing already).
+pub fn percent_values(values: &[Option<f64>], codes: &[f64]) -> Vec<Option<f64>> {
+    values.iter().map(|v| v.map(|v| if codes.contains(&v) { 1.0 } else { 0.0 })).collect()
+}
+
+/// `y` of the share of one option of a multiple-response set: the base is the respondents
+/// who ticked (code 1) at least one box of the set; for them an unticked box counts 0 (VNG's
+/// `recode.R`); everyone else is outside the base (`None`).
+pub fn multiple_response_values(set: &[&[Option<f64>]], option: usize) -> Vec<Option<f64>> {
+    let rows = set.first().map_or(0, |c| c.len());
+    (0..rows)
+        .map(|i| {
+            let ticked = |c: &[Option<f64>]| c.get(i).copied().flatten() == Some(1.0);
+            set.iter().any(|c| ticked(c)).then(|| if set.get(option).is_some_and(|c| ticked(c)) { 1.0 } else { 0.0 })
+        })
+        .collect()
+}

@@ -1,0 +1,348 @@
+//! From the lake's columns of one survey year to the respondent-level indicators, and from
+//! those to the Arrow record batch of `indicators/respondents/jaar=YYYY/part-0000.parquet`.
+//!
+//! This is where the lake's codes meet the formulas: dk codes (per column, from the codebook's
+//! value labels) become missing, the checkbox sets VNG's `recode.R` fills with 0 get their 0,
+//! and the 2019 rule is applied (an indicator that needs an item whose meaning changed in 2022
+//! is null for 2019 rows). It must not write files or read the clock; the formulas themselves
+//! live in `formulas.rs`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow_array::builder::{Float64Builder, Int16Builder, StringBuilder};
+use arrow_array::{Array, ArrayRef, Int16Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+
+use super::definitions::{DEFINITIONS, Kind, items_needed};
+use super::dont_know::dont_know_by_column;
+use super::formulas::{self, ItemColumns, PART_BREAKS, QOL_BREAKS};
+use crate::codebook::{Codebook, Comparability, SUFFIX_2019};
+
+/// Checkbox items whose unticked (missing) box `recode.R` counts as 0. Not `zw13_9` and
+/// `zw13_10` ("cannot" / "will not"): VNG leaves those missing, which `hlp_wei` depends on.
+const CHECKBOX_ZERO: [&str; 15] = [
+    "zw05_0", "zw05_1", "zw05_2", "zw05_3", "zw05_4", "zw05_5", "zw13_0", "zw13_1", "zw13_2", "zw13_3", "zw13_4",
+    "zw13_5", "zw13_6", "zw13_7", "zw13_8",
+];
+
+/// What the stage needs to know from the codebook, derived once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoringRules {
+    /// dk / n.a. / refusal codes per lake column (value-label derived).
+    pub dont_know: BTreeMap<String, Vec<i16>>,
+    /// Items whose 2019 answers live in `<name>_2019` because their meaning changed: an
+    /// indicator that needs one of them is null for 2019 rows.
+    pub changed_in_2022: BTreeSet<String>,
+}
+
+impl ScoringRules {
+    pub fn from_codebook(codebook: &Codebook) -> ScoringRules {
+        let changed_in_2022 = codebook
+            .columns
+            .iter()
+            .filter(|c| c.comparability == Comparability::Only2022)
+            .filter(|c| codebook.column_index(&format!("{}{SUFFIX_2019}", c.name)).is_some())
+            .map(|c| c.name.clone())
+            .collect();
+        ScoringRules { dont_know: dont_know_by_column(codebook), changed_in_2022 }
+    }
+}
+
+/// The clean questionnaire items of one survey year: every int16 column of the lake batch,
+/// dk codes missing, checkbox sets filled with 0 as `recode.R` does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Items {
+    pub respondent_key: Vec<String>,
+    /// True for rows of a 2019 questionnaire (`vragenlijst` = "2019").
+    pub is_2019: Vec<bool>,
+    pub columns: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl Items {
+    /// Reads the lake batch. `Err` only when `respondent_key` or `vragenlijst` is absent or of
+    /// the wrong type, or `vragenlijst` holds another value than 2019 or 2022: the lake's schema
+    /// guarantees all three, so this is a wiring error, not a data problem.
+    pub fn from_batch(batch: &RecordBatch, rules: &ScoringRules) -> Result<Items> {
+        let keys = string_column(batch, "respondent_key")?;
+        let versions = string_column(batch, "vragenlijst")?;
+        let mut is_2019 = Vec::with_capacity(batch.num_rows());
+        for i in 0..batch.num_rows() {
+            match versions.is_valid(i).then(|| versions.value(i)) {
+                Some("2019") => is_2019.push(true),
+                Some("2022") => is_2019.push(false),
+                other => bail!("vragenlijst of row {i} is {other:?}, expected 2019 or 2022"),
+            }
+        }
+        let mut columns = BTreeMap::new();
+        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+            let Some(codes) = array.as_any().downcast_ref::<Int16Array>() else { continue };
+            let dk = rules.dont_know.get(field.name()).map(Vec::as_slice).unwrap_or(&[]);
+            let zero = CHECKBOX_ZERO.contains(&field.name().as_str());
+            let values = codes
+                .iter()
+                .map(|c| match c {
+                    Some(c) if dk.contains(&c) => None,
+                    Some(c) => Some(f64::from(c)),
+                    None => None,
+                })
+                .map(|v| if zero { v.or(Some(0.0)) } else { v })
+                .collect();
+            columns.insert(field.name().clone(), values);
+        }
+        let respondent_key = (0..keys.len()).map(|i| keys.value(i).to_string()).collect();
+        Ok(Items { respondent_key, is_2019, columns })
+    }
+
+    /// A clean item column, `None` when the batch has no such column.
+    pub fn get(&self, name: &str) -> Option<&[Option<f64>]> {
+        self.columns.get(name).map(Vec::as_slice)
+    }
+}
+
+fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
+    batch
+        .column_by_name(name)
+        .with_context(|| format!("the batch has no column {name}"))?
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .with_context(|| format!("column {name} is not a string column"))
+}
+
+/// One indicator column of the output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndicatorColumn {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub values: Vec<Option<f64>>,
+}
+
+/// The respondent-level indicators of one survey year, in `definitions::DEFINITIONS` order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RespondentIndicators {
+    pub respondent_key: Vec<String>,
+    pub columns: Vec<IndicatorColumn>,
+}
+
+impl RespondentIndicators {
+    pub fn column(&self, name: &str) -> Option<&[Option<f64>]> {
+        self.columns.iter().find(|c| c.name == name).map(|c| c.values.as_slice())
+    }
+}
+
+/// Computes every indicator, then applies the 2019 rule.
+pub fn score(items: &Items, rules: &ScoringRules) -> RespondentIndicators {
+    let rows = items.respondent_key.len();
+    let mut computed = formulas::compute(&ItemColumns { rows, items: &items.columns });
+    let columns = DEFINITIONS
+        .iter()
+        .map(|def| {
+            let raw = computed.remove(def.name).unwrap_or_else(|| vec![f64::NAN; rows]);
+            let changed = items_needed(def.name).iter().any(|i| rules.changed_in_2022.contains(*i));
+            let values = raw
+                .iter()
+                .zip(&items.is_2019)
+                .map(|(&v, &is_2019)| (v.is_finite() && !(changed && is_2019)).then_some(v))
+                .collect();
+            IndicatorColumn { name: def.name, kind: def.kind, values }
+        })
+        .collect();
+    RespondentIndicators { respondent_key: items.respondent_key.clone(), columns }
+}
+
+/// Schema metadata of the indicators file: the frozen breaks and where the formulas come from.
+pub fn schema_metadata() -> HashMap<String, String> {
+    let breaks = |b: &[f64; 4]| format!("-Inf,{},Inf", b.map(|t| t.to_string()).join(","));
+    HashMap::from([
+        ("part_score_bin_breaks".to_string(), breaks(&PART_BREAKS)),
+        ("qol_score_bin_breaks".to_string(), breaks(&QOL_BREAKS)),
+        (
+            "bins".to_string(),
+            "rechts gesloten klassen (a,b], de laagste inclusief -Inf; vaste grenzen (SPSS-constanten), \
+             niet opnieuw geschat"
+                .to_string(),
+        ),
+        (
+            "source".to_string(),
+            "VNG-Realisatie/Burgerpeiling R/SRC/recode.R, ss_recode.R, typology.R (ccec9ed850); \
+             zie docs/indicators.md"
+                .to_string(),
+        ),
+    ])
+}
+
+/// The record batch to write: `respondent_key`, then every indicator (Int16 for 0/1 and whole
+/// numbers, Float64 for scores), each field with its Dutch `label` and `definition`.
+pub fn record_batch(indicators: &RespondentIndicators) -> Result<RecordBatch> {
+    let mut fields = vec![Field::new("respondent_key", DataType::Utf8, false)];
+    let mut keys = StringBuilder::new();
+    for k in &indicators.respondent_key {
+        keys.append_value(k);
+    }
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(keys.finish())];
+    for col in &indicators.columns {
+        let def = DEFINITIONS.iter().find(|d| d.name == col.name).context("indicator without definition")?;
+        let metadata = HashMap::from([
+            ("label".to_string(), def.label.to_string()),
+            ("definition".to_string(), def.definition.to_string()),
+        ]);
+        let (data_type, array): (DataType, ArrayRef) = match col.kind {
+            Kind::Binary | Kind::Whole => {
+                let mut b = Int16Builder::with_capacity(col.values.len());
+                // Whole-number indicators are small counts and codes (at most 8).
+                col.values.iter().for_each(|v| b.append_option(v.map(|x| x as i16)));
+                (DataType::Int16, Arc::new(b.finish()))
+            }
+            Kind::Score => {
+                let mut b = Float64Builder::with_capacity(col.values.len());
+                col.values.iter().for_each(|v| b.append_option(*v));
+                (DataType::Float64, Arc::new(b.finish()))
+            }
+        };
+        fields.push(Field::new(col.name, data_type, true).with_metadata(metadata));
+        arrays.push(array);
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema_metadata()));
+    RecordBatch::try_new(schema, arrays).context("building the indicators record batch")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn rules() -> ScoringRules {
+        ScoringRules::from_codebook(&codebook())
+    }
+
+    /// A lake batch: one row per (questionnaire, answers); every named item an int16 column,
+    /// -1 (declared missing) null as in the lake.
+    fn batch(rows: &[(&str, BTreeMap<String, i16>)]) -> RecordBatch {
+        let names: BTreeSet<&String> = rows.iter().flat_map(|(_, a)| a.keys()).collect();
+        let mut keys = StringBuilder::new();
+        let mut versions = StringBuilder::new();
+        for (i, (v, _)) in rows.iter().enumerate() {
+            keys.append_value(format!("GM0599-2023-Q1-{i:06}"));
+            versions.append_value(v);
+        }
+        let mut fields =
+            vec![Field::new("respondent_key", DataType::Utf8, false), Field::new("vragenlijst", DataType::Utf8, false)];
+        let mut arrays: Vec<ArrayRef> = vec![Arc::new(keys.finish()), Arc::new(versions.finish())];
+        for name in names {
+            let mut b = Int16Builder::new();
+            rows.iter().for_each(|(_, a)| b.append_option(a.get(name).copied().filter(|c| *c != -1)));
+            fields.push(Field::new(name.as_str(), DataType::Int16, true));
+            arrays.push(Arc::new(b.finish()));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+    }
+
+    fn codebook() -> Codebook {
+        Codebook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
+    }
+
+    /// Every 2022 questionnaire column, not only those the catalogue declares.
+    fn lake_items() -> Vec<String> {
+        codebook()
+            .columns
+            .iter()
+            .filter(|c| c.comparability != Comparability::Only2019)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    fn answers(code: i16) -> BTreeMap<String, i16> {
+        lake_items().into_iter().map(|i| (i, code)).collect()
+    }
+
+    #[test]
+    fn changed_items_come_from_the_codebook() {
+        let changed = rules().changed_in_2022;
+        for name in ["wl06", "wl12_0", "wl12_1", "wl12_2", "zw04", "zw09", "zw20"] {
+            assert!(changed.contains(name), "{name}");
+        }
+        for name in ["wl01", "ch06", "zw01_0", "wl02_2"] {
+            assert!(!changed.contains(name), "{name}");
+        }
+    }
+
+    /// Every output that changes when one item is blanked must declare that item among its
+    /// inputs: the 2019 rule relies on the declarations being complete.
+    #[test]
+    fn declared_inputs_are_complete() {
+        let rules = rules();
+        for code in [1, 2, 3] {
+            let full = answers(code);
+            let base = score(&Items::from_batch(&batch(&[("2022", full.clone())]), &rules).unwrap(), &rules);
+            for item in lake_items() {
+                let mut blanked = full.clone();
+                blanked.insert(item.clone(), -1);
+                let b = batch(&[("2022", blanked)]);
+                let got = score(&Items::from_batch(&b, &rules).unwrap(), &rules);
+                for (before, after) in base.columns.iter().zip(&got.columns) {
+                    if before.values != after.values {
+                        assert!(
+                            items_needed(before.name).contains(&item.as_str()),
+                            "{} depends on {item}",
+                            before.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rows_of_2019_get_no_indicator_of_a_changed_item() {
+        let rules = rules();
+        let mut a2022 = answers(2);
+        let mut a2019 = answers(2);
+        // The lake: a 2019 row has its wl06, wl12_*, zw04, zw09 answers in `<name>_2019`
+        // and no wl02_2 (not asked in 2019).
+        for name in ["wl06", "wl12_0", "wl12_2", "zw04", "zw09", "wl02_2"] {
+            a2019.remove(name);
+        }
+        a2019.insert("wl06_2019".into(), 2);
+        a2022.insert("wl06_2019".into(), -1);
+        let b = batch(&[("2019", a2019), ("2022", a2022)]);
+        let s = score(&Items::from_batch(&b, &rules).unwrap(), &rules);
+        let get = |n: &str| s.column(n).unwrap().to_vec();
+        for name in
+            ["safe_ss", "samenredzaam_ss", "betrouwbaar_ss", "alone", "socrel_ss", "mz_ob", "qol_score", "typology"]
+        {
+            assert_eq!(get(name)[0], None, "{name} 2019");
+            assert!(get(name)[1].is_some(), "{name} 2022");
+        }
+        // Not asked in 2019: a missing item, the mean of the others (all agree4(2) = 3).
+        assert_eq!(get("verbonden_ss"), vec![Some(7.5), Some(7.5)]);
+        assert_eq!(get("fk_ss"), get("fk_ss").iter().map(|_| Some(7.5)).collect::<Vec<_>>());
+        assert_eq!(get("part_score")[0], get("part_score")[1]);
+    }
+
+    #[test]
+    fn dk_codes_are_missing_and_unknown_versions_refused() {
+        let rules = rules();
+        let mut a = BTreeMap::new();
+        a.insert("wl01".to_string(), 11);
+        a.insert("zw02".to_string(), 7);
+        let items = Items::from_batch(&batch(&[("2022", a.clone())]), &rules).unwrap();
+        assert_eq!(items.get("wl01"), Some(&[None][..]));
+        assert_eq!(items.get("zw02"), Some(&[Some(7.0)][..]));
+        assert!(Items::from_batch(&batch(&[("2024", a)]), &rules).is_err());
+    }
+
+    #[test]
+    fn record_batch_carries_labels_definitions_and_breaks() {
+        let rules = rules();
+        let s = score(&Items::from_batch(&batch(&[("2022", answers(1))]), &rules).unwrap(), &rules);
+        let b = record_batch(&s).unwrap();
+        let schema = b.schema();
+        assert_eq!(schema.metadata()["part_score_bin_breaks"], "-Inf,1,3,4,7,Inf");
+        let typology = schema.field_with_name("typology").unwrap();
+        assert_eq!(typology.data_type(), &DataType::Int16);
+        assert_eq!(typology.metadata()["label"], "Typologie vitaliteit van inwoners");
+        assert_eq!(schema.field_with_name("safe_ss").unwrap().data_type(), &DataType::Float64);
+        assert!(schema.fields().iter().skip(1).all(|f| f.metadata().contains_key("definition")));
+    }
+}
