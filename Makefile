@@ -9,7 +9,7 @@ SAMPLE := data/sample
 .PHONY: build run test bench bench-criterion bench-e2e report-demo clean
 
 build:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --features synth
 
 # The sample inbox is synthesised once; delete data/sample to make it anew.
 $(SAMPLE)/inbox: | build
@@ -19,7 +19,7 @@ run: build $(SAMPLE)/inbox
 	$(BIN) run --pipeline pipelines/nightly.toml
 
 test:
-	$(CARGO) test --locked --features kill-points
+	$(CARGO) test --locked --features kill-points,synth
 
 # The reports of the sample run, for a look in a browser.
 report-demo: run
@@ -34,7 +34,7 @@ report-demo: run
 bench: bench-criterion bench-e2e
 
 bench-criterion:
-	$(CARGO) bench --locked
+	$(CARGO) bench --locked --features synth
 
 bench-e2e:
 	bench/run.sh

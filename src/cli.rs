@@ -8,11 +8,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, PipelineFile, UsageError};
 use crate::outcome::{DeliveryOutcome, Status};
 use crate::pipeline::{self, RunOptions};
+#[cfg(feature = "synth")]
 use crate::synth::{self, SynthOptions};
 
 #[derive(Parser, Debug)]
@@ -63,20 +64,8 @@ enum Progress {
 enum Command {
     /// The nightly job: ingest the inbox and publish every survey year it holds.
     Run {
-        /// Inbox directory (default: the pipeline file's `paths.inbox`).
-        #[arg(long)]
-        inbox: Option<PathBuf>,
-        /// Lake directory (default: the pipeline file's `paths.lake`).
-        #[arg(long)]
-        lake: Option<PathBuf>,
-        /// Population tables: every `*.csv` in it (default: `paths.population`, else
-        /// `<config>/population`).
-        #[arg(long)]
-        population: Option<PathBuf>,
-        /// State directory: ledger, delivery cache, lock (default: the pipeline file's
-        /// `paths.state`).
-        #[arg(long)]
-        state: Option<PathBuf>,
+        #[command(flatten)]
+        at: Locations,
         /// Rebuild every year, whether its inputs changed or not.
         #[arg(long)]
         full: bool,
@@ -91,14 +80,8 @@ enum Command {
     Reprocess {
         #[arg(long)]
         year: u16,
-        #[arg(long)]
-        inbox: Option<PathBuf>,
-        #[arg(long)]
-        lake: Option<PathBuf>,
-        #[arg(long)]
-        state: Option<PathBuf>,
-        #[arg(long)]
-        population: Option<PathBuf>,
+        #[command(flatten)]
+        at: Locations,
     },
     /// What the ledger knows: deliveries by status, the last runs, the published years, and
     /// what the next run would do.
@@ -132,32 +115,57 @@ enum Command {
         command: PopulationCommand,
     },
     /// Write realistic synthetic deliveries and their population table.
-    Synth {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Number of municipalities.
-        #[arg(long, default_value_t = 6)]
-        municipalities: usize,
-        /// Survey years, inclusive: `2019-2024`.
-        #[arg(long, default_value = "2019-2024", value_parser = parse_years)]
-        years: (u16, u16),
-        /// Mean number of respondents per delivery.
-        #[arg(long, default_value_t = 600)]
-        respondents: usize,
-        /// Write the same answers in every messy variant agencies deliver.
-        #[arg(long)]
-        messy: bool,
-        /// Plant each kind of duplicate (copied files, redeliveries, exact, cross-mode,
-        /// conflicting-number and near-duplicate rows) at this rate, 0 to 0.25.
-        #[arg(long, default_value_t = 0.0)]
-        duplicates: f64,
-        /// File formats of plain deliveries as shares, e.g. `xlsx=50,csv=40,sav=5,xls=5`
-        /// (formats: xlsx, xlsm, xls, ods, csv, txt, sav; default xlsx=11,csv=9).
-        #[arg(long, value_parser = synth::FormatMix::parse, conflicts_with = "messy")]
-        formats: Option<synth::FormatMix>,
-    },
+    #[cfg(feature = "synth")]
+    Synth(SynthArgs),
+}
+
+/// Where `run` and `reprocess` read and write; each defaults to the pipeline file's `[paths]`.
+#[derive(Args, Debug)]
+struct Locations {
+    /// Inbox directory (default: the pipeline file's `paths.inbox`).
+    #[arg(long)]
+    inbox: Option<PathBuf>,
+    /// Lake directory (default: the pipeline file's `paths.lake`).
+    #[arg(long)]
+    lake: Option<PathBuf>,
+    /// Population tables: every `*.csv` in it (default: `paths.population`, else
+    /// `<config>/population`).
+    #[arg(long)]
+    population: Option<PathBuf>,
+    /// State directory: ledger, delivery cache, lock (default: the pipeline file's
+    /// `paths.state`).
+    #[arg(long)]
+    state: Option<PathBuf>,
+}
+
+/// `synth`'s arguments.
+#[cfg(feature = "synth")]
+#[derive(Args, Debug)]
+struct SynthArgs {
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of municipalities.
+    #[arg(long, default_value_t = 6)]
+    municipalities: usize,
+    /// Survey years, inclusive: `2019-2024`.
+    #[arg(long, default_value = "2019-2024", value_parser = parse_years)]
+    years: (u16, u16),
+    /// Mean number of respondents per delivery.
+    #[arg(long, default_value_t = 600)]
+    respondents: usize,
+    /// Write the same answers in every messy variant agencies deliver.
+    #[arg(long)]
+    messy: bool,
+    /// Plant each kind of duplicate (copied files, redeliveries, exact, cross-mode,
+    /// conflicting-number and near-duplicate rows) at this rate, 0 to 0.25.
+    #[arg(long, default_value_t = 0.0)]
+    duplicates: f64,
+    /// File formats of plain deliveries as shares, e.g. `xlsx=50,csv=40,sav=5,xls=5`
+    /// (formats: xlsx, xlsm, xls, ods, csv, txt, sav; default xlsx=11,csv=9).
+    #[arg(long, value_parser = synth::FormatMix::parse, conflicts_with = "messy")]
+    formats: Option<synth::FormatMix>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -177,6 +185,7 @@ enum PopulationCommand {
     },
 }
 
+#[cfg(feature = "synth")]
 fn parse_years(s: &str) -> Result<(u16, u16), String> {
     let bad = || format!("expected a year range like 2019-2024, got {s:?}");
     let (a, b) = s.split_once('-').unwrap_or((s, s));
@@ -215,168 +224,175 @@ pub fn main() -> i32 {
 
 fn execute(cli: &Cli) -> Result<i32> {
     match &cli.command {
-        Command::Run { inbox, lake, population, state, full, prune, strict } => {
-            let summary = run_pipeline(cli, inbox, lake, state, population, *full, *prune, None)?;
+        Command::Run { at, full, prune, strict } => {
+            let summary = run_pipeline(cli, at, RunMode { full: *full, prune: *prune, reprocess: None })?;
             Ok(if *strict && summary.rejected > 0 { 3 } else { 0 })
         }
-        Command::Reprocess { year, inbox, lake, state, population } => {
-            run_pipeline(cli, inbox, lake, state, population, false, false, Some(*year))?;
+        Command::Reprocess { year, at } => {
+            run_pipeline(cli, at, RunMode { full: false, prune: false, reprocess: Some(*year) })?;
             Ok(0)
         }
-        Command::Status { state, inbox, lake } => {
-            let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
-            let state = pick(cli, state, &pipeline.paths.state, "state")?;
-            let ledger = crate::state::ledger::Ledger::open(&state)?;
-            println!("state: {}", state.display());
-            println!("deliveries by status:");
-            for (status, n) in ledger.deliveries_by_status()? {
-                println!("  {status}: {n}");
-            }
-            println!("last runs:");
-            for r in ledger.last_runs(5)? {
-                let years: Vec<String> = r.years_rebuilt.iter().map(|y| y.to_string()).collect();
-                println!(
-                    "  {} {} {} (years rebuilt: {})",
-                    r.run_id,
-                    r.command,
-                    r.outcome,
-                    if years.is_empty() { "none".into() } else { years.join(", ") }
-                );
-            }
-            println!("published years:");
-            for p in ledger.partitions()? {
-                println!("  {}: {} rows from {} deliveries (run {})", p.year, p.rows, p.delivery_ids.len(), p.run_id);
-            }
-            // What the next run would do: files the ledger does not know yet, and files it
-            // knows that left the inbox.
-            let inbox = pick(cli, inbox, &pipeline.paths.inbox, "inbox")?;
-            let _ = lake;
-            let fingerprint =
-                |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
-            let found = crate::ingest::discover::discover_with(&inbox, pipeline.limits.max_file_bytes, &fingerprint)?;
-            let rows = ledger.known_deliveries()?;
-            let known: std::collections::BTreeSet<String> = rows.iter().map(|d| d.delivery_id.clone()).collect();
-            // Rejected and copied files publish nothing, so their absence changes nothing.
-            let published: std::collections::BTreeSet<String> = rows
-                .into_iter()
-                .filter(|d| !matches!(d.status, Status::Rejected | Status::DuplicateFile))
-                .map(|d| d.delivery_id)
-                .collect();
-            let new: Vec<&str> =
-                found.deliveries.iter().filter(|d| !known.contains(&d.id)).map(|d| d.file_name.as_str()).collect();
-            let present: std::collections::BTreeSet<&str> = found.deliveries.iter().map(|d| d.id.as_str()).collect();
-            let gone = published.iter().filter(|k| !present.contains(k.as_str())).count();
-            if new.is_empty() && gone == 0 {
-                println!(
-                    "next run: no new or changed files (it rebuilds nothing unless config, pipeline file or population tables changed)"
-                );
-            } else {
-                println!("next run: {} new or changed file(s), {} known file(s) gone from the inbox", new.len(), gone);
-                for n in new.iter().take(20) {
-                    println!("  new: {n}");
-                }
-            }
-            Ok(0)
-        }
+        Command::Status { state, inbox, lake: _ } => status(cli, state, inbox),
         Command::Check { files, report, format, population } => {
-            let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
-            let config = Config::load(&cli.config)?;
-            let forced = pipeline.forced_versions().map_err(UsageError)?;
-            let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
-            let run_id = format!("check-{}", pipeline::new_run_id());
-            // The population only feeds the reports' age chart: without it `check` still checks.
-            let population = pipeline.population(population.as_deref(), &cli.config).unwrap_or_else(|e| {
-                tracing::warn!("no population tables, the age chart shows respondents only: {e}");
-                crate::population::PopulationTable::default()
-            });
-            let reports: Vec<_> = outcomes
-                .iter()
-                .map(|o| {
-                    let shares = o.summary.as_ref().and_then(|b| {
-                        crate::weight::age_band_shares(&population, &b.municipalities.first()?.code, b.year)
-                    });
-                    crate::report::delivery_report(&run_id, o, &config.codebook, shares)
-                })
-                .collect();
-            if let Some(dir) = report {
-                for r in &reports {
-                    crate::report::write_delivery_report(dir, r)?;
-                }
-            }
-            match format {
-                CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
-                CheckFormat::Text => print_check(&outcomes),
-            }
-            let rejected = outcomes.iter().any(|o| o.status == Status::Rejected);
-            Ok(if rejected { 3 } else { 0 })
+            check(cli, files, report.as_deref(), *format, population)
         }
         Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
-            let config = Config::load(&cli.config)?;
-            let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let year = year.or_else(|| crate::population::year_from_file_name(&name));
-            let (rows, problems) = crate::population::import(kind, &bytes, year, &config.municipalities)
-                .map_err(|e| UsageError(format!("{}: {e:#}", file.display())))?;
-            for p in &problems {
-                tracing::warn!("{}: {p}", file.display());
-            }
-            let csv = crate::population::render_csv(&rows);
-            match out {
-                Some(path) => {
-                    std::fs::write(path, &csv).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                    if cli.quiet == 0 {
-                        println!("{}: {} rows, {} problems reported", path.display(), rows.len(), problems.len());
-                    }
-                }
-                None => print!("{csv}"),
-            }
-            Ok(0)
+            population_import(cli, kind, file, *year, out.as_deref())
         }
-        Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates, formats } => {
-            let config = Config::load(&cli.config)?;
-            let opts = SynthOptions {
-                out: out.clone(),
-                seed: *seed,
-                municipalities: *municipalities,
-                years: *years,
-                respondents: *respondents,
-                messy: *messy,
-            };
-            let (summary, planted) = match formats {
-                // Planting duplicates keeps the default formats; a mix is for benchmark corpora.
-                Some(_) if *duplicates != 0.0 => {
-                    return Err(UsageError(
-                        "--formats cannot be combined with --duplicates yet: synthesise the \
-                         duplicates corpus with the default formats, or leave --duplicates out"
-                            .to_string(),
-                    )
-                    .into());
-                }
-                Some(mix) => {
-                    (synth::synth_with_formats(&opts, mix, &config.codebook, &config.municipalities)?, Vec::new())
-                }
-                None => synth::duplicates::synth_with_duplicates(
-                    &opts,
-                    *duplicates,
-                    &config.codebook,
-                    &config.municipalities,
-                )?,
-            };
-            if cli.quiet == 0 {
-                let n: usize = summary.deliveries.iter().map(|d| d.respondents.len()).sum();
-                println!(
-                    "synth: {} deliveries, {n} respondents under {}",
-                    summary.deliveries.len(),
-                    out.join("inbox").display()
-                );
-                println!("population: {}", summary.population_file.display());
-                if !planted.is_empty() {
-                    println!("planted duplicates: {}", planted.len());
-                }
-            }
-            Ok(0)
+        #[cfg(feature = "synth")]
+        Command::Synth(args) => synthesise(cli, args),
+    }
+}
+
+/// `status`: what the ledger knows, and what the next run would do.
+fn status(cli: &Cli, state: &Option<PathBuf>, inbox: &Option<PathBuf>) -> Result<i32> {
+    let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+    let state = pick(cli, state, &pipeline.paths.state, "state")?;
+    let ledger = crate::state::ledger::Ledger::open(&state)?;
+    println!("state: {}", state.display());
+    println!("deliveries by status:");
+    for (status, n) in ledger.deliveries_by_status()? {
+        println!("  {status}: {n}");
+    }
+    println!("last runs:");
+    for r in ledger.last_runs(5)? {
+        let years: Vec<String> = r.years_rebuilt.iter().map(|y| y.to_string()).collect();
+        let years = if years.is_empty() { "none".into() } else { years.join(", ") };
+        println!("  {} {} {} (years rebuilt: {years})", r.run_id, r.command, r.outcome);
+    }
+    println!("published years:");
+    for p in ledger.partitions()? {
+        println!("  {}: {} rows from {} deliveries (run {})", p.year, p.rows, p.delivery_ids.len(), p.run_id);
+    }
+    let inbox = pick(cli, inbox, &pipeline.paths.inbox, "inbox")?;
+    let next = pipeline::preview(&inbox, &pipeline.limits, &ledger)?;
+    if next.new.is_empty() && next.gone == 0 {
+        println!(
+            "next run: no new or changed files (it rebuilds nothing unless config, pipeline file or population tables changed)"
+        );
+    } else {
+        println!(
+            "next run: {} new or changed file(s), {} known file(s) gone from the inbox",
+            next.new.len(),
+            next.gone
+        );
+        for n in next.new.iter().take(20) {
+            println!("  new: {n}");
         }
     }
+    Ok(0)
+}
+
+/// `check`: the findings of the given files, as text or JSON, and optionally their reports.
+fn check(
+    cli: &Cli,
+    files: &[PathBuf],
+    report: Option<&std::path::Path>,
+    format: CheckFormat,
+    population: &Option<PathBuf>,
+) -> Result<i32> {
+    let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+    let config = Config::load(&cli.config)?;
+    let forced = pipeline.forced_versions().map_err(UsageError)?;
+    let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
+    let run_id = format!("check-{}", pipeline::new_run_id());
+    // The population only feeds the reports' age chart: without it `check` still checks.
+    let population = pipeline.population(population.as_deref(), &cli.config).unwrap_or_else(|e| {
+        tracing::warn!("no population tables, the age chart shows respondents only: {e}");
+        crate::population::PopulationTable::default()
+    });
+    let reports: Vec<_> = outcomes
+        .iter()
+        .map(|o| {
+            let shares = o
+                .summary
+                .as_ref()
+                .and_then(|b| crate::weight::age_band_shares(&population, &b.municipalities.first()?.code, b.year));
+            crate::report::delivery_report(&run_id, o, &config.codebook, shares)
+        })
+        .collect();
+    if let Some(dir) = report {
+        for r in &reports {
+            crate::report::write_delivery_report(dir, r)?;
+        }
+    }
+    match format {
+        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
+        CheckFormat::Text => print_check(&outcomes),
+    }
+    Ok(if outcomes.iter().any(|o| o.status == Status::Rejected) { 3 } else { 0 })
+}
+
+/// `population import`.
+fn population_import(
+    cli: &Cli,
+    kind: &str,
+    file: &std::path::Path,
+    year: Option<u16>,
+    out: Option<&std::path::Path>,
+) -> Result<i32> {
+    let config = Config::load(&cli.config)?;
+    let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let year = year.or_else(|| crate::population::year_from_file_name(&name));
+    let (rows, problems) = crate::population::import(kind, &bytes, year, &config.municipalities)
+        .map_err(|e| UsageError(format!("{}: {e:#}", file.display())))?;
+    for p in &problems {
+        tracing::warn!("{}: {p}", file.display());
+    }
+    let csv = crate::population::render_csv(&rows);
+    match out {
+        Some(path) => {
+            std::fs::write(path, &csv).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            if cli.quiet == 0 {
+                println!("{}: {} rows, {} problems reported", path.display(), rows.len(), problems.len());
+            }
+        }
+        None => print!("{csv}"),
+    }
+    Ok(0)
+}
+
+/// `synth`.
+#[cfg(feature = "synth")]
+fn synthesise(cli: &Cli, args: &SynthArgs) -> Result<i32> {
+    let config = Config::load(&cli.config)?;
+    let opts = SynthOptions {
+        out: args.out.clone(),
+        seed: args.seed,
+        municipalities: args.municipalities,
+        years: args.years,
+        respondents: args.respondents,
+        messy: args.messy,
+    };
+    let (summary, planted) = match &args.formats {
+        // Planting duplicates keeps the default formats; a mix is for benchmark corpora.
+        Some(_) if args.duplicates != 0.0 => {
+            return Err(UsageError(
+                "--formats cannot be combined with --duplicates yet: synthesise the \
+                 duplicates corpus with the default formats, or leave --duplicates out"
+                    .to_string(),
+            )
+            .into());
+        }
+        Some(mix) => (synth::synth_with_formats(&opts, mix, &config.codebook, &config.municipalities)?, Vec::new()),
+        None => {
+            synth::duplicates::synth_with_duplicates(&opts, args.duplicates, &config.codebook, &config.municipalities)?
+        }
+    };
+    if cli.quiet == 0 {
+        let n: usize = summary.deliveries.iter().map(|d| d.respondents.len()).sum();
+        println!(
+            "synth: {} deliveries, {n} respondents under {}",
+            summary.deliveries.len(),
+            args.out.join("inbox").display()
+        );
+        println!("population: {}", summary.population_file.display());
+        if !planted.is_empty() {
+            println!("planted duplicates: {}", planted.len());
+        }
+    }
+    Ok(0)
 }
 
 /// A directory from its flag, else the pipeline file's `paths.<what>`.
@@ -386,32 +402,29 @@ fn pick(cli: &Cli, flag: &Option<PathBuf>, file: &Option<PathBuf>, what: &str) -
     })
 }
 
-/// `run` and `reprocess`.
-#[allow(clippy::too_many_arguments)]
-fn run_pipeline(
-    cli: &Cli,
-    inbox: &Option<PathBuf>,
-    lake: &Option<PathBuf>,
-    state: &Option<PathBuf>,
-    population: &Option<PathBuf>,
+/// How `run` or `reprocess` was asked to run.
+struct RunMode {
     full: bool,
     prune: bool,
     reprocess: Option<u16>,
-) -> Result<pipeline::RunSummary> {
+}
+
+/// `run` and `reprocess`.
+fn run_pipeline(cli: &Cli, at: &Locations, mode: RunMode) -> Result<pipeline::RunSummary> {
     let (pipeline, pipeline_bytes) = PipelineFile::load(&cli.pipeline)?;
     let config = Config::load(&cli.config)?;
     let opts = RunOptions {
-        inbox: pick(cli, inbox, &pipeline.paths.inbox, "inbox")?,
-        lake: pick(cli, lake, &pipeline.paths.lake, "lake")?,
-        state: pick(cli, state, &pipeline.paths.state, "state")?,
+        inbox: pick(cli, &at.inbox, &pipeline.paths.inbox, "inbox")?,
+        lake: pick(cli, &at.lake, &pipeline.paths.lake, "lake")?,
+        state: pick(cli, &at.state, &pipeline.paths.state, "state")?,
         limits: pipeline.limits,
         forced_versions: pipeline.forced_versions().map_err(UsageError)?,
         dedup: pipeline.dedup,
-        population: pipeline.population(population.as_deref(), &cli.config)?,
+        population: pipeline.population(at.population.as_deref(), &cli.config)?,
         weighting: pipeline.weighting.clone(),
-        full,
-        prune,
-        reprocess,
+        full: mode.full,
+        prune: mode.prune,
+        reprocess: mode.reprocess,
         progress: show_progress(cli.progress),
     };
     let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;

@@ -342,159 +342,17 @@ impl Codebook {
         excluded: &BTreeMap<String, String>,
         recodes: &BTreeMap<String, Vec<(i16, i16)>>,
     ) -> Result<Codebook> {
-        let v2022 = &formats[0];
-        let v2019: Vec<&Dataformat> = formats[1..].iter().collect();
-
-        // A string variable other than `wijknr` is open text or personal data: the list of
-        // exclusions must name it, so a new codebook with a new text field fails loudly here
-        // instead of leaking it.
-        for f in &formats {
-            for v in &f.variables {
-                if v.text && v.name != "wijknr" && !excluded.contains_key(&v.name) {
-                    bail!(
-                        "{} variable {} is text but not listed in config/{EXCLUDED_FILE}; \
-                         add it with the reason it must stay out of the lake",
-                        f.name,
-                        v.name
-                    );
-                }
-            }
-        }
-
+        check_text_is_excluded(&formats, excluded)?;
         for name in recodes.keys() {
             let row = map.iter().find(|r| r.var_2019 == *name && r.change_kind == "recoded");
             if row.is_none() {
                 bail!("config/{RECODES_FILE} recodes {name}, which {VERSION_MAP_FILE} does not mark as recoded");
             }
         }
-        let first_2019 = |name: &str| -> Option<&Variable> {
-            v2019.iter().find_map(|f| f.variables.iter().find(|v| v.name == name))
-        };
-        // A recode is exact for the codes it lists; a valid 2019 code it does not list has no
-        // 2022 counterpart, so the variable also keeps a `<name>_2019` column.
-        let partial: BTreeSet<&str> = recodes
-            .iter()
-            .filter(|(name, rule)| {
-                first_2019(name)
-                    .is_some_and(|v| v.value_labels.iter().any(|(c, _)| !rule.iter().any(|(from, _)| from == c)))
-            })
-            .map(|(name, _)| name.as_str())
-            .collect();
-        // Variables whose 2019 answers go to `<name>_2019` alone: the scale or the question
-        // changed and no exact recode exists.
-        let split: BTreeSet<&str> = map
-            .iter()
-            .filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty())
-            .filter(|r| {
-                r.notes.starts_with("comparable=no")
-                    || (r.change_kind == "recoded" && !recodes.contains_key(&r.var_2019))
-            })
-            .map(|r| r.var_2019.as_str())
-            .collect();
-        let keeps_2019: BTreeSet<&str> = split.union(&partial).copied().collect();
-        let renamed: HashMap<&str, &str> = map
-            .iter()
-            .filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty())
-            .map(|r| (r.var_2019.as_str(), r.var_2022.as_str()))
-            .collect();
-
-        let is_questionnaire =
-            |v: &Variable| ResearchVariable::from_name(&v.name).is_none() && !excluded.contains_key(&v.name);
-
-        let mut columns: Vec<Column> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut push = |columns: &mut Vec<Column>, c: Column| {
-            index.insert(c.name.clone(), columns.len());
-            columns.push(c);
-        };
-
-        let in_2019: BTreeSet<&str> = v2019.iter().flat_map(|f| f.variables.iter().map(|v| v.name.as_str())).collect();
-        for v in v2022.variables.iter().filter(|v| is_questionnaire(v)) {
-            let source = renamed.iter().find(|(_, to)| **to == v.name).map(|(from, _)| *from);
-            let comparability = match source {
-                None => Comparability::Only2022,
-                Some(s) if split.contains(s) => Comparability::Only2022,
-                Some(s) if recodes.contains_key(s) => Comparability::Recoded,
-                Some(_) => Comparability::Both,
-            };
-            push(&mut columns, column_of(v, v.name.clone(), comparability));
-        }
-        for name in &keeps_2019 {
-            let v = first_2019(name)
-                .with_context(|| format!("{VERSION_MAP_FILE} names 2019 variable {name}, no 2019 dataformat has it"))?;
-            push(&mut columns, column_of(v, format!("{name}{SUFFIX_2019}"), Comparability::Only2019));
-        }
-        let mut seen_2019_only = BTreeSet::new();
-        for f in &v2019 {
-            for v in f.variables.iter().filter(|v| is_questionnaire(v)) {
-                if !renamed.contains_key(v.name.as_str()) && seen_2019_only.insert(v.name.clone()) {
-                    push(&mut columns, column_of(v, v.name.clone(), Comparability::Only2019));
-                }
-            }
-        }
-
-        let mut targets: HashMap<Questionnaire, HashMap<String, Target>> = HashMap::new();
-        for f in &formats {
-            let t = targets.entry(f.questionnaire).or_default();
-            for v in &f.variables {
-                if t.contains_key(&v.name) {
-                    continue; // an earlier (newer) 2019 format already placed it
-                }
-                let target = if let Some(reason) = excluded.get(&v.name) {
-                    Target::Excluded { reason: reason.clone() }
-                } else if let Some(r) = ResearchVariable::from_name(&v.name) {
-                    Target::Research(r)
-                } else {
-                    let canonical = match f.questionnaire {
-                        Questionnaire::V2022 => v.name.clone(),
-                        Questionnaire::V2019 if split.contains(v.name.as_str()) => {
-                            format!("{}{SUFFIX_2019}", v.name)
-                        }
-                        Questionnaire::V2019 => renamed.get(v.name.as_str()).copied().unwrap_or(&v.name).to_string(),
-                    };
-                    let column = *index.get(&canonical).with_context(|| {
-                        format!("{} variable {} maps to unknown column {canonical}", f.name, v.name)
-                    })?;
-                    let recode = match f.questionnaire {
-                        Questionnaire::V2019 => recodes.get(&v.name).map(|map| Recode {
-                            map: map.clone(),
-                            keep_2019: partial
-                                .contains(v.name.as_str())
-                                .then(|| index.get(&format!("{}{SUFFIX_2019}", v.name)).copied())
-                                .flatten(),
-                        }),
-                        Questionnaire::V2022 => None,
-                    };
-                    // A recode may list codes the dataformat does not label (2019 `dv00` 8,
-                    // "anders"): they are valid too.
-                    let mut valid: Vec<i16> = v.value_labels.iter().map(|(c, _)| *c).collect();
-                    if let Some(r) = &recode {
-                        let extra: Vec<i16> =
-                            r.map.iter().map(|(from, _)| *from).filter(|c| !valid.contains(c)).collect();
-                        valid.extend(extra);
-                    }
-                    let labels = v.value_labels.iter().map(|(c, l)| (fold_label(l), *c)).collect();
-                    Target::Answer(Answer { column, user_missing: v.user_missing.clone(), valid, labels, recode })
-                };
-                t.insert(v.name.clone(), target);
-            }
-        }
-
-        let names_2022: BTreeSet<&str> = v2022.variables.iter().map(|v| v.name.as_str()).collect();
-        let mut markers = HashMap::new();
-        markers.insert(
-            Questionnaire::V2019,
-            in_2019
-                .iter()
-                .filter(|n| !names_2022.contains(*n) && !excluded.contains_key(**n))
-                .map(|n| n.to_string())
-                .collect(),
-        );
-        markers.insert(
-            Questionnaire::V2022,
-            names_2022.iter().filter(|n| !in_2019.contains(*n)).map(|n| n.to_string()).collect(),
-        );
-
+        let plan = VersionPlan::of(&formats, map, recodes);
+        let (columns, index) = canonical_columns(&formats, &plan, excluded, recodes)?;
+        let targets = targets_of(&formats, &plan, &index, excluded, recodes)?;
+        let markers = markers_of(&formats, excluded);
         Ok(Codebook { formats, columns, targets, markers, routing: Vec::new(), aliases: HashMap::new() })
     }
 
@@ -598,6 +456,201 @@ impl Codebook {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
+}
+
+/// A string variable other than `wijknr` is open text or personal data: the list of exclusions
+/// must name it, so a new codebook with a new text field fails loudly here instead of leaking it.
+fn check_text_is_excluded(formats: &[Dataformat], excluded: &BTreeMap<String, String>) -> Result<()> {
+    for f in formats {
+        for v in &f.variables {
+            if v.text && v.name != "wijknr" && !excluded.contains_key(&v.name) {
+                bail!(
+                    "{} variable {} is text but not listed in config/{EXCLUDED_FILE}; \
+                     add it with the reason it must stay out of the lake",
+                    f.name,
+                    v.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How the 2019 variables reach the canonical (2022) columns, from the version map and the
+/// recodes.
+struct VersionPlan<'f> {
+    /// Recoded variables whose recode leaves some valid 2019 code without a 2022 counterpart:
+    /// they also keep a `<name>_2019` column.
+    partial: BTreeSet<String>,
+    /// Variables whose 2019 answers go to `<name>_2019` alone: the scale or the question changed
+    /// and no exact recode exists.
+    split: BTreeSet<String>,
+    /// 2019 name → 2022 name, for variables both versions have.
+    renamed: HashMap<String, String>,
+    /// The first (newest) 2019 dataformat's variable of each name.
+    first_2019: HashMap<&'f str, &'f Variable>,
+}
+
+impl<'f> VersionPlan<'f> {
+    fn of(formats: &'f [Dataformat], map: &[VersionMapRow], recodes: &BTreeMap<String, Vec<(i16, i16)>>) -> Self {
+        let mut first_2019: HashMap<&str, &Variable> = HashMap::new();
+        for v in formats[1..].iter().flat_map(|f| f.variables.iter()) {
+            first_2019.entry(v.name.as_str()).or_insert(v);
+        }
+        let partial = recodes
+            .iter()
+            .filter(|(name, rule)| {
+                first_2019
+                    .get(name.as_str())
+                    .is_some_and(|v| v.value_labels.iter().any(|(c, _)| !rule.iter().any(|(from, _)| from == c)))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let both = || map.iter().filter(|r| !r.var_2019.is_empty() && !r.var_2022.is_empty());
+        let split = both()
+            .filter(|r| {
+                r.notes.starts_with("comparable=no")
+                    || (r.change_kind == "recoded" && !recodes.contains_key(&r.var_2019))
+            })
+            .map(|r| r.var_2019.clone())
+            .collect();
+        let renamed = both().map(|r| (r.var_2019.clone(), r.var_2022.clone())).collect();
+        VersionPlan { partial, split, renamed, first_2019 }
+    }
+
+    /// Variables with a `<name>_2019` column.
+    fn keeps_2019(&self) -> BTreeSet<&str> {
+        self.split.iter().chain(&self.partial).map(String::as_str).collect()
+    }
+}
+
+fn is_questionnaire(v: &Variable, excluded: &BTreeMap<String, String>) -> bool {
+    ResearchVariable::from_name(&v.name).is_none() && !excluded.contains_key(&v.name)
+}
+
+/// The lake's questionnaire columns: the 2022 variables, then the `<name>_2019` columns, then the
+/// 2019-only variables; with each name's index.
+fn canonical_columns(
+    formats: &[Dataformat],
+    plan: &VersionPlan,
+    excluded: &BTreeMap<String, String>,
+    recodes: &BTreeMap<String, Vec<(i16, i16)>>,
+) -> Result<(Vec<Column>, HashMap<String, usize>)> {
+    let mut columns: Vec<Column> = Vec::new();
+    for v in formats[0].variables.iter().filter(|v| is_questionnaire(v, excluded)) {
+        let source = plan.renamed.iter().find(|(_, to)| **to == v.name).map(|(from, _)| from);
+        let comparability = match source {
+            None => Comparability::Only2022,
+            Some(s) if plan.split.contains(s) => Comparability::Only2022,
+            Some(s) if recodes.contains_key(s) => Comparability::Recoded,
+            Some(_) => Comparability::Both,
+        };
+        columns.push(column_of(v, v.name.clone(), comparability));
+    }
+    for name in plan.keeps_2019() {
+        let v = plan
+            .first_2019
+            .get(name)
+            .with_context(|| format!("{VERSION_MAP_FILE} names 2019 variable {name}, no 2019 dataformat has it"))?;
+        columns.push(column_of(v, format!("{name}{SUFFIX_2019}"), Comparability::Only2019));
+    }
+    let mut seen_2019_only = BTreeSet::new();
+    for f in &formats[1..] {
+        for v in f.variables.iter().filter(|v| is_questionnaire(v, excluded)) {
+            if !plan.renamed.contains_key(&v.name) && seen_2019_only.insert(v.name.clone()) {
+                columns.push(column_of(v, v.name.clone(), Comparability::Only2019));
+            }
+        }
+    }
+    let index = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+    Ok((columns, index))
+}
+
+/// Where each delivered variable of each version goes.
+fn targets_of(
+    formats: &[Dataformat],
+    plan: &VersionPlan,
+    index: &HashMap<String, usize>,
+    excluded: &BTreeMap<String, String>,
+    recodes: &BTreeMap<String, Vec<(i16, i16)>>,
+) -> Result<HashMap<Questionnaire, HashMap<String, Target>>> {
+    let mut targets: HashMap<Questionnaire, HashMap<String, Target>> = HashMap::new();
+    for f in formats {
+        let t = targets.entry(f.questionnaire).or_default();
+        for v in &f.variables {
+            if t.contains_key(&v.name) {
+                continue; // an earlier (newer) 2019 format already placed it
+            }
+            let target = if let Some(reason) = excluded.get(&v.name) {
+                Target::Excluded { reason: reason.clone() }
+            } else if let Some(r) = ResearchVariable::from_name(&v.name) {
+                Target::Research(r)
+            } else {
+                Target::Answer(answer_of(f, v, plan, index, recodes)?)
+            };
+            t.insert(v.name.clone(), target);
+        }
+    }
+    Ok(targets)
+}
+
+/// The canonical column a questionnaire variable of dataformat `f` fills, and how.
+fn answer_of(
+    f: &Dataformat,
+    v: &Variable,
+    plan: &VersionPlan,
+    index: &HashMap<String, usize>,
+    recodes: &BTreeMap<String, Vec<(i16, i16)>>,
+) -> Result<Answer> {
+    let canonical = match f.questionnaire {
+        Questionnaire::V2022 => v.name.clone(),
+        Questionnaire::V2019 if plan.split.contains(&v.name) => format!("{}{SUFFIX_2019}", v.name),
+        Questionnaire::V2019 => plan.renamed.get(&v.name).unwrap_or(&v.name).clone(),
+    };
+    let column = *index
+        .get(&canonical)
+        .with_context(|| format!("{} variable {} maps to unknown column {canonical}", f.name, v.name))?;
+    let recode = match f.questionnaire {
+        Questionnaire::V2019 => recodes.get(&v.name).map(|map| Recode {
+            map: map.clone(),
+            keep_2019: plan
+                .partial
+                .contains(&v.name)
+                .then(|| index.get(&format!("{}{SUFFIX_2019}", v.name)).copied())
+                .flatten(),
+        }),
+        Questionnaire::V2022 => None,
+    };
+    // A recode may list codes the dataformat does not label (2019 `dv00` 8, "anders"): they are
+    // valid too.
+    let mut valid: Vec<i16> = v.value_labels.iter().map(|(c, _)| *c).collect();
+    if let Some(r) = &recode {
+        let extra: Vec<i16> = r.map.iter().map(|(from, _)| *from).filter(|c| !valid.contains(c)).collect();
+        valid.extend(extra);
+    }
+    let labels = v.value_labels.iter().map(|(c, l)| (fold_label(l), *c)).collect();
+    Ok(Answer { column, user_missing: v.user_missing.clone(), valid, labels, recode })
+}
+
+/// The variables only one version has, per version: they decide a delivery's version.
+fn markers_of(formats: &[Dataformat], excluded: &BTreeMap<String, String>) -> HashMap<Questionnaire, BTreeSet<String>> {
+    let in_2019: BTreeSet<&str> =
+        formats[1..].iter().flat_map(|f| f.variables.iter().map(|v| v.name.as_str())).collect();
+    let names_2022: BTreeSet<&str> = formats[0].variables.iter().map(|v| v.name.as_str()).collect();
+    let mut markers = HashMap::new();
+    markers.insert(
+        Questionnaire::V2019,
+        in_2019
+            .iter()
+            .filter(|n| !names_2022.contains(*n) && !excluded.contains_key(**n))
+            .map(|n| n.to_string())
+            .collect(),
+    );
+    markers.insert(
+        Questionnaire::V2022,
+        names_2022.iter().filter(|n| !in_2019.contains(*n)).map(|n| n.to_string()).collect(),
+    );
+    markers
 }
 
 /// Folds a value label or a delivered label text for matching: lower case, no diacritics, runs

@@ -20,5 +20,6 @@ pub mod pipeline;
 pub mod population;
 pub mod report;
 pub mod state;
+#[cfg(feature = "synth")]
 pub mod synth;
 pub mod weight;

@@ -11,7 +11,7 @@ use crate::dedup;
 use crate::finding::{Finding, Severity};
 use crate::harmonise::{Batch, BatchSummary, Harmonised};
 use crate::ingest::Delivery;
-use crate::lake::DeliveryRecord;
+use crate::lake::{DeliveryRecord, UnixSeconds};
 use crate::state::ledger::DeliveryRow;
 
 /// A delivery's status in the contract's words (`deliveries.status`).
@@ -77,7 +77,7 @@ impl DeliveryOutcome {
             file_name: self.delivery.file_name.clone(),
             file_bytes: self.delivery.bytes as i64,
             file_blake3: self.delivery.blake3.clone(),
-            first_seen: self.delivery.modified,
+            first_seen: UnixSeconds(self.delivery.modified),
             format: self.delivery.format.as_str().to_string(),
             // Joint surveys list every municipality, comma-separated.
             gemeente_code: b.map(|b| b.municipalities.iter().map(|m| m.code.as_str()).collect::<Vec<_>>().join(",")),

@@ -5,23 +5,14 @@
 //! loads and validates against the codebook. It also agrees with the definitions the golden
 //! aggregate fixtures (`shared/golden/indicators/*/indicators.csv`) use.
 
+mod common;
+use common::shared;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burgerpeiling::codebook::Codebook;
 use burgerpeiling::indicators::catalogue::{Catalogue, Kind};
 use calamine::{Reader, Xlsx, open_workbook};
-
-/// `shared/` beside the project (as CI lays it out), else `$BURGERPEILING_SHARED`.
-fn shared() -> PathBuf {
-    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared"));
-    if beside.is_dir() {
-        return beside;
-    }
-    std::env::var_os("BURGERPEILING_SHARED")
-        .map(PathBuf::from)
-        .expect("shared/ is neither beside the project nor named by BURGERPEILING_SHARED")
-}
 
 /// One workbook row: name (the label) and data type, by code.
 struct WorkbookCode {

@@ -163,7 +163,7 @@ fn deliveries_are_upserted_and_keep_their_first_seen() {
     );
     // The ledger row becomes the lake's deliveries.parquet row.
     let record = burgerpeiling::lake::DeliveryRecord::from(a);
-    assert_eq!((record.jr, record.first_seen, record.rows_published), (Some(2023), 100, 9));
+    assert_eq!((record.jr, record.first_seen.0, record.rows_published), (Some(2023), 100, 9));
 }
 
 #[test]

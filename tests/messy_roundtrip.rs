@@ -5,8 +5,6 @@
 //! no finding but the skipped title rows; a `.sav`'s dictionary must carry the codebook's
 //! labels, value labels and missing values. The same seed must give byte-identical files.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -126,7 +124,10 @@ fn the_same_seed_gives_byte_identical_messy_files() {
     let opts = |out: &Path| SynthOptions { respondents: 20, ..options(out) };
     synth::synth(&opts(a.path()), &cb, &m).unwrap();
     synth::synth(&opts(b.path()), &cb, &m).unwrap();
-    let (fa, fb) = (common::files(a.path()), common::files(b.path()));
+    let (fa, fb) = (
+        burgerpeiling::synth::written_files(a.path()).unwrap(),
+        burgerpeiling::synth::written_files(b.path()).unwrap(),
+    );
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     let extensions: BTreeSet<&str> = fa.keys().filter_map(|k| k.rsplit_once('.').map(|(_, e)| e)).collect();
     for ext in ["xlsx", "xlsm", "xls", "ods", "csv", "txt", "sav"] {

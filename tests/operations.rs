@@ -3,8 +3,6 @@
 //! one year; a second run on the same state exits 4; a run killed at any moment leaves a lake
 //! that reads whole, and the next run recovers.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -97,7 +95,7 @@ impl Setup {
 
     /// Every file of the lake: relative path → bytes.
     fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        common::files(&self.lake())
+        burgerpeiling::synth::written_files(&self.lake()).unwrap()
     }
 }
 
@@ -226,7 +224,7 @@ fn assert_same_as_a_cold_build(s: &Setup) {
     let out = s.command_on(&["run"], &lake, &state).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let incremental = s.snapshot();
-    let cold = common::files(&lake);
+    let cold = burgerpeiling::synth::written_files(&lake).unwrap();
     let comparable = |m: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, String> {
         m.iter()
             .filter(|(p, _)| {

@@ -3,22 +3,13 @@
 //! municipalities by name), their alignment to the `ch02` bands, weighting against them, and
 //! the contract CSV round trip and error messages of `population::load_dir`.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::shared;
+use std::path::Path;
 
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::population::{self, PopulationRow, PopulationTable};
 use burgerpeiling::weight::{self, Respondent, WeightOptions, align};
-
-fn shared() -> PathBuf {
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.is_dir() {
-        return beside;
-    }
-    match std::env::var_os("BURGERPEILING_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => panic!("shared/ not found beside the repository; set BURGERPEILING_SHARED"),
-    }
-}
 
 fn cbs(file: &str) -> Vec<u8> {
     std::fs::read(shared().join("reference-data/cbs").join(file)).unwrap()

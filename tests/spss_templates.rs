@@ -2,21 +2,11 @@
 //! that was extracted from those very files: any difference is a reader bug. This test must
 //! not depend on anything but the templates and the codebook CSVs in `shared/`.
 
-use std::path::PathBuf;
+mod common;
+use common::shared;
 
 use burgerpeiling::ingest::Cell;
 use burgerpeiling::ingest::spss::{self, SavValue};
-
-/// `shared/` beside the project (as CI lays it out), else `$BURGERPEILING_SHARED`.
-fn shared_dir() -> PathBuf {
-    let beside = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared"));
-    if beside.is_dir() {
-        return beside;
-    }
-    std::env::var_os("BURGERPEILING_SHARED")
-        .map(PathBuf::from)
-        .expect("shared/ is neither beside the project nor named by BURGERPEILING_SHARED")
-}
 
 /// Codes as the codebook writes them: whole numbers without a decimal point.
 fn code(v: &SavValue) -> String {
@@ -28,7 +18,7 @@ fn code(v: &SavValue) -> String {
 }
 
 fn check(template: &str, codebook: &str, expected_variables: usize) {
-    let shared = shared_dir();
+    let shared = shared();
     let path = shared.join("reference-data/vng-dataformat").join(template);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (file, findings) = spss::read(&bytes, template);
@@ -85,7 +75,7 @@ fn template_v12_matches_codebook() {
 #[test]
 fn template_v13_matches_codebook_with_very_long_strings() {
     check("Burgerpeling-dataformat-v13.sav", "dataformat-2019-v13.csv", 195);
-    let shared = shared_dir();
+    let shared = shared();
     let bytes = std::fs::read(shared.join("reference-data/vng-dataformat/Burgerpeling-dataformat-v13.sav"))
         .expect("v13 template");
     let file = spss::read(&bytes, "v13").0.expect("v13 reads");

@@ -12,23 +12,14 @@
 //! pipeline options refuse) and sparse-cell merging (`min_cell: 1`; `poststrat_age_wijk` has a
 //! 5-respondent cell that the default `min_cell` 10 would merge).
 
+mod common;
+use common::shared;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use burgerpeiling::population::{self, PopulationTable};
 use burgerpeiling::weight::{self, Method, MunicipalityYearWeights, Respondent, Trim, WeightOptions, align, trim};
 use proptest::prelude::*;
-
-fn shared() -> PathBuf {
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if beside.is_dir() {
-        return beside;
-    }
-    match std::env::var_os("BURGERPEILING_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => panic!("shared/ not found beside the repository; set BURGERPEILING_SHARED"),
-    }
-}
 
 fn case_dir(case: &str) -> PathBuf {
     shared().join("golden/weights").join(case)

@@ -408,6 +408,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "synth")]
     fn a_truncated_xls_is_corrupt_at_every_cut_never_a_panic() {
         use crate::codebook::Codebook;
         use crate::municipality::Municipalities;

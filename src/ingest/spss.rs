@@ -653,7 +653,8 @@ impl Data<'_> {
     }
 }
 
-#[cfg(test)]
+// The tests need synth's `.sav` writer: they run under `make test` (features kill-points, synth).
+#[cfg(all(test, feature = "synth"))]
 mod tests {
     //! The test files are written by synth's `.sav` writer (`crate::synth::messy::sav`), the
     //! one that also writes the messy `.sav` deliveries. It is a separate implementation of the

@@ -8,6 +8,10 @@
 //! about data.
 
 mod recover;
+pub(crate) mod table;
+
+pub use table::UnixSeconds;
+use table::lake_table;
 
 pub use recover::clean_leftovers;
 
@@ -17,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, StringBuilder};
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -170,6 +174,7 @@ pub fn year_record_batch(table: &YearTable, codebook: &Codebook, weights: &RowWe
     RecordBatch::try_new(respondent_schema(codebook), columns).context("building the respondents record batch")
 }
 
+lake_table! {
 /// What the lake stores about one delivery (`deliveries.parquet`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeliveryRecord {
@@ -177,8 +182,8 @@ pub struct DeliveryRecord {
     pub file_name: String,
     pub file_bytes: i64,
     pub file_blake3: String,
-    /// Seconds since the Unix epoch.
-    pub first_seen: i64,
+    /// When a run first saw the file (its modification time then), as a UTC timestamp.
+    pub first_seen: UnixSeconds,
     pub format: String,
     pub gemeente_code: Option<String>,
     pub jr: Option<i16>,
@@ -193,7 +198,9 @@ pub struct DeliveryRecord {
     pub findings_error: i64,
     pub findings_warning: i64,
 }
+}
 
+lake_table! {
 /// One row of `weighting.parquet`: a weighting cell of a municipality-year (or of the nation,
 /// `NL01`), with the municipality-year's diagnostics repeated on each row.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -218,131 +225,6 @@ pub struct WeightingRecord {
     pub population_source: String,
     pub population_year: i16,
 }
-
-/// The record batch of `weighting.parquet`.
-pub fn weighting_record_batch(records: &[WeightingRecord]) -> Result<RecordBatch> {
-    use arrow_array::{BooleanArray, Int16Array, Int64Array};
-    let strings = |f: &dyn Fn(&WeightingRecord) -> Option<&str>| -> ArrayRef {
-        Arc::new(records.iter().map(f).collect::<StringArray>())
-    };
-    let floats = |f: &dyn Fn(&WeightingRecord) -> Option<f64>| -> ArrayRef {
-        Arc::new(records.iter().map(f).collect::<Float64Array>())
-    };
-    let ints =
-        |f: &dyn Fn(&WeightingRecord) -> i64| -> ArrayRef { Arc::new(records.iter().map(f).collect::<Int64Array>()) };
-    let schema = Schema::new(vec![
-        Field::new("jr", DataType::Int16, false),
-        Field::new("gemeente_code", DataType::Utf8, false),
-        Field::new("cell", DataType::Utf8, false),
-        Field::new("population", DataType::Float64, true),
-        Field::new("population_share", DataType::Float64, true),
-        Field::new("respondents", DataType::Int64, false),
-        Field::new("weight", DataType::Float64, false),
-        Field::new("collapsed_from", DataType::Utf8, true),
-        Field::new("trimmed", DataType::Int64, false),
-        Field::new("n", DataType::Int64, false),
-        Field::new("n_effective", DataType::Float64, false),
-        Field::new("deff_kish", DataType::Float64, false),
-        Field::new("weight_min", DataType::Float64, false),
-        Field::new("weight_max", DataType::Float64, false),
-        Field::new("method", DataType::Utf8, false),
-        Field::new("converged", DataType::Boolean, false),
-        Field::new("iterations", DataType::Int64, false),
-        Field::new("population_source", DataType::Utf8, false),
-        Field::new("population_year", DataType::Int16, false),
-    ]);
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(records.iter().map(|r| r.jr).collect::<Int16Array>()),
-        strings(&|r| Some(&r.gemeente_code)),
-        strings(&|r| Some(&r.cell)),
-        floats(&|r| r.population),
-        floats(&|r| r.population_share),
-        ints(&|r| r.respondents),
-        floats(&|r| Some(r.weight)),
-        strings(&|r| r.collapsed_from.as_deref()),
-        ints(&|r| r.trimmed),
-        ints(&|r| r.n),
-        floats(&|r| Some(r.n_effective)),
-        floats(&|r| Some(r.deff_kish)),
-        floats(&|r| Some(r.weight_min)),
-        floats(&|r| Some(r.weight_max)),
-        strings(&|r| Some(&r.method)),
-        Arc::new(records.iter().map(|r| Some(r.converged)).collect::<BooleanArray>()),
-        ints(&|r| r.iterations),
-        strings(&|r| Some(&r.population_source)),
-        Arc::new(records.iter().map(|r| r.population_year).collect::<Int16Array>()),
-    ];
-    RecordBatch::try_new(Arc::new(schema), columns).context("building the weighting record batch")
-}
-
-/// The record batch of `deliveries.parquet`.
-pub fn deliveries_record_batch(records: &[DeliveryRecord]) -> Result<RecordBatch> {
-    let s = |f: &dyn Fn(&DeliveryRecord) -> Option<&str>| -> ArrayRef {
-        let mut b = StringBuilder::new();
-        for r in records {
-            b.append_option(f(r));
-        }
-        Arc::new(b.finish())
-    };
-    let i16s = |f: &dyn Fn(&DeliveryRecord) -> Option<i16>| -> ArrayRef {
-        let mut b = Int16Builder::new();
-        for r in records {
-            b.append_option(f(r));
-        }
-        Arc::new(b.finish())
-    };
-    let i64s = |f: &dyn Fn(&DeliveryRecord) -> i64| -> ArrayRef {
-        let mut b = Int64Builder::new();
-        for r in records {
-            b.append_value(f(r));
-        }
-        Arc::new(b.finish())
-    };
-    let first_seen: ArrayRef = Arc::new(
-        arrow_array::TimestampSecondArray::from(records.iter().map(|r| r.first_seen).collect::<Vec<_>>())
-            .with_timezone("UTC"),
-    );
-    let schema = Schema::new(vec![
-        Field::new("delivery_id", DataType::Utf8, false),
-        Field::new("file_name", DataType::Utf8, false),
-        Field::new("file_bytes", DataType::Int64, false),
-        Field::new("file_blake3", DataType::Utf8, false),
-        Field::new("first_seen", DataType::Timestamp(arrow_schema::TimeUnit::Second, Some("UTC".into())), false),
-        Field::new("format", DataType::Utf8, false),
-        Field::new("gemeente_code", DataType::Utf8, true),
-        Field::new("jr", DataType::Int16, true),
-        Field::new("kw", DataType::Int16, true),
-        Field::new("org", DataType::Int16, true),
-        Field::new("vragenlijst", DataType::Utf8, true),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("reason", DataType::Utf8, true),
-        Field::new("rows_read", DataType::Int64, false),
-        Field::new("rows_published", DataType::Int64, false),
-        Field::new("rows_dropped_duplicate", DataType::Int64, false),
-        Field::new("findings_error", DataType::Int64, false),
-        Field::new("findings_warning", DataType::Int64, false),
-    ]);
-    let columns: Vec<ArrayRef> = vec![
-        s(&|r| Some(&r.delivery_id)),
-        s(&|r| Some(&r.file_name)),
-        i64s(&|r| r.file_bytes),
-        s(&|r| Some(&r.file_blake3)),
-        first_seen,
-        s(&|r| Some(&r.format)),
-        s(&|r| r.gemeente_code.as_deref()),
-        i16s(&|r| r.jr),
-        i16s(&|r| r.kw),
-        i16s(&|r| r.org),
-        s(&|r| r.vragenlijst.as_deref()),
-        s(&|r| Some(&r.status)),
-        s(&|r| r.reason.as_deref()),
-        i64s(&|r| r.rows_read),
-        i64s(&|r| r.rows_published),
-        i64s(&|r| r.rows_dropped_duplicate),
-        i64s(&|r| r.findings_error),
-        i64s(&|r| r.findings_warning),
-    ];
-    RecordBatch::try_new(Arc::new(schema), columns).context("building the deliveries record batch")
 }
 
 /// The Parquet settings every lake file is written with. `metadata` goes into the file's

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::RunOptions;
-use crate::config::PRODUCT_VERSION;
+use crate::config::{Limits, PRODUCT_VERSION};
 use crate::ingest::{self, Delivery};
 use crate::outcome::Status;
 use crate::state::ledger::{DeliveryRow, Ledger};
@@ -107,4 +107,32 @@ pub fn published_inputs_key(lake: &Path) -> Option<String> {
 /// The survey year the ledger knows for each delivery id (for `reprocess --year`).
 pub fn known_years(ledger: &Ledger) -> Result<BTreeMap<String, Option<u16>>> {
     Ok(ledger.known_deliveries()?.into_iter().map(|r| (r.delivery_id, r.year)).collect())
+}
+
+/// What the next run would find, for `status`: files the ledger does not know yet, and how
+/// many published deliveries' files left the inbox.
+pub struct Preview {
+    /// File names of new or changed files.
+    pub new: Vec<String>,
+    pub gone: usize,
+}
+
+/// Discovers the inbox and compares it with the ledger, without reading or recording anything.
+pub fn preview(inbox: &Path, limits: &Limits, ledger: &Ledger) -> Result<Preview> {
+    let fingerprint = |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
+    let found = ingest::discover::discover_with(inbox, limits.max_file_bytes, &fingerprint)?;
+    let rows = ledger.known_deliveries()?;
+    let known: BTreeSet<&str> = rows.iter().map(|d| d.delivery_id.as_str()).collect();
+    let present: BTreeSet<&str> = found.deliveries.iter().map(|d| d.id.as_str()).collect();
+    // Rejected and copied files publish nothing, so their absence changes nothing.
+    let gone = rows
+        .iter()
+        .filter(|d| !matches!(d.status, Status::Rejected | Status::DuplicateFile))
+        .map(|d| d.delivery_id.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|id| !present.contains(id))
+        .count();
+    let new = found.deliveries.iter().filter(|d| !known.contains(d.id.as_str())).map(|d| d.file_name.clone()).collect();
+    Ok(Preview { new, gone })
 }

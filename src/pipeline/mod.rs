@@ -22,6 +22,7 @@ mod read;
 mod settle;
 mod years;
 
+pub use inbox::{Preview, preview};
 pub use read::process;
 pub use years::{WeighedYear, weigh_year};
 

@@ -137,14 +137,14 @@ pub fn tables(
         lake_dir,
         cx.staging,
         "deliveries.parquet",
-        &lake::deliveries_record_batch(&records)?,
+        &DeliveryRecord::record_batch(&records)?,
         lake::writer_properties(&metadata)?,
     )?;
     lake::publish_file(
         lake_dir,
         cx.staging,
         "weighting.parquet",
-        &lake::weighting_record_batch(weighting_records)?,
+        &WeightingRecord::record_batch(weighting_records)?,
         lake::writer_properties(&metadata)?,
     )?;
     let response = report::response(outcomes);

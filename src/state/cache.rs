@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::codebook::{Codebook, Questionnaire};
 use crate::finding::{Finding, RULES, Severity};
 use crate::harmonise::{Batch, BatchSummary, ColumnMapping, Harmonised};
+use crate::lake;
 use crate::municipality::Municipality;
 
 /// The cache's directory inside the state directory.
@@ -316,25 +317,28 @@ fn questionnaire(s: &str) -> Result<Questionnaire> {
 
 /// The per-row columns of the `.arrow` file, before the answer columns. Answer columns follow
 /// under their codebook names, Int16.
-fn fixed_fields() -> Vec<Field> {
-    vec![
-        Field::new("gemeente", DataType::UInt32, false),
-        Field::new("source_row", DataType::Int32, false),
-        Field::new("respondent", DataType::Utf8, true),
-        Field::new("gemnr", DataType::Int16, true),
-        Field::new("jr", DataType::Int16, true),
-        Field::new("kw", DataType::Int16, true),
-        Field::new("veldwerkmodus", DataType::Int16, true),
-        Field::new("org", DataType::Int16, true),
-        Field::new("wijknr", DataType::Utf8, true),
-        Field::new("weging", DataType::Float64, true),
-        Field::new("complete", DataType::Boolean, false),
-    ]
-}
+/// The batch columns a cache file holds besides the answers, in file order after the
+/// municipality index. Their types and nullability are the lake's (`lake::respondent_schema`):
+/// one definition of the respondent schema.
+const CACHED_COLUMNS: [&str; 10] =
+    ["source_row", "respondent", "gemnr", "jr", "kw", "veldwerkmodus", "org", "wijknr", "weging", "complete"];
 
+/// The cache file's schema: `gemeente` (the row's index into the entry's municipalities, which
+/// only the cache needs), [`CACHED_COLUMNS`], then the questionnaire columns; every field as the
+/// lake's respondent schema defines it, without the lake's labels.
 fn schema(codebook: &Codebook) -> Schema {
-    let mut fields = fixed_fields();
-    fields.extend(codebook.columns.iter().map(|c| Field::new(&c.name, DataType::Int16, true)));
+    let lake = lake::respondent_schema(codebook);
+    let bare = |name: &str| -> Field {
+        match lake.field_with_name(name) {
+            Ok(f) => Field::new(name, f.data_type().clone(), f.is_nullable()),
+            // Both lists are the code's own: a missing name is a programming error that every
+            // cache test would catch at once.
+            Err(_) => unreachable!("{name} is a column of the lake's respondent schema"),
+        }
+    };
+    let mut fields = vec![Field::new("gemeente", DataType::UInt32, false)];
+    fields.extend(CACHED_COLUMNS.iter().map(|n| bare(n)));
+    fields.extend(codebook.columns.iter().map(|c| bare(&c.name)));
     Schema::new(fields)
 }
 
@@ -485,7 +489,7 @@ fn decode_batch(bytes: &[u8], meta: BatchMeta, codebook: &Codebook) -> Result<Ba
     let weging = column(9).downcast_ref::<Float64Array>().context("weging is not Float64")?.iter().collect();
     let complete_array = column(10).downcast_ref::<BooleanArray>().context("complete is not Boolean")?;
     let complete = complete_array.values().iter().collect();
-    let first_answer = fixed_fields().len();
+    let first_answer = 1 + CACHED_COLUMNS.len();
     let answers = (first_answer..batch.num_columns()).map(int16).collect::<Result<Vec<_>>>()?;
     Ok(Batch {
         delivery_id: meta.delivery_id,

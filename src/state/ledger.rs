@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::lake::DeliveryRecord;
+use crate::lake::{DeliveryRecord, UnixSeconds};
 use crate::outcome::Status;
 
 /// The ledger's file name inside the state directory.
@@ -151,7 +151,7 @@ impl From<&DeliveryRow> for DeliveryRecord {
             file_name: d.file_name.clone(),
             file_bytes: to_i64(d.file_bytes),
             file_blake3: d.file_blake3.clone(),
-            first_seen: d.first_seen,
+            first_seen: UnixSeconds(d.first_seen),
             format: d.format.clone(),
             gemeente_code: d.gemeente_code.clone(),
             jr: d.year.and_then(|y| i16::try_from(y).ok()),

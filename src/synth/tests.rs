@@ -36,20 +36,7 @@ fn small(out: &Path, seed: u64) -> SynthOptions {
 
 /// Every file under `dir`, relative path → bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    super::written_files(dir).unwrap()
 }
 
 fn format_of<'a>(cb: &'a Codebook, d: &GeneratedDelivery) -> &'a crate::codebook::Dataformat {

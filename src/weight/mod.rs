@@ -333,69 +333,15 @@ pub fn weight_municipality_year(
             others.into_iter().collect::<Vec<_>>().join(", ")
         )));
     }
-    let mut notes = Vec::new();
-    let invalid = rows.iter().filter(|r| r.age_band.is_some() && ch02(r).is_none()).count();
-    if invalid > 0 {
-        notes.push(note(
-            finding::WEIGHT_MISSING_AGE,
-            format!("{invalid} rows have a ch02 code outside 1..6; treated as missing age"),
-        ));
-    }
-    let missing = rows.iter().filter(|r| ch02(r).is_none()).count();
-    if missing > 0 {
-        notes.push(note(
-            finding::WEIGHT_MISSING_AGE,
-            format!("{missing} of {} rows without age (ch02) get weight 1", rows.len()),
-        ));
-    }
-
+    let mut notes = age_notes(rows);
     let (gm_pop, gm_aligned) =
         aligned_region(population, &gm, year)?.ok_or_else(|| WeightError::NoPopulation { region: gm.clone(), year })?;
-
-    // Districts named by the rows that the population knows (for the year or an earlier one).
-    let wijken: BTreeSet<&str> = rows.iter().filter_map(|r| r.wijknr.as_deref()).collect();
-    let mut districts: BTreeMap<String, (RegionPopulation, Aligned)> = BTreeMap::new();
-    for wk in wijken {
-        match aligned_region(population, wk, year) {
-            Ok(Some(d)) => {
-                districts.insert(wk.to_string(), d);
-            }
-            Ok(None) => {}
-            Err(e) => notes
-                .push(note(finding::WEIGHT_POPULATION_UNUSABLE, format!("{e}; the district is treated as unknown"))),
-        }
-    }
+    let districts = known_districts(rows, population, year, &mut notes);
     let with_district = rows.iter().filter(|r| r.wijknr.as_deref().is_some_and(|w| districts.contains_key(w))).count();
     let coverage = with_district as f64 / rows.len() as f64;
-    // A district whose only band is an open one from 18 (or whose open band merges every ch02
-    // band) gives a total, not an age distribution: it can be raked, not crossed.
-    let age_detail = !districts.is_empty() && districts.values().all(|(_, a)| a.groups.len() > 1);
-    let unavailable = |method: Method, reason: String| WeightError::MethodUnavailable {
-        region: gm.clone(),
-        year,
-        method: method.as_str(),
-        reason,
-    };
-    let method = match opts.method {
-        Method::Auto if coverage >= opts.district_coverage && !districts.is_empty() => {
-            if age_detail {
-                Method::AgeDistrict
-            } else {
-                Method::Rake
-            }
-        }
-        Method::Auto => Method::Age,
-        Method::AgeDistrict if !age_detail => {
-            return Err(unavailable(
-                Method::AgeDistrict,
-                "the population has no age bands for the respondents' districts".into(),
-            ));
-        }
-        Method::Rake if districts.is_empty() => {
-            return Err(unavailable(Method::Rake, "the population has none of the respondents' districts".into()));
-        }
-        m => m,
-    };
+    let method = choose_method(opts, coverage, &districts).map_err(|(method, reason)| {
+        WeightError::MethodUnavailable { region: gm.clone(), year, method: method.as_str(), reason }
+    })?;
     notes.push(note(
         finding::WEIGHT_METHOD,
         format!(
@@ -447,6 +393,74 @@ pub fn weight_municipality_year(
         ));
     }
     finish(year, &gm, rows, calibrated, pop_source, pop_year, opts, notes)
+}
+
+/// Notes on rows without a usable age: they get weight 1.
+fn age_notes(rows: &[Respondent]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    let invalid = rows.iter().filter(|r| r.age_band.is_some() && ch02(r).is_none()).count();
+    if invalid > 0 {
+        notes.push(note(
+            finding::WEIGHT_MISSING_AGE,
+            format!("{invalid} rows have a ch02 code outside 1..6; treated as missing age"),
+        ));
+    }
+    let missing = rows.iter().filter(|r| ch02(r).is_none()).count();
+    if missing > 0 {
+        notes.push(note(
+            finding::WEIGHT_MISSING_AGE,
+            format!("{missing} of {} rows without age (ch02) get weight 1", rows.len()),
+        ));
+    }
+    notes
+}
+
+/// The districts named by the rows that the population knows (for the year or an earlier one),
+/// aligned to the age bands; an unusable district table is a note and the district unknown.
+fn known_districts(
+    rows: &[Respondent],
+    population: &PopulationTable,
+    year: u16,
+    notes: &mut Vec<Note>,
+) -> BTreeMap<String, (RegionPopulation, Aligned)> {
+    let wijken: BTreeSet<&str> = rows.iter().filter_map(|r| r.wijknr.as_deref()).collect();
+    let mut districts = BTreeMap::new();
+    for wk in wijken {
+        match aligned_region(population, wk, year) {
+            Ok(Some(d)) => {
+                districts.insert(wk.to_string(), d);
+            }
+            Ok(None) => {}
+            Err(e) => notes
+                .push(note(finding::WEIGHT_POPULATION_UNUSABLE, format!("{e}; the district is treated as unknown"))),
+        }
+    }
+    districts
+}
+
+/// The method for a municipality-year: `auto` picks by district coverage; an explicit method the
+/// population cannot support is refused with the reason.
+fn choose_method(
+    opts: &WeightOptions,
+    coverage: f64,
+    districts: &BTreeMap<String, (RegionPopulation, Aligned)>,
+) -> Result<Method, (Method, String)> {
+    // A district whose only band is an open one from 18 (or whose open band merges every ch02
+    // band) gives a total, not an age distribution: it can be raked, not crossed.
+    let age_detail = !districts.is_empty() && districts.values().all(|(_, a)| a.groups.len() > 1);
+    match opts.method {
+        Method::Auto if coverage >= opts.district_coverage && !districts.is_empty() => {
+            Ok(if age_detail { Method::AgeDistrict } else { Method::Rake })
+        }
+        Method::Auto => Ok(Method::Age),
+        Method::AgeDistrict if !age_detail => {
+            Err((Method::AgeDistrict, "the population has no age bands for the respondents' districts".into()))
+        }
+        Method::Rake if districts.is_empty() => {
+            Err((Method::Rake, "the population has none of the respondents' districts".into()))
+        }
+        m => Ok(m),
+    }
 }
 
 /// "N districts, table years …, from …".
