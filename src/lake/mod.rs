@@ -7,6 +7,7 @@
 //! renamed in; `recover` puts back what a publish killed half-way left. Makes no decisions
 //! about data.
 
+pub mod io_error;
 mod recover;
 
 pub use recover::clean_leftovers;
