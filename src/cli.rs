@@ -11,6 +11,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, PipelineFile, UsageError};
+use crate::lake::io_error::{self, Place};
 use crate::outcome::{DeliveryOutcome, Status};
 use crate::pipeline::{self, RunOptions};
 #[cfg(feature = "synth")]
@@ -210,7 +211,11 @@ pub fn main() -> i32 {
     match execute(&cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A full, read-only or forbidden file system gets its explanation in Dutch.
+            match e.downcast_ref::<crate::lake::io_error::IoFailure>() {
+                Some(failure) => eprintln!("fout: {failure}"),
+                None => eprintln!("error: {e:#}"),
+            }
             if e.downcast_ref::<pipeline::LockHeld>().is_some() {
                 4
             } else if e.downcast_ref::<UsageError>().is_some() {
@@ -427,7 +432,11 @@ fn run_pipeline(cli: &Cli, at: &Locations, mode: RunMode) -> Result<pipeline::Ru
         reprocess: mode.reprocess,
         progress: show_progress(cli.progress),
     };
-    let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
+    let places = [
+        Place { name: "het meer", flag: "--lake", dir: opts.lake.clone() },
+        Place { name: "de state-map", flag: "--state", dir: opts.state.clone() },
+    ];
+    let summary = pipeline::run(&opts, &config, &pipeline_bytes).map_err(|e| io_error::explain(e, &places))?;
     if cli.quiet == 0 {
         println!("lake: {}", summary.lake.display());
         if summary.nothing_new {

@@ -1,5 +1,7 @@
 //! Other engines take over from the lake as it is: DuckDB (Python package, installed by
-//! `.ci/run`) reads the respondents with hive partitioning and gets the row counts synth wrote.
+//! `.ci/run`) reads the respondents with hive partitioning and gets the row counts synth wrote;
+//! pyarrow, Polars and DuckDB each show every lake file's metadata (product version, codebook,
+//! hashes, delivery ids), which the product puts into the footer and into the Arrow schema.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -53,4 +55,18 @@ fn duckdb_reads_the_lake_with_hive_partitioning() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "DuckDB did not read the lake as expected (needs `pip install duckdb`):\n{text}");
     assert!(text.contains("duckdb: ok"), "{text}");
+
+    let mut files = vec![lake.join("deliveries.parquet"), lake.join("weighting.parquet")];
+    files.extend(expected.keys().map(|year| lake.join(format!("respondents/jaar={year}/part-0000.parquet"))));
+    let out = Command::new("python3")
+        .arg(Path::new(ROOT).join("tests/engines_read_metadata.py"))
+        .args(&files)
+        .output()
+        .expect("python3 is needed for this test (.ci/run installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "an engine does not show the file metadata (needs `pip install pyarrow polars duckdb`):\n{text}"
+    );
+    assert!(text.contains("metadata: ok") && text.matches(": ok").count() == 3 * files.len() + 1, "{text}");
 }

@@ -7,6 +7,7 @@
 //! renamed in; `recover` puts back what a publish killed half-way left. Makes no decisions
 //! about data.
 
+pub mod io_error;
 mod recover;
 pub(crate) mod table;
 
@@ -241,8 +242,22 @@ pub fn writer_properties(metadata: &[(String, String)]) -> Result<WriterProperti
         .build())
 }
 
+/// The batch with the file's key-value metadata also in its Arrow schema. The Parquet footer
+/// holds the keys either way, but pyarrow, Polars and DuckDB show a file's metadata from the
+/// Arrow schema the writer stores in the footer (`ARROW:schema`), which otherwise has none.
+/// Arrow keeps schema metadata sorted, so the bytes stay the same on the same inputs.
+fn with_schema_metadata(batch: &RecordBatch, props: &WriterProperties) -> Result<RecordBatch> {
+    let mut metadata = batch.schema().metadata().clone();
+    for kv in props.key_value_metadata().into_iter().flatten() {
+        metadata.insert(kv.key.clone(), kv.value.clone().unwrap_or_default());
+    }
+    let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));
+    batch.clone().with_schema(schema).context("putting the file metadata into the Arrow schema")
+}
+
 /// Writes one Parquet file at `path`, fully synced.
 fn write_parquet(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<()> {
+    let batch = &with_schema_metadata(batch, &props)?;
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
     writer.write(batch)?;

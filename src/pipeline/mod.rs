@@ -198,7 +198,7 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     let cx = publish::PublishContext { opts, config, run_id, staging: &staging, inputs_hash: &inputs_hash };
     let published = publish::swap_years(&plans, built, &cx, ledger)?;
     let outcomes = settle::settle(outcomes, published.deliveries);
-    outcomes.iter().for_each(log_findings);
+    log_findings(&outcomes);
     stages.done("publish years");
 
     let (records, deliveries_file, response) =
@@ -328,17 +328,35 @@ impl Stages {
     }
 }
 
-fn log_findings(o: &DeliveryOutcome) {
-    for f in &o.findings {
+/// Logs the run's findings: one line per rule at the default level (how many files and rows),
+/// the per-file lines only at `-v`, so a rule that hits every file does not flood the log. A
+/// rejection stays one warning per file: each names a file that is not published.
+fn log_findings(outcomes: &[DeliveryOutcome]) {
+    // Rule id → (severity, files, summed count), in rule-id order so the log is the same every run.
+    let mut per_rule: BTreeMap<&str, (Severity, usize, u64)> = BTreeMap::new();
+    for o in outcomes {
         let file = &o.delivery.file_name;
-        let column = f.column.as_deref();
-        match f.severity {
-            Severity::Error => {
-                tracing::warn!(file = %file, rule = f.rule, column, count = f.count, "rejected: {}", f.message)
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &o.findings {
+            let entry = per_rule.entry(f.rule).or_insert((f.severity, 0, 0));
+            entry.2 += f.count;
+            if seen.insert(f.rule) {
+                entry.1 += 1;
             }
-            Severity::Warning => tracing::info!(file = %file, rule = f.rule, column, count = f.count, "{}", f.message),
-            Severity::Info => tracing::debug!(file = %file, rule = f.rule, column, count = f.count, "{}", f.message),
+            let column = f.column.as_deref();
+            match f.severity {
+                Severity::Error => {
+                    tracing::warn!(file = %file, rule = f.rule, column, count = f.count, "rejected: {}", f.message)
+                }
+                Severity::Warning | Severity::Info => {
+                    tracing::debug!(file = %file, rule = f.rule, column, count = f.count, "{}", f.message)
+                }
+            }
         }
+    }
+    for (rule, (severity, files, count)) in per_rule {
+        let severity = severity.as_str();
+        tracing::info!(rule, severity, files, count, "{rule} ({severity}): {files} bestand(en), aantal {count}");
     }
 }
 

@@ -7,6 +7,7 @@
 //! by the schemas in `docs/schemas/`; a test validates every report against them.
 
 pub mod html;
+pub mod nl;
 
 use std::collections::BTreeMap;
 use std::path::Path;
