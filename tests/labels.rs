@@ -71,8 +71,13 @@ fn string(b: &RecordBatch, name: &str, i: usize) -> String {
     a.value(i).to_string()
 }
 
-/// The delivery reports in the lake: every finding as (rule, column, rows, count).
-fn report_findings(lake: &Path) -> Vec<Vec<(String, Option<String>, Vec<u64>, u64)>> {
+/// A finding as the tests compare it: rule, column, rows, count.
+type FindingLine = (String, Option<String>, Vec<u64>, u64);
+/// A lake row as the tests compare it: jr, kw, veldwerkmodus, org.
+type LakeRow = (u16, Option<i16>, Option<i16>, Option<i16>);
+
+/// The delivery reports in the lake: every finding of each.
+fn report_findings(lake: &Path) -> Vec<Vec<FindingLine>> {
     let mut out = Vec::new();
     for e in fs::read_dir(lake.join("reports/deliveries")).unwrap() {
         let path = e.unwrap().path();
@@ -130,7 +135,7 @@ fn labelled_deliveries_publish_their_codes_and_only_their_respondents() {
             got.insert(string(&b, "respondent_key", i), values);
         }
     }
-    let expected: BTreeMap<String, (u16, Option<i16>, Option<i16>, Option<i16>)> = expected_rows(&generated)
+    let expected: BTreeMap<String, LakeRow> = expected_rows(&generated)
         .into_iter()
         .map(|(k, (y, kw, mode, org))| (k, (y, Some(kw), Some(mode), Some(org))))
         .collect();

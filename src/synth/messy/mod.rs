@@ -524,8 +524,8 @@ pub(crate) fn write_grid(grid: &Grid, d: &GeneratedDelivery, codebook: &Codebook
     match (d.format, q.text) {
         (Format::Xlsx, _) => xlsx::workbook(grid, d, false),
         (Format::Xlsm, _) => xlsx::workbook(grid, d, true),
-        (Format::Xls, _) => xls::workbook(&grid),
-        (Format::Ods, _) => ods::workbook(&grid),
+        (Format::Xls, _) => xls::workbook(grid),
+        (Format::Ods, _) => ods::workbook(grid),
         (Format::Csv | Format::Txt, Some(t)) => text::delimited(&grid.sheets[grid.data_sheet], &t),
         (Format::Csv | Format::Txt, None) => {
             anyhow::bail!("{}: a delimited format without text quirks", d.file_name)
