@@ -5,6 +5,11 @@
 //! delivered respondent number (digits zero-padded to 6). A number that occurs again gets `-2`,
 //! `-3`, … in the order of the batches and their rows. Rows are sorted by `gemeente_code`,
 //! then `respondent_key`. Pure: no I/O.
+//!
+//! [`check_year`] holds a year to the lake's invariants before it is written: every row
+//! carries the partition's year, and every key is well formed from a real respondent number
+//! (or, for a row without one, its source row). Harmonising guarantees both, so a violation is
+//! a bug: the year fails with an error instead of being published.
 
 use std::collections::HashMap;
 
@@ -46,6 +51,70 @@ pub fn assemble(year: u16, batches: Vec<&Batch>) -> YearTable<'_> {
         ga.cmp(gb).then_with(|| a.respondent_key.cmp(&b.respondent_key))
     });
     YearTable { year, batches, rows }
+}
+
+/// How many violating rows an invariant error names.
+const VIOLATIONS_NAMED: usize = 5;
+
+/// Checks the two invariants of a partition (see the module documentation). The error names
+/// the deliveries and source rows of the first violations, never a respondent number.
+pub fn check_year(table: &YearTable) -> anyhow::Result<()> {
+    let mut wrong_year = Vec::new();
+    let mut malformed = Vec::new();
+    for rr in &table.rows {
+        let batch = table.batches[rr.batch];
+        let at = || format!("levering {} rij {}", batch.delivery_id, batch.source_row[rr.row]);
+        if batch.year != table.year || batch.jr[rr.row] != Some(table.year as i16) {
+            wrong_year.push(at());
+        }
+        if !key_is_well_formed(&rr.respondent_key, batch, rr.row, table.year) {
+            malformed.push(at());
+        }
+    }
+    let mut problems = Vec::new();
+    let mut name = |rows: &[String], what: &str| {
+        if !rows.is_empty() {
+            let shown: Vec<&str> = rows.iter().take(VIOLATIONS_NAMED).map(String::as_str).collect();
+            problems.push(format!("{} rij(en) {what} (o.a. {})", rows.len(), shown.join("; ")));
+        }
+    };
+    name(&wrong_year, &format!("dragen niet het jaar {} van de partitie", table.year));
+    name(&malformed, "hebben een respondent_key die niet de vorm GM####-JJJJ-Q#-nummer heeft");
+    if problems.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "survey year {} is not published: the lake's invariants do not hold (a bug in the product, not in \
+         the deliveries): {}",
+        table.year,
+        problems.join("; ")
+    )
+}
+
+/// `GM0363-2023-Q2-000123`, optionally `-2`, `-3`, …: the row's own municipality, the year,
+/// its quarter (`Q0` when unknown), and a respondent number of at least six digits (or `r`
+/// and the source row, for a row without a number).
+fn key_is_well_formed(key: &str, batch: &Batch, row: usize, year: u16) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = key.split('-').collect();
+    let (code, key_year, quarter, number, suffix) = match parts.as_slice() {
+        [c, y, q, n] => (*c, *y, *q, *n, None),
+        [c, y, q, n, s] => (*c, *y, *q, *n, Some(*s)),
+        _ => return false,
+    };
+    let municipality = &batch.municipality(row).code;
+    let quarter_ok = quarter == format!("Q{}", batch.kw[row].unwrap_or_default())
+        && matches!(quarter, "Q0" | "Q1" | "Q2" | "Q3" | "Q4");
+    let number_ok = match &batch.respondent[row] {
+        Some(_) => digits(number) && number.len() >= 6,
+        None => number.strip_prefix('r').is_some_and(|n| digits(n) && n.len() >= 6),
+    };
+    code == municipality
+        && code.strip_prefix("GM").is_some_and(|d| digits(d) && d.len() == 4)
+        && key_year == year.to_string()
+        && quarter_ok
+        && number_ok
+        && suffix.is_none_or(|s| digits(s) && s != "0" && s != "1")
 }
 
 fn base_key(batch: &Batch, row: usize) -> String {
@@ -106,5 +175,50 @@ mod tests {
         // The first 123 in source order keeps the plain key.
         assert_eq!((t.rows[2].batch, t.rows[2].row), (0, 0));
         assert_eq!((t.rows[3].batch, t.rows[3].row), (0, 2));
+        check_year(&t).expect("keys built here hold the invariants");
+    }
+
+    #[test]
+    fn a_row_without_its_partitions_year_fails_the_year() {
+        let mut a = batch("GM0363", &[Some("1"), Some("2")], Some(1));
+        a.jr[1] = None;
+        let err = check_year(&assemble(2023, vec![&a])).unwrap_err().to_string();
+        assert!(
+            err.contains("survey year 2023 is not published") && err.contains("1 rij(en) dragen niet het jaar"),
+            "{err}"
+        );
+        assert!(err.contains("levering d rij 2"), "{err}");
+        let mut b = batch("GM0363", &[Some("1")], Some(1));
+        b.year = 2022;
+        b.jr = vec![Some(2022)];
+        assert!(check_year(&assemble(2023, vec![&b])).is_err(), "a batch of another year");
+    }
+
+    #[test]
+    fn a_key_not_built_from_a_respondent_number_fails_the_year() {
+        // What the question-text row of issue 16 became: its text as the number, quarter Q0.
+        let a = batch("GM0363", &[Some("respondentnummer")], Some(2));
+        let err = check_year(&assemble(2023, vec![&a])).unwrap_err().to_string();
+        assert!(err.contains("respondent_key") && !err.contains("respondentnummer"), "{err}");
+        let b = batch("GM0363", &[Some("12")], Some(7));
+        assert!(check_year(&assemble(2023, vec![&b])).is_err(), "quarter 7");
+        let mut c = batch("GM0363", &[Some("12")], Some(2));
+        c.municipalities[0].code = "0363".into();
+        assert!(check_year(&assemble(2023, vec![&c])).is_err(), "no GM code");
+        // Tampered keys, checked one by one against a sound row.
+        let d = batch("GM0363", &[Some("12")], Some(2));
+        for key in [
+            "GM0363-2023-Q2-12",
+            "GM0363-2022-Q2-000012",
+            "GM0014-2023-Q2-000012",
+            "GM0363-2023-Q3-000012",
+            "GM0363-2023-Q2-000012-1",
+            "GM0363-2023-Q2-000012-x",
+            "GM0363-2023-Q2",
+        ] {
+            assert!(!key_is_well_formed(key, &d, 0, 2023), "{key}");
+        }
+        assert!(key_is_well_formed("GM0363-2023-Q2-000012-3", &d, 0, 2023));
+        assert!(key_is_well_formed("GM0363-2023-Q2-12345678", &d, 0, 2023));
     }
 }

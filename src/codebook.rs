@@ -9,7 +9,10 @@
 //!   `<name>_2019` for each variable whose 2019 answers cannot be put on the 2022 scale, then
 //!   the 2019-only variables under their 2019 names;
 //! - for each questionnaire version, where each delivered variable goes ([`Target`]);
-//! - the marker variables that exist in only one version, for version detection.
+//! - the marker variables that exist in only one version, for version detection;
+//! - the value labels of the research variables (`kw`, `veldwerkmodus`, `org`) and the agency
+//!   table (`config/agencies.csv`: names and known spellings of the agencies behind `org`),
+//!   so labels decode to codes in every column, with one matcher ([`fold_label`]).
 //!
 //! It does no I/O beyond reading those config files.
 
@@ -230,6 +233,26 @@ pub struct Codebook {
     /// Other names agencies use for variables (`config/aliases.csv`): alias → variable, both
     /// in canonical spelling.
     aliases: HashMap<String, String>,
+    /// Value labels of the research variables, per version, folded by [`fold_label`].
+    research_labels: HashMap<(Questionnaire, ResearchVariable), Vec<(String, i16)>>,
+    /// The research agencies behind `org` (`config/agencies.csv`).
+    pub agencies: Vec<Agency>,
+}
+
+/// A research agency: its `org` code, its name as the dataformat labels it, and the other
+/// spellings deliveries use for it (`config/agencies.csv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agency {
+    pub code: i16,
+    pub name: String,
+    pub spellings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct AgencyRow {
+    code: i16,
+    name: String,
+    spellings: String,
 }
 
 #[derive(Deserialize)]
@@ -291,6 +314,7 @@ const EXCLUDED_FILE: &str = "codebook/excluded-variables.csv";
 const RECODES_FILE: &str = "codebook/recodes-2019-2022.csv";
 const ROUTING_FILE: &str = "codebook/routing.csv";
 const ALIASES_FILE: &str = "aliases.csv";
+const AGENCIES_FILE: &str = "agencies.csv";
 
 /// Suffix of the column that keeps 2019 answers whose scale changed in 2022.
 pub const SUFFIX_2019: &str = "_2019";
@@ -333,7 +357,48 @@ impl Codebook {
             }
             codebook.aliases.insert(alias, variable);
         }
+        let agencies: Vec<AgencyRow> = read_csv(&config_dir.join(AGENCIES_FILE))?;
+        codebook.agencies = codebook.checked_agencies(agencies)?;
         Ok(codebook)
+    }
+
+    /// The agency table, checked against the dataformats' `org` labels: every labelled agency
+    /// has a row, every row names a labelled agency by its label, and no spelling means two
+    /// agencies (a spelling shared by two codes would make decoding a guess).
+    fn checked_agencies(&self, rows: Vec<AgencyRow>) -> Result<Vec<Agency>> {
+        let mut labelled: BTreeMap<i16, String> = BTreeMap::new();
+        for f in &self.formats {
+            for v in f.variables.iter().filter(|v| v.name == ResearchVariable::Org.name()) {
+                for (code, label) in &v.value_labels {
+                    labelled.entry(*code).or_insert_with(|| label.clone());
+                }
+            }
+        }
+        let mut owner: HashMap<String, i16> = HashMap::new();
+        let mut agencies = Vec::new();
+        for r in rows {
+            let Some(label) = labelled.get(&r.code) else {
+                bail!("config/{AGENCIES_FILE}: code {} is not an org code of any dataformat", r.code);
+            };
+            if fold_label(label) != fold_label(&r.name) {
+                bail!("config/{AGENCIES_FILE}: code {} is named {:?}, the dataformat says {label:?}", r.code, r.name);
+            }
+            let spellings: Vec<String> =
+                r.spellings.split('|').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+            for s in std::iter::once(&r.name).chain(&spellings) {
+                match owner.insert(fold_label(s), r.code) {
+                    Some(other) if other != r.code => {
+                        bail!("config/{AGENCIES_FILE}: {s:?} names both agency {other} and agency {}", r.code)
+                    }
+                    _ => {}
+                }
+            }
+            agencies.push(Agency { code: r.code, name: r.name, spellings });
+        }
+        if let Some((code, label)) = labelled.iter().find(|(c, _)| !agencies.iter().any(|a| a.code == **c)) {
+            bail!("config/{AGENCIES_FILE} lacks org code {code} ({label})");
+        }
+        Ok(agencies)
     }
 
     fn build(
@@ -353,7 +418,17 @@ impl Codebook {
         let (columns, index) = canonical_columns(&formats, &plan, excluded, recodes)?;
         let targets = targets_of(&formats, &plan, &index, excluded, recodes)?;
         let markers = markers_of(&formats, excluded);
-        Ok(Codebook { formats, columns, targets, markers, routing: Vec::new(), aliases: HashMap::new() })
+        let research_labels = research_labels_of(&formats);
+        Ok(Codebook {
+            formats,
+            columns,
+            targets,
+            markers,
+            routing: Vec::new(),
+            aliases: HashMap::new(),
+            research_labels,
+            agencies: Vec::new(),
+        })
     }
 
     /// Resolves one row of `routing.csv` onto columns, per questionnaire version. Skipped
@@ -432,6 +507,46 @@ impl Codebook {
     pub fn is_known(&self, delivered: &str) -> bool {
         let name = self.variable_name(delivered);
         self.targets.values().any(|t| t.contains_key(&name))
+    }
+
+    /// The code whose value label (in version `q`) is `text`, for a research variable; for `org`
+    /// also an agency's name or known spelling from the agency table.
+    pub fn research_code_of_label(&self, q: Questionnaire, var: ResearchVariable, text: &str) -> Option<i16> {
+        let folded = fold_label(text);
+        let labels = self.research_labels.get(&(q, var)).map(Vec::as_slice).unwrap_or_default();
+        let from_labels = labels.iter().find(|(l, _)| *l == folded).map(|(_, c)| *c);
+        if from_labels.is_some() || var != ResearchVariable::Org {
+            return from_labels;
+        }
+        self.agencies
+            .iter()
+            .find(|a| std::iter::once(&a.name).chain(&a.spellings).any(|s| fold_label(s) == folded))
+            .map(|a| a.code)
+    }
+
+    /// True when `text` is a value label of the variable `name` (canonical) in either version,
+    /// or for `org` an agency's name or spelling.
+    pub fn is_value_label(&self, name: &str, text: &str) -> bool {
+        [Questionnaire::V2019, Questionnaire::V2022].into_iter().any(|q| match self.target(q, name) {
+            Some(Target::Answer(a)) => a.code_of_label(text).is_some(),
+            Some(Target::Research(r)) => self.research_code_of_label(q, *r, text).is_some(),
+            _ => false,
+        })
+    }
+
+    /// The question texts (variable labels) the variable `name` has in any dataformat, folded
+    /// by [`fold_label`]: what a second header row of an export "with labels" holds.
+    pub fn question_texts(&self, name: &str) -> Vec<String> {
+        let mut texts: Vec<String> = self
+            .formats
+            .iter()
+            .flat_map(|f| f.variables.iter().filter(|v| v.name == name))
+            .map(|v| fold_label(&v.label))
+            .filter(|l| !l.is_empty())
+            .collect();
+        texts.sort();
+        texts.dedup();
+        texts
     }
 
     /// The 2022 dataformat's definition of a variable.
@@ -632,6 +747,22 @@ fn answer_of(
     Ok(Answer { column, user_missing: v.user_missing.clone(), valid, labels, recode })
 }
 
+/// The value labels of the research variables (`kw`, `veldwerkmodus`, `org`, …), folded for
+/// matching, per version: the first format of a version wins, as for the targets.
+fn research_labels_of(formats: &[Dataformat]) -> HashMap<(Questionnaire, ResearchVariable), Vec<(String, i16)>> {
+    let mut research_labels = HashMap::new();
+    for f in formats {
+        for v in f.variables.iter().filter(|v| !v.value_labels.is_empty()) {
+            if let Some(r) = ResearchVariable::from_name(&v.name) {
+                research_labels
+                    .entry((f.questionnaire, r))
+                    .or_insert_with(|| v.value_labels.iter().map(|(c, l)| (fold_label(l), *c)).collect());
+            }
+        }
+    }
+    research_labels
+}
+
 /// The variables only one version has, per version: they decide a delivery's version.
 fn markers_of(formats: &[Dataformat], excluded: &BTreeMap<String, String>) -> HashMap<Questionnaire, BTreeSet<String>> {
     let in_2019: BTreeSet<&str> =
@@ -654,11 +785,16 @@ fn markers_of(formats: &[Dataformat], excluded: &BTreeMap<String, String>) -> Ha
 }
 
 /// Folds a value label or a delivered label text for matching: lower case, no diacritics, runs
-/// of white space as one space, no space around `/`.
+/// of white space as one space, no space around `/` and `&`, no trailing punctuation (the 2019
+/// and 2022 dataformats label `veldwerkmodus` 1 `websurvey,` with a stray comma).
 pub fn fold_label(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let plain: String = text.nfd().filter(|c| !matches!(*c as u32, 0x0300..=0x036F)).collect::<String>().to_lowercase();
-    plain.split_whitespace().collect::<Vec<_>>().join(" ").replace(" / ", "/")
+    let mut folded = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    for mark in ["/", "&"] {
+        folded = folded.replace(&format!(" {mark}"), mark).replace(&format!("{mark} "), mark);
+    }
+    folded.trim_end_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?') || c.is_whitespace()).to_string()
 }
 
 /// Canonical spelling of a delivered column name: trimmed, lower case, `.` and spaces as `_`.
@@ -794,6 +930,46 @@ mod tests {
         assert_eq!(a.code_of_label("Helemaal  EENS"), Some(1));
         assert_eq!(a.code_of_label("weet niet/geen mening"), Some(6));
         assert_eq!(a.code_of_label("misschien"), None);
+    }
+
+    #[test]
+    fn research_variables_decode_from_labels_and_agency_spellings() {
+        let cb = codebook();
+        let code = |q, var, t| cb.research_code_of_label(q, var, t);
+        let (v19, v22) = (Questionnaire::V2019, Questionnaire::V2022);
+        assert_eq!(code(v22, ResearchVariable::Kw, "Kwartaal 4"), Some(4));
+        assert_eq!(code(v19, ResearchVariable::Veldwerkmodus, "websurvey"), Some(1));
+        assert_eq!(code(v22, ResearchVariable::Veldwerkmodus, "Schriftelijke enquête."), Some(2));
+        assert_eq!(code(v22, ResearchVariable::Org, "I&O Research"), Some(5));
+        assert_eq!(code(v22, ResearchVariable::Org, "kantar public"), Some(30));
+        // An agency the 2019 dataformats do not label is still known from the agency table.
+        assert_eq!(code(v19, ResearchVariable::Org, "OS Groningen"), Some(35));
+        assert_eq!(code(v22, ResearchVariable::Org, "Bureau Onbekend"), None);
+        assert_eq!(code(v22, ResearchVariable::Jr, "2023"), None);
+        assert_eq!(cb.agencies.len(), 37);
+    }
+
+    #[test]
+    fn a_bad_agency_table_fails_loudly() {
+        let cb = codebook();
+        let row = |code: i16, name: &str, spellings: &str| AgencyRow {
+            code,
+            name: name.to_string(),
+            spellings: spellings.to_string(),
+        };
+        let err = |rows| cb.checked_agencies(rows).unwrap_err().to_string();
+        assert!(err(vec![row(999, "X", "")]).contains("not an org code"));
+        assert!(err(vec![row(1, "Deloitte", "")]).contains("the dataformat says"));
+        assert!(err(vec![row(1, "PON", "Deloitte"), row(2, "Deloitte", "")]).contains("names both"));
+        assert!(err(vec![row(1, "PON", "")]).contains("lacks org code 2"));
+    }
+
+    #[test]
+    fn folding_ignores_trailing_punctuation_and_spaces_around_marks() {
+        assert_eq!(fold_label("websurvey,"), "websurvey");
+        assert_eq!(fold_label(" I & O  Research. "), "i&o research");
+        assert_eq!(fold_label("weet niet / geen mening"), "weet niet/geen mening");
+        assert_eq!(fold_label("ov. gemeentelijk"), "ov. gemeentelijk");
     }
 
     #[test]

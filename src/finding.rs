@@ -84,6 +84,10 @@ rules! {
     YEAR_MIXED = "harmonise.year-mixed", Error;
     NAME_HINT_DISAGREES = "harmonise.name-hint-disagrees", Warning;
     RESPONDENT_MISSING = "harmonise.respondent-missing", Warning;
+    RESPONDENT_NOT_A_NUMBER = "harmonise.respondent-not-a-number", Warning;
+    NON_RESPONDENT_ROWS = "harmonise.non-respondent-rows", Info;
+    YEAR_FILLED = "harmonise.year-filled", Info;
+    AGENCY_UNKNOWN = "harmonise.agency-unknown", Warning;
     PERSONAL_DATA_COLUMN = "harmonise.personal-data-column", Info;
     PERSONAL_DATA_FOUND = "harmonise.personal-data-found", Warning;
     DEDUP_DUPLICATE_FILE = "dedup.duplicate-file", Info;

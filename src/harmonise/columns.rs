@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::place::{self, Placement};
-use super::values::{self, grouping_mark, parse_code, parse_decimal};
+use super::values::{self, grouping_mark, parse_code, parse_decimal, parse_number};
 use super::{Batch, ColumnMapping, privacy};
 use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target};
 use crate::finding::{self, Finding};
@@ -123,45 +123,104 @@ pub(super) struct Fill<'a> {
 
 /// Fills the batch column that delivered column `i` maps to, with its findings.
 pub(super) fn fill_column(batch: &mut Batch, fill: &Fill, i: usize, slot: &Slot, findings: &mut Vec<Finding>) {
-    let table = fill.table;
-    let column_name = &table.header[i];
-    let mut bad_rows = Vec::new();
     match slot {
-        Slot::Research(ResearchVariable::Respondent) => {
-            for (r, row) in table.rows.iter().enumerate() {
-                batch.respondent[r] = respondent_text(&row[i]);
-            }
-        }
-        Slot::Research(ResearchVariable::Weging) => return fill_weging(batch, fill, i, findings),
+        Slot::Research(ResearchVariable::Respondent) => fill_respondent(batch, fill, i, findings),
+        Slot::Research(ResearchVariable::Weging) => fill_weging(batch, fill, i, findings),
         Slot::Research(ResearchVariable::Wijknr) => fill_wijknr(batch, fill, i, findings),
         Slot::Research(var @ (ResearchVariable::Kw | ResearchVariable::Veldwerkmodus | ResearchVariable::Org)) => {
-            let target = match var {
-                ResearchVariable::Kw => &mut batch.kw,
-                ResearchVariable::Veldwerkmodus => &mut batch.veldwerkmodus,
-                _ => &mut batch.org,
-            };
-            for (r, row) in table.rows.iter().enumerate() {
-                match parse_code(&row[i]) {
-                    Ok(v) => target[r] = v,
-                    Err(()) => bad_rows.push(table.source_rows[r]),
-                }
-            }
+            fill_labelled_research(batch, fill, i, *var, findings)
         }
         // Read before the version and municipality were decided.
         Slot::Research(ResearchVariable::Gemnr | ResearchVariable::Jr) => {}
         Slot::Answer(answer) => fill_answer(batch, fill, i, answer, findings),
     }
-    if !bad_rows.is_empty() {
+}
+
+/// Respondent numbers: whole numbers (`F8.0` in the dataformat). Anything else is not a
+/// respondent number: the row stays, numbered after its source row like a row without one, so
+/// every respondent key is built from a real number.
+fn fill_respondent(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Finding>) {
+    let table = fill.table;
+    let mut not_numbers = Vec::new();
+    for (r, row) in table.rows.iter().enumerate() {
+        let number = respondent_text(&row[i]);
+        match number {
+            Some(n) if !n.bytes().all(|b| b.is_ascii_digit()) => not_numbers.push(table.source_rows[r]),
+            _ => batch.respondent[r] = number,
+        }
+    }
+    if !not_numbers.is_empty() {
         findings.push(
             Finding::new(
-                finding::VALUE_NOT_A_CODE,
+                finding::RESPONDENT_NOT_A_NUMBER,
                 fill.delivery_id,
-                format!("{} value(s) are not whole-number codes and were set to null", bad_rows.len()),
+                format!(
+                    "{} respondentnummer(s) zijn geen geheel getal; die rijen krijgen een nummer naar hun bronrij",
+                    not_numbers.len()
+                ),
             )
-            .column(column_name.clone())
-            .rows(&bad_rows),
+            .column(table.header[i].clone())
+            .rows(&not_numbers),
         );
     }
+}
+
+/// `kw`, `veldwerkmodus` and `org`: codes, or value labels of the delivered version decoded by
+/// the matcher the questionnaire answers use; for `org` also the agency table's names.
+fn fill_labelled_research(
+    batch: &mut Batch,
+    fill: &Fill,
+    i: usize,
+    var: ResearchVariable,
+    findings: &mut Vec<Finding>,
+) {
+    let table = fill.table;
+    let target = match var {
+        ResearchVariable::Kw => &mut batch.kw,
+        ResearchVariable::Veldwerkmodus => &mut batch.veldwerkmodus,
+        _ => &mut batch.org,
+    };
+    let (mut bad_rows, mut from_labels, mut unknown_agencies) = (Vec::new(), Vec::new(), Vec::new());
+    for (r, row) in table.rows.iter().enumerate() {
+        let source_row = table.source_rows[r];
+        match (parse_code(&row[i]), &row[i]) {
+            (Ok(v), _) => target[r] = v,
+            (Err(()), Cell::Text(t)) => match fill.codebook.research_code_of_label(fill.vragenlijst, var, t) {
+                Some(code) => {
+                    target[r] = Some(code);
+                    from_labels.push(source_row);
+                }
+                None if var == ResearchVariable::Org => unknown_agencies.push(source_row),
+                None => bad_rows.push(source_row),
+            },
+            (Err(()), _) => bad_rows.push(source_row),
+        }
+    }
+    let column_name = &table.header[i];
+    let mut report = |rule: finding::Rule, rows: &[u32], message: String| {
+        if !rows.is_empty() {
+            findings.push(Finding::new(rule, fill.delivery_id, message).column(column_name.clone()).rows(rows));
+        }
+    };
+    report(
+        finding::VALUE_NOT_A_CODE,
+        &bad_rows,
+        format!("{} value(s) are not whole-number codes and were set to null", bad_rows.len()),
+    );
+    report(
+        finding::LABELS_AS_CODES,
+        &from_labels,
+        format!("{} value(s) were delivered as value labels and read as their codes", from_labels.len()),
+    );
+    report(
+        finding::AGENCY_UNKNOWN,
+        &unknown_agencies,
+        format!(
+            "{} cel(len) noemen een onderzoeksbureau dat niet in de dataformat of in config/agencies.csv staat; \
+             org is daar leeg. Voeg de naam (of schrijfwijze) toe aan config/agencies.csv",
+            unknown_agencies.len()
+        ),
+    );
 }
 
 fn fill_weging(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Finding>) {
@@ -278,7 +337,16 @@ fn respondent_text(cell: &Cell) -> Option<String> {
         Cell::Empty => None,
         Cell::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(format!("{}", *v as i64)),
         Cell::Number(v) => Some(v.to_string()),
-        Cell::Text(t) => Some(t.trim().to_string()).filter(|t| !t.is_empty()),
+        Cell::Text(t) => {
+            let t = t.trim();
+            // `1234.0` or `1234,00` from a tool that writes every number with decimals.
+            match parse_number(&Cell::Text(t.to_string())) {
+                Ok(Some(v)) if !t.bytes().all(|b| b.is_ascii_digit()) && v >= 0.0 && v.fract() == 0.0 && v < 1e15 => {
+                    Some(format!("{}", v as i64))
+                }
+                _ => Some(t.to_string()).filter(|t| !t.is_empty()),
+            }
+        }
         Cell::Date(d) => Some(d.to_string()),
     }
 }

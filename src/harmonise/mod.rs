@@ -10,6 +10,7 @@
 mod columns;
 pub mod place;
 pub mod routing;
+mod rows;
 mod summary;
 pub mod values;
 
@@ -134,6 +135,17 @@ pub fn harmonise(
     let mut findings = Vec::new();
     let mut mapping = ColumnMapping::default();
     let names = screened_names(table, codebook, delivery_id, &mut mapping, &mut findings);
+    // Before any value is read: a question-text or totals row must not decide the year.
+    let respondents = rows::without_non_respondents(table, &names, codebook, delivery_id, &mut findings);
+    let table: &RawTable = &respondents;
+    if table.rows.is_empty() {
+        findings.push(Finding::new(
+            finding::FILE_NO_DATA,
+            delivery_id,
+            "onder de kop staat geen enkele respondent: alle rijen zijn kopregels, vraagteksten of totalen",
+        ));
+        return without_batch(table, mapping, None, findings);
+    }
     let research_col = |var: ResearchVariable| names.iter().position(|n| n == var.name());
     let jr = columns::codes_of(table, research_col(ResearchVariable::Jr));
     let cells = |col: Option<usize>| col.map(|c| table.rows.iter().map(|r| &r[c]).collect::<Vec<_>>());
@@ -186,6 +198,7 @@ pub fn harmonise(
     for (i, slot) in &slots {
         columns::fill_column(&mut batch, &fill, *i, slot, &mut findings);
     }
+    check_quarter_hint(&batch, hints, &mut findings);
     let routing_blanked = finish_rows(&mut batch, table, codebook, delivery_id, &mut findings);
     // Rows without a known municipality are reported by `place` and not published.
     let keep: Vec<bool> = placement.index.iter().map(Option::is_some).collect();
@@ -229,8 +242,9 @@ fn without_batch(
     Harmonised { batch: None, mapping, vragenlijst, sheet: table.sheet.clone(), routing_blanked: Vec::new(), findings }
 }
 
-/// The file name fills what the columns do not have at all (`jr`, `kw`); a quarter in both
-/// that disagrees is a finding (the column wins).
+/// The file name fills what the columns do not have at all (`jr`, `kw`). A `jr` column with
+/// empty or unreadable cells gets the delivery's year there (it is one survey year, or it was
+/// rejected), so every row of a partition carries its year.
 fn fill_from_name_hints(
     batch: &mut Batch,
     table: &RawTable,
@@ -240,18 +254,41 @@ fn fill_from_name_hints(
 ) {
     let n = batch.len();
     let research_col = |var: ResearchVariable| names.iter().position(|name| name == var.name());
-    if research_col(ResearchVariable::Jr).is_none() {
-        batch.jr = vec![Some(batch.year as i16); n];
+    let year = Some(batch.year as i16);
+    match research_col(ResearchVariable::Jr) {
+        None => batch.jr = vec![year; n],
+        Some(col) => {
+            let filled: Vec<u32> = (0..n).filter(|&r| batch.jr[r].is_none()).map(|r| table.source_rows[r]).collect();
+            if !filled.is_empty() {
+                batch.jr.iter_mut().filter(|jr| jr.is_none()).for_each(|jr| *jr = year);
+                findings.push(
+                    Finding::new(
+                        finding::YEAR_FILLED,
+                        &batch.delivery_id,
+                        format!(
+                            "{} rij(en) hebben geen leesbaar jaar in jr; het jaar van de levering ({}) is ingevuld",
+                            filled.len(),
+                            batch.year
+                        ),
+                    )
+                    .column(table.header[col].clone())
+                    .rows(&filled),
+                );
+            }
+        }
     }
-    let kw_col = research_col(ResearchVariable::Kw);
-    if kw_col.is_none()
+    if research_col(ResearchVariable::Kw).is_none()
         && let Some(q) = hints.quarter
     {
         batch.kw = vec![Some(q as i16); n];
     }
-    let kw = columns::codes_of(table, kw_col);
+}
+
+/// A quarter in both the file name and the `kw` column (as codes or labels) that disagrees is
+/// a finding; the column wins.
+fn check_quarter_hint(batch: &Batch, hints: &NameHints, findings: &mut Vec<Finding>) {
     if let Some(h) = hints.quarter
-        && let Some(k) = kw.iter().flatten().find(|k| **k != h as i16)
+        && let Some(k) = batch.kw.iter().flatten().find(|k| **k != h as i16)
     {
         findings.push(
             Finding::new(
@@ -634,6 +671,79 @@ mod tests {
         assert_eq!(f.column.as_deref(), Some("respondent"));
         let everything = format!("{:?}", h.findings) + &format!("{:?}", h.mapping);
         assert!(!everything.contains("example.nl"), "{everything}");
+    }
+
+    #[test]
+    fn research_columns_decode_from_labels_and_agency_names() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "gemnr", "jr", "kw", "veldwerkmodus", "org", "wl02_2"],
+            &[
+                &["1", "363", "2023", "kwartaal 4", "websurvey,", "I&O Research", "1"],
+                &["2", "363", "2023", "Kwartaal 4", "schriftelijke enquête", "Kantar Public", "2"],
+                &["3", "363", "2023", "4", "2", "Bureau Nergens", "1"],
+            ],
+        );
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        let b = h.batch.expect("kept");
+        assert_eq!(b.kw, [Some(4), Some(4), Some(4)]);
+        assert_eq!(b.veldwerkmodus, [Some(1), Some(2), Some(2)]);
+        assert_eq!(b.org, [Some(5), Some(30), None]);
+        let on = |rule: finding::Rule, column: &str| {
+            h.findings.iter().find(|f| f.rule == rule.id && f.column.as_deref() == Some(column)).map(|f| f.rows.clone())
+        };
+        assert_eq!(on(finding::LABELS_AS_CODES, "kw"), Some(vec![1, 2]));
+        assert_eq!(on(finding::LABELS_AS_CODES, "org"), Some(vec![1, 2]));
+        let unknown = h.findings.iter().find(|f| f.rule == finding::AGENCY_UNKNOWN.id).expect("reported");
+        assert_eq!((unknown.rows.as_slice(), unknown.severity), (&[3][..], finding::Severity::Warning));
+        assert!(!unknown.message.contains("Nergens"), "no cell is quoted");
+    }
+
+    #[test]
+    fn a_second_header_of_question_texts_never_becomes_a_respondent() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "gemnr", "jr", "kw", "wl02_2"],
+            &[
+                &["respondentnummer", "gemeentenummer (CBS-code)", "jaar", "kwartaal", ""],
+                &["1", "363", "2023", "kwartaal 2", "1"],
+                &["2", "363", "", "kwartaal 2", "2"],
+                &["N = 2", "", "", "", ""],
+            ],
+        );
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        let b = h.batch.expect("kept");
+        assert_eq!(b.respondent, [Some("1".into()), Some("2".into())]);
+        assert_eq!(b.source_row, [2, 3]);
+        assert_eq!(b.jr, [Some(2023), Some(2023)], "an empty jr gets the delivery's year");
+        let rows = |rule: finding::Rule| -> Vec<Vec<u32>> {
+            h.findings.iter().filter(|f| f.rule == rule.id).map(|f| f.rows.clone()).collect()
+        };
+        assert_eq!(rows(finding::NON_RESPONDENT_ROWS), [vec![1], vec![4]]);
+        assert_eq!(rows(finding::YEAR_FILLED), [vec![3]]);
+    }
+
+    #[test]
+    fn a_file_of_headers_only_is_rejected() {
+        let (cb, m) = config();
+        let t = table(&["respondent", "gemnr", "jr", "wl02_2"], &[&["respondent", "gemnr", "jr", "wl02_2"]]);
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        assert!(h.batch.is_none());
+        assert!(h.findings.iter().any(|f| f.rule == finding::FILE_NO_DATA.id));
+    }
+
+    #[test]
+    fn respondent_numbers_are_whole_numbers() {
+        let (cb, m) = config();
+        let t = table(
+            &["respondent", "gemnr", "jr", "wl02_2"],
+            &[&["12.0", "363", "2023", "1"], &["A-17", "363", "2023", "2"], &["-3", "363", "2023", "2"]],
+        );
+        let h = harmonise(&t, &ctx("d", &NameHints::default()), &cb, &m);
+        let b = h.batch.expect("kept");
+        assert_eq!(b.respondent, [Some("12".into()), None, None]);
+        let f = h.findings.iter().find(|f| f.rule == finding::RESPONDENT_NOT_A_NUMBER.id).expect("reported");
+        assert_eq!(f.rows, [2, 3]);
     }
 
     #[test]

@@ -160,6 +160,7 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     let deduplicated = dedup_rows(batches, &config.codebook, &opts.dedup);
     let kept: Vec<&Batch> = deduplicated.deliveries.iter().map(|d| &d.kept).collect();
     let table = assemble(plan.year, kept);
+    crate::assemble::check_year(&table)?;
     let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
     let staged = match &plan.rebuild {
         Some(_) => {

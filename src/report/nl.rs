@@ -172,6 +172,16 @@ fn harmonise_rule(rule: &str) -> Option<&'static str> {
             "Een antwoord uit 2019 heeft geen code in 2022; de kolom van 2022 is leeg, de kolom _2019 houdt de code."
         }
         "harmonise.labels-as-codes" => "Antwoorden zijn als tekst (waardelabels) geleverd en als hun codes gelezen.",
+        "harmonise.agency-unknown" => {
+            "De naam van het onderzoeksbureau (org) staat niet in de lijst van bureaus; org is leeg gelaten."
+        }
+        "harmonise.non-respondent-rows" => {
+            "Rijen onder de kop die geen respondent zijn (een tweede kop, eenheden, totalen) zijn overgeslagen."
+        }
+        "harmonise.respondent-not-a-number" => {
+            "Een respondentnummer is geen geheel getal; de rij is gehouden en heeft een sleutel op rijnummer."
+        }
+        "harmonise.year-filled" => "Het jaar (jr) ontbrak of was onleesbaar en is aangevuld met het jaar van de levering.",
         "harmonise.routing-blanked" => "Antwoorden die de routering had moeten overslaan zijn leeggemaakt.",
         "harmonise.weging-invalid" => "Een weging is geen getal; ze is leeggemaakt.",
         "harmonise.weging-too-high" => "Rijen hebben een weging van 5 of meer, wat het protocol niet toestaat.",

@@ -17,6 +17,7 @@
 
 mod answers;
 pub mod duplicates;
+pub mod labelled;
 pub mod messy;
 pub mod population;
 mod write;

@@ -514,19 +514,24 @@ pub fn expected_table(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Expe
 
 /// The file bytes of a delivery, in its format with its quirks.
 pub fn write(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Vec<u8>> {
-    let grid = layout(d, codebook)?;
+    write_grid(&layout(d, codebook)?, d, codebook)
+}
+
+/// The file bytes of a grid laid out for `d` (by [`layout`], or changed after it), in the
+/// delivery's format with its quirks.
+pub(crate) fn write_grid(grid: &Grid, d: &GeneratedDelivery, codebook: &Codebook) -> Result<Vec<u8>> {
     let q = quirks_of(d);
     match (d.format, q.text) {
-        (Format::Xlsx, _) => xlsx::workbook(&grid, d, false),
-        (Format::Xlsm, _) => xlsx::workbook(&grid, d, true),
-        (Format::Xls, _) => xls::workbook(&grid),
-        (Format::Ods, _) => ods::workbook(&grid),
+        (Format::Xlsx, _) => xlsx::workbook(grid, d, false),
+        (Format::Xlsm, _) => xlsx::workbook(grid, d, true),
+        (Format::Xls, _) => xls::workbook(grid),
+        (Format::Ods, _) => ods::workbook(grid),
         (Format::Csv | Format::Txt, Some(t)) => text::delimited(&grid.sheets[grid.data_sheet], &t),
         (Format::Csv | Format::Txt, None) => {
             anyhow::bail!("{}: a delimited format without text quirks", d.file_name)
         }
         (Format::Sav, _) => match q.sav {
-            Some(sq) => sav::delivery(d, &grid, codebook, sq),
+            Some(sq) => sav::delivery(d, grid, codebook, sq),
             None => anyhow::bail!("{}: a .sav delivery without its layout quirks", d.file_name),
         },
     }
