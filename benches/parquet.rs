@@ -40,7 +40,16 @@ fn write_year(c: &mut Criterion) {
     group.bench_function("publish year", |b| {
         b.iter(|| {
             let props = lake::writer_properties(&[]).expect("writer properties");
-            lake::publish_year(&lake_dir, &staging, common::YEAR, &record_batch, props).expect("publish").bytes
+            lake::publish_year(
+                &lake_dir,
+                &staging,
+                lake::YearPartition::Respondents,
+                common::YEAR,
+                &record_batch,
+                props,
+            )
+            .expect("publish")
+            .bytes
         })
     });
     group.finish();

@@ -55,6 +55,13 @@ enum CheckFormat {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum FigureFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Progress {
     Auto,
     Always,
@@ -109,6 +116,24 @@ enum Command {
         /// Population tables, for the age chart of the reports.
         #[arg(long)]
         population: Option<PathBuf>,
+    },
+    /// Print published indicator figures: national (all ages and per age class), or one
+    /// municipality's with `--municipality`.
+    Indicators {
+        /// Lake directory (default: the pipeline file's `paths.lake`).
+        #[arg(long)]
+        lake: Option<PathBuf>,
+        /// Only this survey year.
+        #[arg(long)]
+        year: Option<u16>,
+        /// One municipality's figures (`GM0363`) instead of the national ones.
+        #[arg(long)]
+        municipality: Option<String>,
+        /// Only these indicator codes (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        indicator: Vec<String>,
+        #[arg(long, value_enum, default_value_t = FigureFormat::Table)]
+        format: FigureFormat,
     },
     /// Population tables: convert a source into the contract's table format.
     Population {
@@ -241,6 +266,13 @@ fn execute(cli: &Cli) -> Result<i32> {
         Command::Check { files, report, format, population } => {
             check(cli, files, report.as_deref(), *format, population)
         }
+        Command::Indicators { lake, year, municipality, indicator, format } => {
+            let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+            let lake = pick(cli, lake, &pipeline.paths.lake, "lake")?;
+            let query = FigureQuery { year: *year, municipality: municipality.clone(), indicators: indicator.clone() };
+            print_figures(&lake, &query, *format)?;
+            Ok(0)
+        }
         Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
             population_import(cli, kind, file, *year, out.as_deref())
         }
@@ -326,6 +358,130 @@ fn check(
         CheckFormat::Text => print_check(&outcomes),
     }
     Ok(if outcomes.iter().any(|o| o.status == Status::Rejected) { 3 } else { 0 })
+}
+
+/// Which published figures `indicators` prints.
+struct FigureQuery {
+    year: Option<u16>,
+    municipality: Option<String>,
+    indicators: Vec<String>,
+}
+
+/// One printed figure: where, what, and its numbers.
+#[derive(serde::Serialize)]
+struct FigureLine {
+    indicator: String,
+    gemeente_code: Option<String>,
+    jaar: i16,
+    lft_cy: Option<i16>,
+    estimate: Option<f64>,
+    se: Option<f64>,
+    ci_low: Option<f64>,
+    ci_high: Option<f64>,
+    n: i64,
+    published: bool,
+    reason: Option<String>,
+}
+
+/// `indicators`: the published figures from `indicators/national.parquet` or
+/// `indicators/municipality.parquet`, as they are in the file.
+fn print_figures(lake: &std::path::Path, query: &FigureQuery, format: FigureFormat) -> Result<()> {
+    use crate::indicators::figures::{MunicipalityFigure, NationalFigure};
+    let file = if query.municipality.is_some() { "municipality" } else { "national" };
+    let path = lake.join(format!("indicators/{file}.parquet"));
+    if !path.is_file() {
+        return Err(UsageError(format!("{} does not exist: run the nightly job first", path.display())).into());
+    }
+    let unreadable =
+        || anyhow::anyhow!("{} does not have the columns of this version; run again with --full", path.display());
+    let mut lines = Vec::new();
+    for batch in crate::lake::read_parquet(&path)? {
+        if query.municipality.is_some() {
+            let rows = MunicipalityFigure::from_record_batch(&batch).ok_or_else(unreadable)?;
+            lines.extend(rows.into_iter().map(|f| FigureLine {
+                indicator: f.indicator,
+                gemeente_code: Some(f.gemeente_code),
+                jaar: f.jaar,
+                lft_cy: None,
+                estimate: f.estimate,
+                se: f.se,
+                ci_low: f.ci_low,
+                ci_high: f.ci_high,
+                n: f.n,
+                published: f.published,
+                reason: f.reason,
+            }));
+        } else {
+            let rows = NationalFigure::from_record_batch(&batch).ok_or_else(unreadable)?;
+            lines.extend(rows.into_iter().map(|f| FigureLine {
+                indicator: f.indicator,
+                gemeente_code: None,
+                jaar: f.jaar,
+                lft_cy: f.lft_cy,
+                estimate: f.estimate,
+                se: f.se,
+                ci_low: f.ci_low,
+                ci_high: f.ci_high,
+                n: f.n,
+                published: f.published,
+                reason: f.reason,
+            }));
+        }
+    }
+    lines.retain(|l| {
+        query.year.is_none_or(|y| l.jaar == y as i16)
+            && query.municipality.as_ref().is_none_or(|m| l.gemeente_code.as_deref() == Some(m.as_str()))
+            && (query.indicators.is_empty() || query.indicators.contains(&l.indicator))
+    });
+    match format {
+        FigureFormat::Json => println!("{}", serde_json::to_string_pretty(&lines)?),
+        FigureFormat::Csv => {
+            println!("indicator,gemeente_code,jaar,lft_cy,estimate,se,ci_low,ci_high,n,published,reason");
+            for l in &lines {
+                let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+                println!(
+                    "{},{},{},{},{},{},{},{},{},{},\"{}\"",
+                    l.indicator,
+                    l.gemeente_code.as_deref().unwrap_or(""),
+                    l.jaar,
+                    l.lft_cy.map(|c| c.to_string()).unwrap_or_default(),
+                    num(l.estimate),
+                    num(l.se),
+                    num(l.ci_low),
+                    num(l.ci_high),
+                    l.n,
+                    l.published,
+                    l.reason.as_deref().unwrap_or("").replace('"', "\"\"")
+                );
+            }
+        }
+        FigureFormat::Table => {
+            println!(
+                "{:<24} {:<7} {:>4} {:>6} {:>10} {:>8} {:>21} {:>7}  opmerking",
+                "indicator", "gemeente", "jaar", "leeft.", "waarde", "se", "95%-interval", "n"
+            );
+            for l in &lines {
+                let num = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+                let interval = match (l.ci_low, l.ci_high) {
+                    (Some(a), Some(b)) => format!("{a:.2} – {b:.2}"),
+                    _ => "-".into(),
+                };
+                println!(
+                    "{:<24} {:<7} {:>4} {:>6} {:>10} {:>8} {:>21} {:>7}  {}",
+                    l.indicator,
+                    l.gemeente_code.as_deref().unwrap_or("NL"),
+                    l.jaar,
+                    l.lft_cy.map_or("alle".into(), |c| c.to_string()),
+                    num(l.estimate),
+                    num(l.se),
+                    interval,
+                    l.n,
+                    l.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `population import`.
@@ -427,6 +583,7 @@ fn run_pipeline(cli: &Cli, at: &Locations, mode: RunMode) -> Result<pipeline::Ru
         dedup: pipeline.dedup,
         population: pipeline.population(at.population.as_deref(), &cli.config)?,
         weighting: pipeline.weighting.clone(),
+        indicators: pipeline.indicators,
         full: mode.full,
         prune: mode.prune,
         reprocess: mode.reprocess,

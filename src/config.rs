@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::codebook::{Codebook, Questionnaire};
 use crate::dedup;
+use crate::indicators::ScoringRules;
+use crate::indicators::catalogue::Catalogue;
+use crate::indicators::figures::PublicationRules;
 use crate::municipality::Municipalities;
 use crate::population::PopulationTable;
 use crate::weight::WeightOptions;
@@ -40,6 +43,9 @@ pub struct PipelineFile {
     /// The `[weighting]` table: method, min_cell, cap, trim, … (see `docs/weighting.md`).
     #[serde(default)]
     pub weighting: WeightOptions,
+    /// The `[indicators]` table: when a figure is published (`min_n`).
+    #[serde(default)]
+    pub indicators: PublicationRules,
     /// Questionnaire version forced per delivery, for files whose version cannot be detected:
     /// file name (relative to the inbox) or delivery id → `"2019"` or `"2022"`.
     #[serde(default)]
@@ -145,6 +151,10 @@ impl PipelineFile {
 pub struct Config {
     pub codebook: Codebook,
     pub municipalities: Municipalities,
+    /// The published indicators (`config/indicators/`).
+    pub catalogue: Catalogue,
+    /// What the indicators need from the codebook (don't-know codes, changed items).
+    pub scoring: ScoringRules,
     /// BLAKE3 over every file under the config directory.
     pub hash: String,
 }
@@ -152,8 +162,12 @@ pub struct Config {
 impl Config {
     pub fn load(dir: &Path) -> Result<Config, UsageError> {
         let err = |e: anyhow::Error| UsageError(format!("{e:#}"));
+        let codebook = Codebook::load(dir).map_err(err)?;
+        let catalogue = Catalogue::load(dir, &codebook).map_err(|e| UsageError(e.to_string()))?;
         Ok(Config {
-            codebook: Codebook::load(dir).map_err(err)?,
+            scoring: ScoringRules::from_codebook(&codebook),
+            catalogue,
+            codebook,
             municipalities: Municipalities::load(dir).map_err(err)?,
             hash: hash_tree(dir).map_err(err)?,
         })

@@ -19,6 +19,8 @@ pub mod aggregate;
 pub mod catalogue;
 pub mod definitions;
 pub mod dont_know;
+pub mod export;
+pub mod figures;
 pub mod formulas;
 pub mod respondent;
 mod student_t;

@@ -320,38 +320,90 @@ pub fn publish_file(
     Ok(published)
 }
 
-/// Writes one survey year as `<lake>/respondents/jaar=YYYY/part-0000.parquet`, replacing the
-/// year's directory as a whole: [`stage_year`], then [`swap_year`].
+/// A table the lake keeps as one partition per survey year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YearPartition {
+    /// `respondents/jaar=YYYY/`
+    Respondents,
+    /// `indicators/respondents/jaar=YYYY/`
+    Indicators,
+}
+
+impl YearPartition {
+    pub const ALL: [YearPartition; 2] = [YearPartition::Respondents, YearPartition::Indicators];
+
+    /// The directory under the lake that holds the table's `jaar=YYYY` partitions.
+    pub fn dir(self) -> &'static str {
+        match self {
+            YearPartition::Respondents => "respondents",
+            YearPartition::Indicators => "indicators/respondents",
+        }
+    }
+
+    /// The partition's directory name in the staging area: distinct per table, so both tables
+    /// of a year can be staged in one run (recovery reads these names back).
+    fn staged_name(self, year: u16) -> String {
+        match self {
+            YearPartition::Respondents => format!("jaar={year}"),
+            YearPartition::Indicators => format!("indicators-jaar={year}"),
+        }
+    }
+
+    /// The table a staged name (without `.old`) belongs to, and its year.
+    fn of_staged_name(name: &str) -> Option<(YearPartition, String)> {
+        let (table, rest) = match name.strip_prefix("indicators-") {
+            Some(rest) => (YearPartition::Indicators, rest),
+            None => (YearPartition::Respondents, name),
+        };
+        let year = rest.strip_prefix("jaar=")?;
+        (year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit())).then(|| (table, rest.to_string()))
+    }
+
+    /// The lake-relative path of a year's file.
+    pub fn file(self, year: u16) -> String {
+        format!("{}/jaar={year}/part-0000.parquet", self.dir())
+    }
+}
+
+/// Writes one survey year of `table`, replacing the year's directory as a whole:
+/// [`stage_year`], then [`swap_year`].
 pub fn publish_year(
     lake: &Path,
     staging: &Path,
+    table: YearPartition,
     year: u16,
     batch: &RecordBatch,
     props: WriterProperties,
 ) -> Result<PublishedFile> {
-    let published = stage_year(staging, year, batch, props)?;
-    swap_year(lake, staging, year)?;
+    let published = stage_year(staging, table, year, batch, props)?;
+    swap_year(lake, staging, table, year)?;
     Ok(published)
 }
 
-/// Writes the year's partition into the staging directory (`<staging>/jaar=YYYY/`), where
-/// [`swap_year`] finds it. Years can be staged in parallel; nothing in the lake changes.
-pub fn stage_year(staging: &Path, year: u16, batch: &RecordBatch, props: WriterProperties) -> Result<PublishedFile> {
-    let name = format!("jaar={year}");
-    let new_dir = staging.join(&name);
+/// Writes the year's partition of `table` into the staging directory, where [`swap_year`] finds
+/// it.
+pub fn stage_year(
+    staging: &Path,
+    table: YearPartition,
+    year: u16,
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> Result<PublishedFile> {
+    let new_dir = staging.join(table.staged_name(year));
     fs::create_dir_all(&new_dir)?;
     let part = "part-0000.parquet";
     write_parquet(&new_dir.join(part), batch, props)?;
     sync_dir(&new_dir)?;
-    describe(&new_dir.join(part), &format!("respondents/{name}/{part}"), batch.num_rows())
+    describe(&new_dir.join(part), &table.file(year), batch.num_rows())
 }
 
 /// Puts the partition [`stage_year`] wrote in place of the lake's, in one atomic exchange
 /// where the file system has one.
-pub fn swap_year(lake: &Path, staging: &Path, year: u16) -> Result<()> {
+pub fn swap_year(lake: &Path, staging: &Path, table: YearPartition, year: u16) -> Result<()> {
+    let staged = table.staged_name(year);
     let name = format!("jaar={year}");
-    let new_dir = staging.join(&name);
-    let parent = lake.join("respondents");
+    let new_dir = staging.join(&staged);
+    let parent = lake.join(table.dir());
     fs::create_dir_all(&parent)?;
     let target = parent.join(&name);
     kill_point("year-staged");
@@ -368,7 +420,7 @@ pub fn swap_year(lake: &Path, staging: &Path, year: u16) -> Result<()> {
                 // A file system without RENAME_EXCHANGE: move the old partition aside, then the
                 // new one in. Killed in between, the next run's recovery moves the old one back.
                 tracing::debug!("atomic exchange unavailable ({e}); publishing {name} by two renames");
-                let old = staging.join(format!("{name}.old"));
+                let old = staging.join(format!("{staged}.old"));
                 fs::rename(&target, &old)
                     .with_context(|| format!("cannot move the old partition {} aside", target.display()))?;
                 fs::rename(&new_dir, &target)?;
@@ -380,6 +432,20 @@ pub fn swap_year(lake: &Path, staging: &Path, year: u16) -> Result<()> {
     }
     sync_dir(&parent)?;
     Ok(())
+}
+
+/// Reads a Parquet file of the lake back as record batches (for the `indicators` command).
+pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .with_context(|| format!("{} is not a Parquet file this product wrote", path.display()))?;
+    reader.collect::<Result<Vec<_>, _>>().with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Describes a file already in the lake (a partition this run left as it was).
+pub fn describe_published(lake: &Path, relative: &str, rows: usize) -> Result<PublishedFile> {
+    describe(&lake.join(relative), relative, rows)
 }
 
 /// Swaps two directories atomically (Linux `renameat2` with `RENAME_EXCHANGE`).

@@ -2,7 +2,8 @@
 //!
 //! The lake writes every file under `<lake>/.staging/<run_id>/` and renames it into place; a
 //! year partition is replaced by moving the old one aside to
-//! `.staging/<run_id>/jaar=YYYY.old` and then moving the new one in. A run killed between
+//! `.staging/<run_id>/jaar=YYYY.old` (`indicators-jaar=YYYY.old` for the indicators table) and
+//! then moving the new one in. A run killed between
 //! those two renames leaves the year missing from `respondents/`; this puts the old one back.
 //!
 //! Part of `lake`, because the lake changes only through this module's functions.
@@ -18,7 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::STAGING_DIR;
+use super::{STAGING_DIR, YearPartition};
 
 /// Removes what interrupted runs left under `<lake>/.staging`, first restoring any
 /// `respondents/jaar=YYYY` that is missing while its moved-aside copy is there. Returns one
@@ -46,17 +47,20 @@ pub fn clean_leftovers(lake: &Path) -> Result<Vec<String>> {
         let name = file_name(&run);
         if run.is_dir() && !run.is_symlink() {
             for year_dir in moved_aside(&run)? {
-                let Some(year) = file_name(&year_dir).strip_suffix(".old").map(str::to_string) else { continue };
-                let respondents = lake.join("respondents");
-                let target = respondents.join(&year);
+                let staged = file_name(&year_dir);
+                let Some((table, year)) = staged.strip_suffix(".old").and_then(YearPartition::of_staged_name) else {
+                    continue;
+                };
+                let parent = lake.join(table.dir());
+                let target = parent.join(&year);
                 if exists(&target)? {
                     continue;
                 }
-                fs::create_dir_all(&respondents).with_context(|| format!("cannot create {}", respondents.display()))?;
+                fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
                 fs::rename(&year_dir, &target)
                     .with_context(|| format!("cannot restore {} from {}", target.display(), year_dir.display()))?;
-                sync_dir(&respondents)?;
-                actions.push(format!("restored respondents/{year} from {STAGING_DIR}/{name}/{year}.old"));
+                sync_dir(&parent)?;
+                actions.push(format!("restored {}/{year} from {STAGING_DIR}/{name}/{staged}", table.dir()));
             }
             fs::remove_dir_all(&run).with_context(|| format!("cannot remove {}", run.display()))?;
         } else {
@@ -69,16 +73,14 @@ pub fn clean_leftovers(lake: &Path) -> Result<Vec<String>> {
     Ok(actions)
 }
 
-/// The `jaar=YYYY.old` directories directly inside one run's staging directory, in name order.
+/// The moved-aside partitions (`jaar=YYYY.old`, `indicators-jaar=YYYY.old`) directly inside one
+/// run's staging directory, in name order.
 fn moved_aside(run: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(run).with_context(|| format!("cannot list {}", run.display()))? {
         let path = entry.with_context(|| format!("cannot list {}", run.display()))?.path();
         let name = file_name(&path);
-        let is_year = name
-            .strip_prefix("jaar=")
-            .and_then(|rest| rest.strip_suffix(".old"))
-            .is_some_and(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()));
+        let is_year = name.strip_suffix(".old").and_then(YearPartition::of_staged_name).is_some();
         if is_year && path.is_dir() && !path.is_symlink() {
             out.push(path);
         }

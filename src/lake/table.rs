@@ -24,6 +24,9 @@ pub trait LakeColumn: Sized {
     fn array<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef
     where
         Self: 'a;
+    /// The values of an array written by [`LakeColumn::array`]; `None` when its type or its
+    /// nulls do not fit (a file this product did not write).
+    fn values(array: &ArrayRef) -> Option<Vec<Self>>;
 }
 
 /// Implements [`LakeColumn`] for a value type and its `Option`.
@@ -37,6 +40,10 @@ macro_rules! column_type {
             fn array<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
                 Arc::new(values.map(|$v| Some($to)).collect::<$array>())
             }
+            fn values(array: &ArrayRef) -> Option<Vec<Self>> {
+                let a = array.as_any().downcast_ref::<$array>()?;
+                a.iter().map(|v| v.map(<$ty>::from)).collect()
+            }
         }
         impl LakeColumn for Option<$ty> {
             const NULLABLE: bool = true;
@@ -45,6 +52,10 @@ macro_rules! column_type {
             }
             fn array<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
                 Arc::new(values.map(|o| o.as_ref().map(|$v| $to)).collect::<$array>())
+            }
+            fn values(array: &ArrayRef) -> Option<Vec<Self>> {
+                let a = array.as_any().downcast_ref::<$array>()?;
+                Some(a.iter().map(|v| v.map(<$ty>::from)).collect())
             }
         }
     };
@@ -64,6 +75,10 @@ impl LakeColumn for UnixSeconds {
     fn array<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef {
         Arc::new(TimestampSecondArray::from(values.map(|v| v.0).collect::<Vec<_>>()).with_timezone("UTC"))
     }
+    fn values(array: &ArrayRef) -> Option<Vec<Self>> {
+        let a = array.as_any().downcast_ref::<TimestampSecondArray>()?;
+        a.iter().map(|v| v.map(UnixSeconds)).collect()
+    }
 }
 
 /// Declares a lake table's record struct (`pub` fields of [`LakeColumn`] types) and derives
@@ -82,6 +97,21 @@ macro_rules! lake_table {
                 arrow_schema::Schema::new(vec![
                     $(arrow_schema::Field::new(stringify!($field), <$ty>::data_type(), <$ty>::NULLABLE),)*
                 ])
+            }
+
+            /// The rows of a record batch of [`Self::schema`] (columns found by name); `None`
+            /// when a column is missing or of another type.
+            pub fn from_record_batch(batch: &arrow_array::RecordBatch) -> Option<Vec<$name>> {
+                use $crate::lake::table::LakeColumn;
+                $(let $field = <$ty>::values(batch.column_by_name(stringify!($field))?)?.into_iter();)*
+                #[allow(unused_mut)]
+                let mut columns = ($($field,)*);
+                let mut rows = Vec::with_capacity(batch.num_rows());
+                for _ in 0..batch.num_rows() {
+                    let ($($field,)*) = &mut columns;
+                    rows.push($name { $($field: $field.next()?,)* });
+                }
+                Some(rows)
             }
 
             /// The rows as one record batch of [`Self::schema`].

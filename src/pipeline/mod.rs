@@ -17,6 +17,7 @@
 
 mod deliveries;
 mod inbox;
+mod indicators;
 mod publish;
 mod read;
 mod settle;
@@ -38,6 +39,7 @@ use crate::codebook::Questionnaire;
 use crate::config::{Config, DedupSettings, Limits, UsageError};
 use crate::finding::Severity;
 use crate::harmonise::Batch;
+use crate::indicators::figures::PublicationRules;
 use crate::ingest;
 use crate::lake::{self, PublishedFile};
 use crate::outcome::{DeliveryOutcome, Status};
@@ -62,6 +64,8 @@ pub struct RunOptions {
     /// Population tables for the weights (`--population DIR`).
     pub population: PopulationTable,
     pub weighting: WeightOptions,
+    /// When an indicator figure is published.
+    pub indicators: PublicationRules,
     /// The state directory: ledger, delivery cache, lock.
     pub state: PathBuf,
     /// Rebuild every year, whether its inputs changed or not.
@@ -93,6 +97,8 @@ pub struct YearSummary {
     pub deliveries: usize,
     pub respondents: usize,
     pub file: PublishedFile,
+    /// The year's `indicators/respondents` partition.
+    pub indicators: PublishedFile,
     /// False when the year's inputs were unchanged and its partition was left as it was.
     pub rebuilt: bool,
     pub why: String,
@@ -204,6 +210,8 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     let (records, deliveries_file, response) =
         publish::tables(&outcomes, &published.weighting_records, &cx, ledger, unix_now())?;
     stages.done("ledger, deliveries, weighting and response");
+    let indicator_files = publish::indicator_tables(&published.figures, &cx)?;
+    stages.done("indicator tables");
     let delivery_reports = publish::render_delivery_reports(&outcomes, &cx)?;
     stages.done("render delivery reports");
     lake::publish_all(&opts.lake, &staging, &delivery_reports)?;
@@ -233,7 +241,8 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     )?;
     lake::publish_bytes(&opts.lake, &staging, &format!("reports/runs/{run_id}.json"), json.as_bytes())?;
     lake::publish_bytes(&opts.lake, &staging, &format!("reports/runs/{run_id}.html"), html.as_bytes())?;
-    publish::manifest(&summary, &inbox.inputs_key, &deliveries_file, &cx)?;
+    let files = publish::ManifestFiles { deliveries: deliveries_file, indicators: indicator_files };
+    publish::manifest(&summary, &inbox.inputs_key, &files, &cx)?;
     lake::finish_staging(&opts.lake, &staging)?;
     prune_state(chain, &outcomes, &plans)?;
     Ok(summary)
@@ -348,8 +357,12 @@ fn log_findings(outcomes: &[DeliveryOutcome]) {
                 Severity::Error => {
                     tracing::warn!(file = %file, rule = f.rule, column, count = f.count, "rejected: {}", f.message)
                 }
-                Severity::Warning | Severity::Info => {
+                // Per-file lines one level below the per-rule summary: warnings at -v, notes at -vv.
+                Severity::Warning => {
                     tracing::debug!(file = %file, rule = f.rule, column, count = f.count, "{}", f.message)
+                }
+                Severity::Info => {
+                    tracing::trace!(file = %file, rule = f.rule, column, count = f.count, "{}", f.message)
                 }
             }
         }

@@ -15,7 +15,9 @@ use super::years::{BuiltYear, YearDelivery, YearPlan};
 use super::{RunOptions, RunSummary, YearSummary};
 use crate::config::{Config, PRODUCT_VERSION};
 use crate::dedup;
-use crate::lake::{self, DeliveryRecord, PublishedFile, WeightingRecord};
+use crate::indicators::export;
+use crate::indicators::figures::{MunicipalityFigure, NationalFigure, YearFigures};
+use crate::lake::{self, DeliveryRecord, PublishedFile, WeightingRecord, YearPartition};
 use crate::outcome::{DeliveryOutcome, Status};
 use crate::report;
 use crate::state::{self, ledger};
@@ -39,6 +41,8 @@ pub struct PublishedYears {
     pub weighting_summaries: Vec<report::WeightingSummary>,
     /// Delivery id → what its year did to it.
     pub deliveries: BTreeMap<String, YearDelivery>,
+    /// Every year's indicator figures, years in order.
+    pub figures: YearFigures,
 }
 
 /// Swaps each rebuilt year's staged partition in (one after the other), records it in the
@@ -56,13 +60,17 @@ pub fn swap_years(
         weighting_records: Vec::new(),
         weighting_summaries: Vec::new(),
         deliveries: BTreeMap::new(),
+        figures: YearFigures::default(),
     };
     for (plan, built) in plans.iter().zip(built) {
         let year = plan.year;
-        let (file, rebuilt, why) = match (built.staged, &plan.previous) {
-            (Some(file), _) => {
-                lake::swap_year(&opts.lake, cx.staging, year)
-                    .with_context(|| format!("publishing survey year {year}"))?;
+        let (file, indicators, rebuilt, why) = match (built.staged, &plan.previous) {
+            (Some(staged), _) => {
+                for table in YearPartition::ALL {
+                    lake::swap_year(&opts.lake, cx.staging, table, year)
+                        .with_context(|| format!("publishing survey year {year} ({})", table.dir()))?;
+                }
+                let file = staged.respondents;
                 ledger.set_partition(&ledger::PartitionRow {
                     year,
                     build_key: plan.build_key.clone(),
@@ -77,7 +85,7 @@ pub fn swap_years(
                     respondents = built.result.respondents,
                     "year published"
                 );
-                (file, true, plan.rebuild.clone().unwrap_or_default())
+                (file, Some(staged.indicators), true, plan.rebuild.clone().unwrap_or_default())
             }
             (None, Some(p)) => {
                 let relative = format!("respondents/jaar={year}/part-0000.parquet");
@@ -87,7 +95,7 @@ pub fn swap_years(
                     path: relative,
                     blake3: p.file_blake3.clone(),
                 };
-                (file, false, "inputs unchanged".to_string())
+                (file, None, false, "inputs unchanged".to_string())
             }
             (None, None) => unreachable!("a year without a partition is always rebuilt"),
         };
@@ -97,14 +105,21 @@ pub fn swap_years(
             tracing::warn!(year, "cannot keep the year's result for the next run: {e:#}");
         }
         let result = built.result;
+        let indicators = match indicators {
+            Some(f) => f,
+            None => lake::describe_published(&opts.lake, &YearPartition::Indicators.file(year), result.respondents)?,
+        };
         out.years.push(YearSummary {
             year,
             deliveries: plan.ids.len(),
             respondents: result.respondents,
             file,
+            indicators,
             rebuilt,
             why,
         });
+        out.figures.municipality.extend(result.figures.municipality);
+        out.figures.national.extend(result.figures.national);
         out.duplicates += result.duplicates;
         out.weighting_records.extend(result.weighting_records);
         out.weighting_summaries.extend(result.weighting_summaries);
@@ -227,18 +242,57 @@ pub fn run_report(summary: &RunSummary, r: RunRecords) -> Result<(String, String
     report::run_report_files(&run_report)
 }
 
+/// The lake files the manifest lists besides the partitions.
+pub struct ManifestFiles {
+    pub deliveries: PublishedFile,
+    pub indicators: Vec<PublishedFile>,
+}
+
+/// Writes the indicator tables: `indicators/municipality.parquet` and `national.parquet`, and for
+/// people and waarstaatjegemeente.nl `indicators/gemeenten.csv` and `indicators/wsjg.csv`.
+pub fn indicator_tables(figures: &YearFigures, cx: &PublishContext) -> Result<Vec<PublishedFile>> {
+    let lake_dir = &cx.opts.lake;
+    let metadata = lake::file_metadata(cx.config, cx.inputs_hash, &[]);
+    let mut files = vec![
+        lake::publish_file(
+            lake_dir,
+            cx.staging,
+            "indicators/municipality.parquet",
+            &MunicipalityFigure::record_batch(&figures.municipality)?,
+            lake::writer_properties(&metadata)?,
+        )?,
+        lake::publish_file(
+            lake_dir,
+            cx.staging,
+            "indicators/national.parquet",
+            &NationalFigure::record_batch(&figures.national)?,
+            lake::writer_properties(&metadata)?,
+        )?,
+    ];
+    for (relative, bytes) in [
+        ("indicators/gemeenten.csv", export::dutch_csv(&figures.municipality, &cx.config.catalogue)),
+        ("indicators/wsjg.csv", export::wsjg_csv(&figures.municipality)),
+    ] {
+        lake::publish_bytes(lake_dir, cx.staging, relative, &bytes)?;
+        files.push(lake::describe_published(lake_dir, relative, figures.municipality.len())?);
+    }
+    Ok(files)
+}
+
 /// Writes the run report and then, last, `_manifest.json`: a reader that trusts the manifest
 /// sees only complete files.
-pub fn manifest(summary: &RunSummary, inputs_key: &str, deliveries: &PublishedFile, cx: &PublishContext) -> Result<()> {
+pub fn manifest(summary: &RunSummary, inputs_key: &str, files: &ManifestFiles, cx: &PublishContext) -> Result<()> {
+    let partition = |year: u16, f: &PublishedFile| serde_json::json!({"year": year, "path": f.path, "rows": f.rows, "bytes": f.bytes, "blake3": f.blake3});
     let manifest = serde_json::json!({
         "run_id": summary.run_id,
         "product_version": PRODUCT_VERSION,
         "inputs": inputs_key,
-        "partitions": summary.years.iter().map(|y| serde_json::json!({
-            "year": y.year, "path": y.file.path, "rows": y.file.rows,
-            "bytes": y.file.bytes, "blake3": y.file.blake3,
-        })).collect::<Vec<_>>(),
-        "deliveries": deliveries,
+        "partitions": summary.years.iter().map(|y| partition(y.year, &y.file)).collect::<Vec<_>>(),
+        "deliveries": files.deliveries,
+        "indicators": {
+            "partitions": summary.years.iter().map(|y| partition(y.year, &y.indicators)).collect::<Vec<_>>(),
+            "files": files.indicators,
+        },
     });
     lake::kill_point("before-manifest");
     lake::publish_bytes(

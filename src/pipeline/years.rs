@@ -18,14 +18,16 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use super::RunOptions;
+use super::indicators::year_indicators;
 use crate::assemble::assemble;
 use crate::codebook::Codebook;
 use crate::config::{Config, DedupSettings, PRODUCT_VERSION};
 use crate::dedup;
 use crate::finding::{self, Finding};
 use crate::harmonise::{Batch, BatchSummary};
+use crate::indicators::figures::YearFigures;
 use crate::ingest::Delivery;
-use crate::lake::{self, PublishedFile};
+use crate::lake::{self, PublishedFile, YearPartition};
 use crate::municipality::NATIONAL_REGION;
 use crate::outcome::{DeliveryOutcome, Status};
 use crate::population::PopulationTable;
@@ -39,6 +41,9 @@ use crate::weight::{self, WeightOptions};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct YearResult {
     pub respondents: usize,
+    /// The year's published indicator figures (no default: a result stored before figures
+    /// existed does not load, so the year is built again).
+    pub figures: YearFigures,
     pub duplicates: dedup::RuleTotals,
     /// In the order of the year's deliveries in the run (by file name).
     pub deliveries: Vec<YearDelivery>,
@@ -74,13 +79,19 @@ pub struct YearPlan {
     pub rebuild: Option<String>,
 }
 
-/// A year after [`build_year`]: its result and, when written again, the staged partition.
+/// A year after [`build_year`]: its result and, when written again, the staged partitions.
 pub struct BuiltYear {
     pub result: YearResult,
     /// True when the result was computed in this run (and should be stored), false when it came
     /// from the state directory.
     pub computed: bool,
-    pub staged: Option<PublishedFile>,
+    pub staged: Option<StagedYear>,
+}
+
+/// The partitions of a year written to the staging directory.
+pub struct StagedYear {
+    pub respondents: PublishedFile,
+    pub indicators: PublishedFile,
 }
 
 /// Plans every year that has published deliveries.
@@ -108,7 +119,7 @@ pub fn plan_years(
         let year_hash = format!("{pipeline_hash}+{}", opts.population.fingerprint_upto(year));
         let build_key = ledger::build_key(&id_refs, &config.hash, &year_hash, PRODUCT_VERSION);
         let previous = ledger.partition(year)?;
-        let on_disk = opts.lake.join(format!("respondents/jaar={year}/part-0000.parquet")).is_file();
+        let on_disk = YearPartition::ALL.iter().all(|t| opts.lake.join(t.file(year)).is_file());
         let rebuild = match &previous {
             _ if opts.reprocess == Some(year) => Some("reprocess --year".to_string()),
             _ if opts.full => Some("--full".to_string()),
@@ -162,24 +173,21 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     let table = assemble(plan.year, kept);
     crate::assemble::check_year(&table)?;
     let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
+    let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
+    let indicators = year_indicators(plan.year, &record_batch, config, &opts.indicators)
+        .with_context(|| format!("indicators of survey year {}", plan.year))?;
     let staged = match &plan.rebuild {
-        Some(_) => {
-            let ids: Vec<&str> = plan.ids.iter().map(String::as_str).collect();
-            let metadata = lake::file_metadata(config, &plan.year_hash, &ids);
-            let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
-            Some(
-                lake::stage_year(cx.staging, plan.year, &record_batch, lake::writer_properties(&metadata)?)
-                    .with_context(|| format!("writing survey year {}", plan.year))?,
-            )
-        }
+        Some(_) => Some(stage(plan, config, cx.staging, &record_batch, &indicators.respondents)?),
         None => None,
     };
+    drop(record_batch);
     let respondents = table.rows.len();
     drop(table);
     let deliveries = year_deliveries(deduplicated.deliveries, weighed.findings, &config.codebook);
     Ok(BuiltYear {
         result: YearResult {
             respondents,
+            figures: indicators.figures,
             duplicates: deduplicated.totals,
             deliveries,
             weighting_records: weighed.records,
@@ -187,6 +195,26 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
         },
         computed: true,
         staged,
+    })
+}
+
+/// Writes both partitions of a rebuilt year into the staging directory.
+fn stage(
+    plan: &YearPlan,
+    config: &Config,
+    staging: &Path,
+    respondents: &arrow_array::RecordBatch,
+    indicators: &arrow_array::RecordBatch,
+) -> Result<StagedYear> {
+    let ids: Vec<&str> = plan.ids.iter().map(String::as_str).collect();
+    let metadata = lake::file_metadata(config, &plan.year_hash, &ids);
+    let write = |table: YearPartition, batch: &arrow_array::RecordBatch| {
+        lake::stage_year(staging, table, plan.year, batch, lake::writer_properties(&metadata)?)
+            .with_context(|| format!("writing survey year {} ({})", plan.year, table.dir()))
+    };
+    Ok(StagedYear {
+        respondents: write(YearPartition::Respondents, respondents)?,
+        indicators: write(YearPartition::Indicators, indicators)?,
     })
 }
 

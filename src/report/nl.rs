@@ -67,6 +67,7 @@ pub fn stage(stage: &str) -> &'static str {
         "ledger, deliveries, weighting and response" => "register, leveringen, weging en respons",
         "render delivery reports" => "leveringsrapporten opmaken",
         "publish delivery reports" => "leveringsrapporten publiceren",
+        "indicator tables" => "indicatortabellen",
         _ => "overige stap",
     }
 }
@@ -181,7 +182,9 @@ fn harmonise_rule(rule: &str) -> Option<&'static str> {
         "harmonise.respondent-not-a-number" => {
             "Een respondentnummer is geen geheel getal; de rij is gehouden en heeft een sleutel op rijnummer."
         }
-        "harmonise.year-filled" => "Het jaar (jr) ontbrak of was onleesbaar en is aangevuld met het jaar van de levering.",
+        "harmonise.year-filled" => {
+            "Het jaar (jr) ontbrak of was onleesbaar en is aangevuld met het jaar van de levering."
+        }
         "harmonise.routing-blanked" => "Antwoorden die de routering had moeten overslaan zijn leeggemaakt.",
         "harmonise.weging-invalid" => "Een weging is geen getal; ze is leeggemaakt.",
         "harmonise.weging-too-high" => "Rijen hebben een weging van 5 of meer, wat het protocol niet toestaat.",

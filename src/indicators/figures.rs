@@ -1,0 +1,328 @@
+//! The published figures of one survey year: every catalogue indicator per municipality (its
+//! own survey as the design, `weight`) and for the Netherlands (the year's rows as the design,
+//! `weight_national`; all ages and each `lft_cy` class as domains), with the publication rules.
+//!
+//! What it must NOT do: read or write files, or decide weights; it takes a year's clean items,
+//! respondent-level indicators and weights and returns plain records.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::aggregate::{DesignRow, Figure, Statistic, estimate_domains, multiple_response_values, percent_values};
+use super::catalogue::{Catalogue, Domain, Indicator, Kind};
+use super::respondent::{Items, RespondentIndicators};
+use crate::codebook::MIN_COMPLETE;
+use crate::lake::table::lake_table;
+
+/// The publication rules (the pipeline file's `[indicators]` table).
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicationRules {
+    /// A figure with fewer valid answers than this is not published (its numbers are null).
+    pub min_n: u64,
+}
+
+impl Default for PublicationRules {
+    /// 50 valid answers: below that the 95% interval of a percentage is wider than ±14 points
+    /// (`docs/indicators.md`, "Publication").
+    fn default() -> Self {
+        PublicationRules { min_n: 50 }
+    }
+}
+
+lake_table! {
+    /// One figure of `indicators/municipality.parquet`.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct MunicipalityFigure {
+        pub indicator: String,
+        pub gemeente_code: String,
+        pub jaar: i16,
+        pub estimate: Option<f64>,
+        pub se: Option<f64>,
+        pub ci_low: Option<f64>,
+        pub ci_high: Option<f64>,
+        pub n: i64,
+        pub n_weighted: Option<f64>,
+        pub published: bool,
+        pub reason: Option<String>,
+    }
+}
+
+lake_table! {
+    /// One figure of `indicators/national.parquet`; `lft_cy` null for all ages.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    pub struct NationalFigure {
+        pub indicator: String,
+        pub jaar: i16,
+        pub lft_cy: Option<i16>,
+        pub estimate: Option<f64>,
+        pub se: Option<f64>,
+        pub ci_low: Option<f64>,
+        pub ci_high: Option<f64>,
+        pub ci_low_logit: Option<f64>,
+        pub ci_high_logit: Option<f64>,
+        pub n: i64,
+        pub n_weighted: Option<f64>,
+        pub published: bool,
+        pub reason: Option<String>,
+    }
+}
+
+/// The figures of one survey year.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct YearFigures {
+    pub municipality: Vec<MunicipalityFigure>,
+    pub national: Vec<NationalFigure>,
+}
+
+/// One survey year's rows as the figures need them, all aligned with `items`.
+pub struct YearRows<'a> {
+    pub year: u16,
+    pub items: &'a Items,
+    pub indicators: &'a RespondentIndicators,
+    pub gemeente_code: &'a [String],
+    pub complete: &'a [bool],
+    pub weight: &'a [Option<f64>],
+    pub weight_national: &'a [Option<f64>],
+}
+
+/// Every catalogue figure of the year, municipalities in lake order, indicators in catalogue order.
+pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationRules) -> YearFigures {
+    let values: Vec<Option<Vec<Option<f64>>>> = catalogue.indicators.iter().map(|i| y_values(i, rows)).collect();
+    let masks = DomainMasks::of(catalogue, rows);
+    let mut out = YearFigures::default();
+    for run in municipality_runs(rows.gemeente_code) {
+        let complete = rows.complete[run.0..run.1].iter().filter(|c| **c).count();
+        for (indicator, y) in catalogue.indicators.iter().zip(&values) {
+            let member = masks.of_domain(indicator.domain);
+            out.municipality.push(municipality_figure(indicator, y.as_deref(), member, rows, run, complete, rules));
+        }
+    }
+    for (indicator, y) in catalogue.indicators.iter().zip(&values) {
+        out.national.extend(national_figures(indicator, y.as_deref(), &masks, rows, rules));
+    }
+    out
+}
+
+/// Per row, whether it is in each domain the catalogue uses (age class, typology,
+/// self-reliance), computed once per year.
+struct DomainMasks {
+    masks: Vec<(Domain, Vec<bool>)>,
+}
+
+impl DomainMasks {
+    fn of(catalogue: &Catalogue, rows: &YearRows) -> DomainMasks {
+        let n = rows.gemeente_code.len();
+        let class = |name: &str, k: u8| -> Vec<bool> {
+            match rows.indicators.column(name) {
+                Some(c) => c.iter().map(|v| *v == Some(f64::from(k))).collect(),
+                None => vec![false; n],
+            }
+        };
+        let mut masks: Vec<(Domain, Vec<bool>)> = vec![(Domain::All, vec![true; n])];
+        let wanted = catalogue.indicators.iter().map(|i| i.domain).chain((1..=4).map(Domain::AgeClass));
+        for domain in wanted {
+            if masks.iter().any(|(d, _)| *d == domain) {
+                continue;
+            }
+            let mask = match domain {
+                Domain::All => vec![true; n],
+                Domain::AgeClass(k) => class("lft_cy", k),
+                Domain::Typology(k) => class("typology", k),
+                Domain::Zelfredzaam(k) => class("zelfredzaam", k),
+            };
+            masks.push((domain, mask));
+        }
+        DomainMasks { masks }
+    }
+
+    fn of_domain(&self, domain: Domain) -> &[bool] {
+        self.masks.iter().find(|(d, _)| *d == domain).map(|(_, m)| m.as_slice()).unwrap_or(&[])
+    }
+}
+
+/// The `y` of every row for an indicator: the value, a 0/1 for a percentage, `None` outside its
+/// base; `None` for the whole column when the year has no such source (a count has no `y`).
+fn y_values(indicator: &Indicator, rows: &YearRows) -> Option<Vec<Option<f64>>> {
+    let source = || rows.indicators.column(&indicator.source).or_else(|| rows.items.get(&indicator.source));
+    match indicator.kind {
+        Kind::Count => None,
+        Kind::Mean => source().map(<[Option<f64>]>::to_vec),
+        Kind::Percent => {
+            let codes: Vec<f64> = indicator.codes.iter().map(|&c| f64::from(c)).collect();
+            source().map(|v| percent_values(v, &codes))
+        }
+        Kind::MrPercent => {
+            let set = indicator.set.as_deref()?;
+            let boxes = multiple_response_set(rows.items, set);
+            let option = boxes.iter().position(|(name, _)| *name == indicator.source)?;
+            let columns: Vec<&[Option<f64>]> = boxes.iter().map(|(_, c)| *c).collect();
+            Some(multiple_response_values(&columns, option))
+        }
+    }
+}
+
+/// The boxes of a multiple-response set (`zw13` → `zw13_0`, `zw13_1`, … in number order).
+fn multiple_response_set<'a>(items: &'a Items, set: &str) -> Vec<(&'a str, &'a [Option<f64>])> {
+    let prefix = format!("{set}_");
+    let mut boxes: Vec<(u32, &str, &[Option<f64>])> = items
+        .columns
+        .iter()
+        .filter_map(|(name, values)| {
+            let number = name.strip_prefix(&prefix)?.parse::<u32>().ok()?;
+            Some((number, name.as_str(), values.as_slice()))
+        })
+        .collect();
+    boxes.sort_by_key(|b| b.0);
+    boxes.into_iter().map(|(_, name, values)| (name, values)).collect()
+}
+
+/// `[start, end)` of each municipality's rows: the lake is sorted by municipality.
+fn municipality_runs(codes: &[String]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < codes.len() {
+        let end = start + codes[start..].iter().take_while(|c| **c == codes[start]).count();
+        runs.push((start, end));
+        start = end;
+    }
+    runs
+}
+
+fn statistic(kind: Kind) -> Statistic {
+    match kind {
+        Kind::Mean => Statistic::Mean,
+        _ => Statistic::Percent,
+    }
+}
+
+/// One municipality-year figure: its own rows with a `weight` are the design.
+fn municipality_figure(
+    indicator: &Indicator,
+    y: Option<&[Option<f64>]>,
+    member: &[bool],
+    rows: &YearRows,
+    (start, end): (usize, usize),
+    complete: usize,
+    rules: &PublicationRules,
+) -> MunicipalityFigure {
+    let figure = match y {
+        Some(y) => {
+            let design: Vec<DesignRow<()>> = (start..end)
+                .map(|r| DesignRow { y: y[r], w: rows.weight[r], domain: member[r].then_some(()) })
+                .collect();
+            estimate_domains(&design, statistic(indicator.kind)).into_iter().next().map(|(_, f)| f)
+        }
+        None => Some(count_figure((start..end).filter(|&r| member[r]).count())),
+    };
+    let year_note = (complete < MIN_COMPLETE).then(|| {
+        format!("minder dan {MIN_COMPLETE} volledig ingevulde vragenlijsten ({complete}); niet publiceerbaar")
+    });
+    let (figure, published, reason) = publication(figure, year_note, rules);
+    let finite = |v: f64| Some(v).filter(|v| v.is_finite());
+    MunicipalityFigure {
+        indicator: indicator.code.clone(),
+        gemeente_code: rows.gemeente_code[start].clone(),
+        jaar: rows.year as i16,
+        estimate: figure.as_ref().and_then(|f| finite(f.estimate)),
+        se: figure.as_ref().and_then(|f| finite(f.se)),
+        ci_low: figure.as_ref().and_then(|f| finite(f.ci_low)),
+        ci_high: figure.as_ref().and_then(|f| finite(f.ci_high)),
+        n: figure.as_ref().map_or(0, |f| f.n as i64),
+        n_weighted: figure.as_ref().and_then(|f| finite(f.n_weighted)),
+        published,
+        reason,
+    }
+}
+
+/// A count (`bp_respons`): the number of respondents, no uncertainty.
+fn count_figure(n: usize) -> Figure {
+    Figure {
+        estimate: n as f64,
+        se: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+        n: n as u64,
+        n_weighted: f64::NAN,
+        ci_low_logit: None,
+        ci_high_logit: None,
+    }
+}
+
+/// Applies the rules: no answer at all, or fewer than `min_n`, leaves the numbers null (NaN here,
+/// null in the file) with the reason (the valid n stays); a municipality-year that may not be published keeps its numbers
+/// and says so, as `response.csv` does.
+fn publication(
+    figure: Option<Figure>,
+    year_note: Option<String>,
+    rules: &PublicationRules,
+) -> (Option<Figure>, bool, Option<String>) {
+    match figure {
+        None => (None, false, Some("geen geldige antwoorden".into())),
+        Some(f) if f.n < rules.min_n => {
+            let reason = format!("minder dan {} geldige antwoorden ({})", rules.min_n, f.n);
+            (
+                Some(Figure { estimate: f64::NAN, se: f64::NAN, ci_low: f64::NAN, ci_high: f64::NAN, ..f }),
+                false,
+                Some(reason),
+            )
+        }
+        Some(f) => match year_note {
+            Some(note) => (Some(f), false, Some(note)),
+            None => (Some(f), true, None),
+        },
+    }
+}
+
+/// The national figures of one indicator: all ages, and each age class when the indicator is
+/// over all respondents; the year's rows with a `weight_national` are the design.
+fn national_figures(
+    indicator: &Indicator,
+    y: Option<&[Option<f64>]>,
+    masks: &DomainMasks,
+    rows: &YearRows,
+    rules: &PublicationRules,
+) -> Vec<NationalFigure> {
+    let n_rows = rows.gemeente_code.len();
+    let classes: Vec<Option<u8>> =
+        if indicator.domain == Domain::All { vec![None, Some(1), Some(2), Some(3), Some(4)] } else { vec![None] };
+    let own = masks.of_domain(indicator.domain);
+    let mut by_class: BTreeMap<Option<u8>, Option<Figure>> = BTreeMap::new();
+    for class in &classes {
+        let age = class.map(|k| masks.of_domain(Domain::AgeClass(k)));
+        let member = |r: usize| own[r] && age.is_none_or(|a| a[r]);
+        let figure = match y {
+            Some(y) => {
+                let design: Vec<DesignRow<()>> = (0..n_rows)
+                    .map(|r| DesignRow { y: y[r], w: rows.weight_national[r], domain: member(r).then_some(()) })
+                    .collect();
+                estimate_domains(&design, statistic(indicator.kind)).into_iter().next().map(|(_, f)| f)
+            }
+            None => Some(count_figure((0..n_rows).filter(|&r| member(r)).count())),
+        };
+        by_class.insert(*class, figure);
+    }
+    classes
+        .iter()
+        .map(|class| {
+            let (figure, published, reason) = publication(by_class[class].clone(), None, rules);
+            let finite = |v: f64| Some(v).filter(|v| v.is_finite());
+            NationalFigure {
+                indicator: indicator.code.clone(),
+                jaar: rows.year as i16,
+                lft_cy: class.map(i16::from),
+                estimate: figure.as_ref().and_then(|f| finite(f.estimate)),
+                se: figure.as_ref().and_then(|f| finite(f.se)),
+                ci_low: figure.as_ref().and_then(|f| finite(f.ci_low)),
+                ci_high: figure.as_ref().and_then(|f| finite(f.ci_high)),
+                ci_low_logit: figure.as_ref().and_then(|f| f.ci_low_logit).filter(|_| published),
+                ci_high_logit: figure.as_ref().and_then(|f| f.ci_high_logit).filter(|_| published),
+                n: figure.as_ref().map_or(0, |f| f.n as i64),
+                n_weighted: figure.as_ref().and_then(|f| finite(f.n_weighted)),
+                published,
+                reason,
+            }
+        })
+        .collect()
+}

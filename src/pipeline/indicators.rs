@@ -1,0 +1,62 @@
+//! Stage 5b, indicators: from a survey year's assembled and weighted rows (the record batch the
+//! lake partition is written from) to its respondent-level indicators and its published
+//! figures. Runs inside the year stage, so a year's indicators are rebuilt exactly when its
+//! partition is (same build key) and published with the same exchange.
+//!
+//! What it must NOT do: compute a formula or a statistic itself (`indicators` does), or write
+//! anything (the year stage stages, `publish` swaps).
+
+use anyhow::{Context, Result};
+use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray};
+
+use crate::config::Config;
+use crate::indicators::figures::{PublicationRules, YearFigures, YearRows, year_figures};
+use crate::indicators::{self, Items};
+
+/// A year's indicators: the respondent-level table to write and the figures.
+pub struct YearIndicators {
+    pub respondents: RecordBatch,
+    pub figures: YearFigures,
+}
+
+/// Scores every respondent of the year and computes every catalogue figure.
+pub fn year_indicators(
+    year: u16,
+    lake_rows: &RecordBatch,
+    config: &Config,
+    rules: &PublicationRules,
+) -> Result<YearIndicators> {
+    let items = Items::from_batch(lake_rows, &config.scoring)?;
+    let scored = indicators::score(&items, &config.scoring);
+    let strings = |name: &str| -> Result<Vec<String>> {
+        let a = column::<StringArray>(lake_rows, name)?;
+        Ok((0..a.len()).map(|i| a.value(i).to_string()).collect())
+    };
+    let floats =
+        |name: &str| -> Result<Vec<Option<f64>>> { Ok(column::<Float64Array>(lake_rows, name)?.iter().collect()) };
+    let gemeente_code = strings("gemeente_code")?;
+    let complete: Vec<bool> = column::<BooleanArray>(lake_rows, "complete")?.iter().map(|c| c == Some(true)).collect();
+    let (weight, weight_national) = (floats("weight")?, floats("weight_national")?);
+    let rows = YearRows {
+        year,
+        items: &items,
+        indicators: &scored,
+        gemeente_code: &gemeente_code,
+        complete: &complete,
+        weight: &weight,
+        weight_national: &weight_national,
+    };
+    let figures = year_figures(&config.catalogue, &rows, rules);
+    Ok(YearIndicators { respondents: indicators::record_batch(&scored)?, figures })
+}
+
+/// A column of the lake's respondents batch by name and type: the lake's schema guarantees
+/// both, so a miss is a wiring error.
+fn column<'a, A: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a A> {
+    batch
+        .column_by_name(name)
+        .with_context(|| format!("the respondents batch has no column {name}"))?
+        .as_any()
+        .downcast_ref::<A>()
+        .with_context(|| format!("column {name} has another type than the lake's"))
+}
