@@ -437,18 +437,27 @@ fn builtin_format_kind(id: &str) -> NumberKind {
     if date { NumberKind::Date } else { NumberKind::Plain }
 }
 
-/// A custom format code's kind, for the codes whose reading is certain: without any letter that
-/// can make a date or time token (d, m, h, y, s, and the a/p of AM/PM) it shows plain numbers;
-/// with such letters but none of the characters that change their meaning (quotes, escapes,
-/// fill and skip marks, sections, brackets, AM/PM) it is a date. Anything else is left to
-/// calamine.
+/// A custom format code's kind, for the codes whose reading is certain. A `\\`, `_` or `*`
+/// makes the next character a literal (ECMA-376 Part 1, §18.8.31), so such pairs are dropped
+/// first. Without any letter that can make a date or time token (d, m, h, y, s, and the a/p of
+/// AM/PM) the code shows plain numbers; with such letters but no quotes, sections, brackets or
+/// AM/PM, which change what the letters mean, it is a date. Anything else is left to calamine.
 fn custom_format_kind(code: &str) -> Fast<NumberKind> {
+    let mut tokens = String::with_capacity(code.len());
+    let mut chars = code.chars();
+    while let Some(c) = chars.next() {
+        if matches!(c, '\\' | '_' | '*') {
+            chars.next();
+        } else {
+            tokens.push(c);
+        }
+    }
     let date_letter = |c: char| matches!(c.to_ascii_lowercase(), 'd' | 'm' | 'h' | 'y' | 's');
     let am_pm = |c: char| matches!(c.to_ascii_lowercase(), 'a' | 'p');
-    if !code.chars().any(|c| date_letter(c) || am_pm(c)) {
+    if !tokens.chars().any(|c| date_letter(c) || am_pm(c)) {
         return Ok(NumberKind::Plain);
     }
-    if code.chars().any(|c| am_pm(c) || matches!(c, '"' | '\\' | '_' | '*' | ';' | '[' | ']')) {
+    if tokens.chars().any(|c| am_pm(c) || matches!(c, '"' | ';' | '[' | ']')) {
         return not_understood("een eigen getalnotatie die niet zeker te plaatsen is");
     }
     Ok(NumberKind::Date)
@@ -472,7 +481,7 @@ fn read_sheet(xml: &[u8], workbook: &Workbook, sheet: &mut Sheet) -> Fast<()> {
     if xml[..at].ends_with(b"/>") {
         return Ok(()); // `<sheetData/>`: no cells
     }
-    let mut scanner = Scanner { xml, pos: at };
+    let mut scanner = Scanner { xml, pos: at, tag_start: at };
     let mut cursor = Position { row: 0, col: 0 };
     loop {
         match scanner.next_tag()? {
@@ -710,6 +719,8 @@ enum Tag<'a> {
 struct Scanner<'a> {
     xml: &'a [u8],
     pos: usize,
+    /// Where the last tag began (its `<`).
+    tag_start: usize,
 }
 
 fn is_space(b: u8) -> bool {
@@ -723,6 +734,7 @@ impl<'a> Scanner<'a> {
         if !rest[..lt].iter().all(|b| is_space(*b)) {
             return not_understood("tekst tussen de elementen");
         }
+        self.tag_start = self.pos + lt;
         let start = self.pos + lt + 1;
         let Some(gt) = memchr::memchr(b'>', &self.xml[start..]) else {
             return not_understood("een element zonder einde");
@@ -763,11 +775,16 @@ impl<'a> Scanner<'a> {
         Ok(&rest[..lt])
     }
 
-    /// An inline string (`<is>`, already opened), read like a shared string.
+    /// An inline string (`<is>`, the last tag read), read like a shared string. The XML reader
+    /// starts at the `<is>` tag itself: it refuses an end tag it has not seen opened.
     fn inline_string(&mut self) -> Fast<Cell> {
-        let mut reader = xml_reader(&self.xml[self.pos..]);
+        let mut reader = xml_reader(&self.xml[self.tag_start..]);
+        if !matches!(next(&mut reader, "tekst")?, Event::Start(e) if e.name().as_ref() == "is") {
+            return not_understood("een inline tekst in een onbekende schrijfwijze");
+        }
         let s = rich_text(&mut reader, "is")?;
-        self.pos += usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX).min(self.xml.len() - self.pos);
+        let read = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        self.pos = self.tag_start.saturating_add(read).min(self.xml.len());
         Ok(text(&s))
     }
 }
@@ -816,6 +833,168 @@ fn find_attrs<'a, const N: usize>(mut attrs: &'a [u8], keys: [&[u8]; N]) -> Fast
         attrs = &attrs[value_start + len + 1..];
         if attrs.first().is_some_and(|b| !is_space(*b)) {
             return not_understood("attributen zonder witruimte ertussen");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::ingest::excel::read_xlsx_calamine;
+
+    const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#;
+
+    /// Two cell formats: 0 plain, 1 the built-in date format 14, 2 a custom `dd-mm-yyyy`.
+    const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1"><numFmt numFmtId="164" formatCode="dd\-mm\-yyyy"/></numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs></styleSheet>"#;
+
+    /// A package written by hand, for what rust_xlsxwriter does not write: `sheet_data` is the
+    /// content of `<sheetData>`, `prologue` what comes before it in the sheet.
+    fn package(prologue: &str, sheet_data: &str, shared: Option<&str>, date1904: bool) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        let pr = if date1904 { r#"<workbookPr date1904="1"/>"# } else { "<workbookPr/>" };
+        let mut parts = vec![
+            ("_rels/.rels".to_string(), r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string()),
+            ("xl/_rels/workbook.xml.rels".to_string(), WORKBOOK_RELS.to_string()),
+            ("xl/workbook.xml".to_string(), format!(r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">{pr}<sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>"#)),
+            ("xl/styles.xml".to_string(), STYLES.to_string()),
+            ("xl/worksheets/sheet1.xml".to_string(), format!(r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{prologue}<sheetData>{sheet_data}</sheetData></worksheet>"#)),
+        ];
+        if let Some(sst) = shared {
+            parts.push(("xl/sharedStrings.xml".to_string(), format!(r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{sst}</sst>"#)));
+        }
+        for (name, xml) in parts {
+            zip.start_file(name, options).unwrap();
+            zip.write_all(xml.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    /// Reads with both readers, requires the same sheets, and returns the first sheet's rows.
+    fn both(bytes: &[u8]) -> Vec<Vec<Cell>> {
+        let fast = read(bytes).unwrap_or_else(|e| panic!("not understood: {}", e.0));
+        let calamine = read_xlsx_calamine(bytes).unwrap();
+        assert_eq!(fast, calamine);
+        fast.into_iter().next().unwrap().rows
+    }
+
+    fn t(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+
+    #[test]
+    fn shared_strings_with_rich_text_runs_and_phonetic_runs() {
+        let sst = r#"<si><t>respondent</t></si><si><r><rPr><b/><sz val="11"/></rPr><t>wl</t></r><r><t xml:space="preserve">01 </t></r></si><si><t>Den Haag</t><rPh sb="0" eb="1"><t>x</t></rPh></si><si><t>  </t></si><si><t>a &amp; b&#33;</t></si>"#;
+        let data = r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row><row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c><c r="C2" t="s"><v>4</v></c></row>"#;
+        let rows = both(&package("", data, Some(sst), false));
+        assert_eq!(rows[0], [t("respondent"), t("wl01 ")]);
+        assert_eq!(rows[1], [t("Den Haag"), Cell::Empty, t("a & b!")]);
+    }
+
+    #[test]
+    fn inline_strings_plain_and_rich() {
+        let data = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>respondent</t></is></c><c r="B1" t="inlineStr"><is><r><t>wl</t></r><r><rPr><i/></rPr><t>01</t></r></is></c><c r="C1" t="inlineStr"><is><t/></is></c></row>"#;
+        let rows = both(&package("", data, None, false));
+        assert_eq!(rows[0], [t("respondent"), t("wl01")]);
+    }
+
+    #[test]
+    fn booleans_and_error_cells() {
+        let data = r#"<row r="1"><c r="A1" t="b"><v>1</v></c><c r="B1" t="b"><v>0</v></c><c r="C1" t="e"><v>#DIV/0!</v></c><c r="D1" t="e"><v>#N/A</v></c><c r="E1" t="str"><v>tekst</v></c></row>"#;
+        let rows = both(&package("", data, None, false));
+        assert_eq!(rows[0], [Cell::Number(1.0), Cell::Number(0.0), t("#Div0"), t("#NA"), t("tekst")]);
+        // A boolean written `true` is valid for calamine; this reader leaves it to calamine.
+        let odd = package("", r#"<row r="1"><c r="A1" t="b"><v>true</v></c></row>"#, None, false);
+        assert!(read(&odd).is_err());
+        assert!(read_xlsx_calamine(&odd).is_ok());
+    }
+
+    #[test]
+    fn dates_in_the_1900_and_1904_systems_keep_their_serial() {
+        let data = r#"<row r="1"><c r="A1" s="1"><v>45000.5</v></c><c r="B1" s="2"><v>45001</v></c><c r="C1" s="0"><v>45002</v></c><c r="D1"><v>-1.5E-3</v></c></row>"#;
+        for date1904 in [false, true] {
+            let rows = both(&package("", data, None, date1904));
+            let want = [Cell::Date(45000.5), Cell::Date(45001.0), Cell::Number(45002.0), Cell::Number(-0.0015)];
+            assert_eq!(rows[0], want, "1904: {date1904}");
+        }
+    }
+
+    #[test]
+    fn sparse_rows_and_cells_without_a_reference() {
+        // No `r` on rows or cells: rows count by `</row>`, columns by cells; an empty `<row/>`
+        // and a self-closed `<c/>` still take their place; a row may jump ahead.
+        let data = r#"<row><c><v>1</v></c><c/><c><v>3</v></c></row><row/><row><c r="C3"><v>4</v></c><c><v>5</v></c></row><row r="9"><c><v>6</v></c></row>"#;
+        let rows = both(&package("", data, None, false));
+        assert_eq!(rows.len(), 9);
+        assert_eq!(rows[0], [Cell::Number(1.0), Cell::Empty, Cell::Number(3.0)]);
+        assert!(rows[1].is_empty());
+        assert_eq!(rows[2], [Cell::Empty, Cell::Empty, Cell::Number(4.0), Cell::Number(5.0)]);
+        assert_eq!(rows[8], [Cell::Number(6.0)]);
+    }
+
+    #[test]
+    fn a_dimension_that_lies_changes_nothing() {
+        let data = r#"<row r="1"><c r="A1"><v>1</v></c></row><row r="40"><c r="Z40"><v>2</v></c></row>"#;
+        let rows = both(&package(r#"<dimension ref="A1:B2"/>"#, data, None, false));
+        assert_eq!(rows.len(), 40);
+        assert_eq!(rows[39][25], Cell::Number(2.0));
+        // A reversed or malformed one is left to calamine.
+        assert!(read(&package(r#"<dimension ref="B2:A1"/>"#, data, None, false)).is_err());
+        assert!(read(&package(r#"<dimension ref="A0"/>"#, data, None, false)).is_err());
+    }
+
+    #[test]
+    fn formulas_read_as_their_cached_value_and_without_one_go_to_calamine() {
+        let data =
+            r#"<row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>"#;
+        assert_eq!(both(&package("", data, None, false))[0], [Cell::Number(2.0), t("ab")]);
+        let uncached = package("", r#"<row r="1"><c r="A1"><f>1+1</f></c></row>"#, None, false);
+        assert!(read(&uncached).unwrap_err().0.contains("formule"));
+    }
+
+    #[test]
+    fn what_it_does_not_understand_is_refused_not_guessed() {
+        for data in [
+            r#"<row r="1"><c r="A1" t="d"><v>2024-01-01</v></c></row>"#,
+            r#"<row r="1"><c r="A1"><v> 1</v></c></row>"#,
+            r#"<row r="1"><!-- note --><c r="A1"><v>1</v></c></row>"#,
+            r#"<x:row r="1"><c r="A1"><v>1</v></c></x:row>"#,
+            r#"<row r="1"><c r="A1" t="str"><v>_x000D_</v></c></row>"#,
+            r#"<row r="1"><c r="A1" t="s"><v>7</v></c></row>"#,
+            r#"<row r="1"><c r="XFE1"><v>1</v></c></row>"#,
+        ] {
+            assert!(read(&package("", data, None, false)).is_err(), "{data}");
+        }
+    }
+
+    #[test]
+    fn a_workbook_from_rust_xlsxwriter_reads_as_calamine_reads_it() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let s = wb.add_worksheet().set_name("Blad 1").unwrap();
+        s.write(0, 0, "respondent").unwrap();
+        s.write(0, 1, "wl01").unwrap();
+        s.write(1, 0, 1).unwrap();
+        s.write(1, 1, 7.25).unwrap();
+        s.write(2, 0, "<&> \"quoted\"").unwrap();
+        s.write(2, 1, true).unwrap();
+        s.write(5000, 5000, "far").unwrap();
+        let rows = both(&wb.save_to_buffer().unwrap());
+        assert_eq!(rows[1], [Cell::Number(1.0), Cell::Number(7.25)]);
+        assert_eq!(rows[2], [t("<&> \"quoted\""), Cell::Number(1.0)]);
+    }
+
+    #[test]
+    fn numbers_parse_exactly() {
+        for (raw, want) in [("0", 0.0), ("-12", -12.0), ("3.5", 3.5), ("1E-3", 0.001), (".5", 0.5), ("1e+2", 100.0)] {
+            assert_eq!(number(raw.as_bytes()).unwrap(), want, "{raw}");
+        }
+        assert_eq!(number(b"123456789012345678").unwrap(), 123456789012345678.0);
+        for raw in ["", "-", "1e", "+1", "inf", "NaN", "0x1", "1 ", "1.2.3"] {
+            assert!(number(raw.as_bytes()).is_err(), "{raw}");
         }
     }
 }
