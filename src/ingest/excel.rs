@@ -309,15 +309,28 @@ pub(crate) fn place(sheet: &mut Sheet, row: u32, col: u32, cell: Cell) {
     if sheet.rows.len() <= row {
         sheet.rows.resize_with(row + 1, Vec::new);
     }
+    // A new row is usually as wide as the one above it: room for that many cells at once
+    // instead of growing cell by cell.
+    let width_above = if row > 0 { sheet.rows[row - 1].len() } else { 0 };
     let r = &mut sheet.rows[row];
-    if r.len() <= col {
-        r.resize(col + 1, Cell::Empty);
+    if r.capacity() == 0 {
+        r.reserve(width_above.max(col + 1));
     }
-    r[col] = cell;
+    // Cells mostly come in column order, so the common case is a push.
+    match col.cmp(&r.len()) {
+        std::cmp::Ordering::Less => r[col] = cell,
+        std::cmp::Ordering::Equal => r.push(cell),
+        std::cmp::Ordering::Greater => {
+            r.resize(col, Cell::Empty);
+            r.push(cell);
+        }
+    }
 }
 
-/// The uncompressed sizes a zip archive declares, added up, must stay under the limit.
-fn check_zip_sizes(bytes: &[u8], limit: u64) -> Result<(), String> {
+/// The uncompressed sizes a zip archive declares, added up, must stay under the limit. Public
+/// (hidden) for the differential fuzz target, which reads only what [`read`] would open.
+#[doc(hidden)]
+pub fn check_zip_sizes(bytes: &[u8], limit: u64) -> Result<(), String> {
     let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         // Not a readable zip directory: the workbook reader reports the damage.
         return Ok(());

@@ -730,13 +730,17 @@ fn is_space(b: u8) -> bool {
 impl<'a> Scanner<'a> {
     fn next_tag(&mut self) -> Fast<Tag<'a>> {
         let rest = &self.xml[self.pos..];
-        let Some(lt) = memchr::memchr(b'<', rest) else { return not_understood("het blad houdt op in de gegevens") };
-        if !rest[..lt].iter().all(|b| is_space(*b)) {
+        // Tags mostly follow each other directly, and are short: a plain loop beats a vector
+        // search on such distances.
+        let Some(lt) = rest.iter().position(|b| !is_space(*b)) else {
+            return not_understood("het blad houdt op in de gegevens");
+        };
+        if rest[lt] != b'<' {
             return not_understood("tekst tussen de elementen");
         }
         self.tag_start = self.pos + lt;
         let start = self.pos + lt + 1;
-        let Some(gt) = memchr::memchr(b'>', &self.xml[start..]) else {
+        let Some(gt) = self.xml[start..].iter().position(|b| *b == b'>') else {
             return not_understood("een element zonder einde");
         };
         let inner = &self.xml[start..start + gt];
@@ -762,7 +766,11 @@ impl<'a> Scanner<'a> {
     /// The text of an element up to its end tag `</name>`, which must follow directly.
     fn text_until(&mut self, name: &[u8]) -> Fast<&'a [u8]> {
         let rest = &self.xml[self.pos..];
-        let Some(lt) = memchr::memchr(b'<', rest) else { return not_understood("een waarde zonder einde") };
+        // Values are short (a code, a number): a plain loop, a vector search past 64 bytes.
+        let near = rest.iter().take(64).position(|b| *b == b'<');
+        let Some(lt) = near.or_else(|| memchr::memchr(b'<', rest)) else {
+            return not_understood("een waarde zonder einde");
+        };
         let close = &rest[lt..];
         let fits = close.len() >= name.len() + 3
             && close[1] == b'/'
