@@ -140,10 +140,17 @@ fn xml_reader(xml: &[u8]) -> Reader<&[u8]> {
     reader
 }
 
+/// The next event of a workbook part. Every start tag's attributes must parse and unescape:
+/// calamine reads attributes of elements this reader skips (fonts, fills, borders) and fails
+/// on a malformed one.
 fn next<'x>(reader: &mut Reader<&'x [u8]>, part: &str) -> Fast<Event<'x>> {
     match reader.read_event() {
         Ok(Event::Eof) => not_understood(format!("{part} houdt onverwacht op")),
         Ok(Event::GeneralRef(_) | Event::CData(_)) => not_understood(format!("{part} bevat entiteiten of CDATA")),
+        Ok(Event::Start(e)) => {
+            let sound = e.attributes().all(|a| a.is_ok_and(|a| quick_xml::escape::unescape(&a.value).is_ok()));
+            if sound { Ok(Event::Start(e)) } else { not_understood(format!("{part} heeft ongeldige attributen")) }
+        }
         Ok(e) => Ok(e),
         Err(_) => not_understood(format!("{part} is geen geldige XML")),
     }
