@@ -2,6 +2,7 @@
 //! and `.xlsm` that `synth` and `synth --messy` write, and every real `.xlsx` under `../shared/`,
 //! is read by both; the sheets (names, every cell with its type, cells beyond the column limit)
 //! and the table made of them (sheet choice, header row, rows, findings) must be identical.
+//! The `.xlsx` seeds of the fuzz targets are compared too.
 //! The synthetic files must all be understood by the fast reader (else this test would compare
 //! nothing); a real file it leaves to calamine is listed, not failed.
 
@@ -31,10 +32,12 @@ fn workbooks_under(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Reads one file with both readers and compares. Returns whether the fast reader understood it.
 fn compare(path: &Path, cb: &Codebook) -> bool {
-    let bytes = std::fs::read(path).unwrap();
-    let what = path.display();
-    let calamine = excel::read_xlsx_calamine(&bytes);
-    let fast = match excel::read_xlsx_fast(&bytes) {
+    compare_bytes(&std::fs::read(path).unwrap(), &path.display().to_string(), cb)
+}
+
+fn compare_bytes(bytes: &[u8], what: &str, cb: &Codebook) -> bool {
+    let calamine = excel::read_xlsx_calamine(bytes);
+    let fast = match excel::read_xlsx_fast(bytes) {
         Ok(sheets) => sheets,
         Err(why) => {
             eprintln!("{what}: left to calamine ({why})");
@@ -86,4 +89,21 @@ fn both_readers_agree_on_the_real_workbooks_in_shared() {
     assert!(!files.is_empty(), "no .xlsx under {}", shared.display());
     let understood = files.iter().filter(|p| compare(p, &cb)).count();
     eprintln!("{} real workbooks, {understood} read by the fast reader and identical", files.len());
+}
+
+#[test]
+fn both_readers_agree_on_the_fuzz_seeds() {
+    // The `excel` fuzz target's `.xlsx` seeds (first byte: the format hint), which the
+    // `xlsx_differential` target starts from.
+    let (cb, _) = config();
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/excel");
+    let mut understood = 0;
+    for e in std::fs::read_dir(&seeds).unwrap() {
+        let path = e.unwrap().path();
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("xlsx")) {
+            let bytes = std::fs::read(&path).unwrap();
+            understood += usize::from(compare_bytes(&bytes[1..], &path.display().to_string(), &cb));
+        }
+    }
+    assert!(understood >= 3, "only {understood} seeds read by the fast reader");
 }
