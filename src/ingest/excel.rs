@@ -25,11 +25,14 @@ pub const MAX_COLUMNS: u32 = 4096;
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
-/// A sheet as rows of cells, plus how many cells lay beyond [`MAX_COLUMNS`].
-struct Sheet {
-    name: String,
-    rows: Vec<Vec<Cell>>,
-    far_cells: usize,
+/// A sheet as rows of cells, plus how many cells lay beyond [`MAX_COLUMNS`]. Public (hidden) only
+/// so that the differential test and fuzz target can compare both `.xlsx` readers sheet by sheet.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sheet {
+    pub name: String,
+    pub rows: Vec<Vec<Cell>>,
+    pub far_cells: usize,
 }
 
 pub fn read(
@@ -71,10 +74,7 @@ pub fn read(
             return fail(finding::FILE_CORRUPT, format!("the .{ext} file is damaged and cannot be read: {e}"));
         }
     };
-    if sheets.is_empty() {
-        return fail(finding::FILE_NO_DATA, "the workbook has no sheets".into());
-    }
-    choose_sheet(sheets, delivery_id, known)
+    table_of_sheets(sheets, delivery_id, known)
 }
 
 /// Recognises the container by its first bytes and reads every sheet.
@@ -129,7 +129,50 @@ enum ReadError {
     Corrupt(String),
 }
 
+/// Reads an `.xlsx` with the fast reader (`ingest::xlsx`); what it does not understand is read by
+/// calamine, as before it existed.
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
+    match super::xlsx::read(bytes) {
+        Ok(sheets) => Ok(sheets),
+        Err(why) => {
+            tracing::debug!(reason = %why.0, "snelle xlsx-lezer begrijpt het bestand niet; calamine leest het");
+            read_xlsx_with_calamine(bytes)
+        }
+    }
+}
+
+/// The fast `.xlsx` reader alone: the sheets, or why it did not understand the file. For the
+/// differential test and fuzz target.
+#[doc(hidden)]
+pub fn read_xlsx_fast(bytes: &[u8]) -> Result<Vec<Sheet>, String> {
+    super::xlsx::read(bytes).map_err(|why| why.0)
+}
+
+/// calamine's `.xlsx` path alone (under `catch_unwind`, as in [`read`]): the sheets, or its error.
+/// For the differential test and fuzz target.
+#[doc(hidden)]
+pub fn read_xlsx_calamine(bytes: &[u8]) -> Result<Vec<Sheet>, String> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_xlsx_with_calamine(bytes)));
+    match read {
+        Ok(Ok(sheets)) => Ok(sheets),
+        Ok(Err(ReadError::Password)) => Err("password".into()),
+        Ok(Err(ReadError::Corrupt(e) | ReadError::TooLarge(e))) => Err(e),
+        Ok(Err(ReadError::NotASpreadsheet)) => Err("not a spreadsheet".into()),
+        Err(_) => Err("calamine panicked".into()),
+    }
+}
+
+/// The table [`read`] makes of a workbook's sheets (sheet choice, header row, rows below it).
+/// For the differential test and fuzz target.
+#[doc(hidden)]
+pub fn table_of_sheets(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Option<RawTable>, Vec<Finding>) {
+    if sheets.is_empty() {
+        return (None, vec![Finding::new(finding::FILE_NO_DATA, delivery_id, "the workbook has no sheets")]);
+    }
+    choose_sheet(sheets, delivery_id, known)
+}
+
+fn read_xlsx_with_calamine(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|e| match e {
         XlsxError::Password => ReadError::Password,
         e => ReadError::Corrupt(e.to_string()),
@@ -254,7 +297,7 @@ fn tame_dimensions(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// Puts one cell in place, growing the rows as needed.
-fn place(sheet: &mut Sheet, row: u32, col: u32, cell: Cell) {
+pub(crate) fn place(sheet: &mut Sheet, row: u32, col: u32, cell: Cell) {
     if cell == Cell::Empty {
         return;
     }
@@ -266,15 +309,28 @@ fn place(sheet: &mut Sheet, row: u32, col: u32, cell: Cell) {
     if sheet.rows.len() <= row {
         sheet.rows.resize_with(row + 1, Vec::new);
     }
+    // A new row is usually as wide as the one above it: room for that many cells at once
+    // instead of growing cell by cell.
+    let width_above = if row > 0 { sheet.rows[row - 1].len() } else { 0 };
     let r = &mut sheet.rows[row];
-    if r.len() <= col {
-        r.resize(col + 1, Cell::Empty);
+    if r.capacity() == 0 {
+        r.reserve(width_above.max(col + 1));
     }
-    r[col] = cell;
+    // Cells mostly come in column order, so the common case is a push.
+    match col.cmp(&r.len()) {
+        std::cmp::Ordering::Less => r[col] = cell,
+        std::cmp::Ordering::Equal => r.push(cell),
+        std::cmp::Ordering::Greater => {
+            r.resize(col, Cell::Empty);
+            r.push(cell);
+        }
+    }
 }
 
-/// The uncompressed sizes a zip archive declares, added up, must stay under the limit.
-fn check_zip_sizes(bytes: &[u8], limit: u64) -> Result<(), String> {
+/// The uncompressed sizes a zip archive declares, added up, must stay under the limit. Public
+/// (hidden) for the differential fuzz target, which reads only what [`read`] would open.
+#[doc(hidden)]
+pub fn check_zip_sizes(bytes: &[u8], limit: u64) -> Result<(), String> {
     let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         // Not a readable zip directory: the workbook reader reports the damage.
         return Ok(());

@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod discover;
 pub mod excel;
 pub mod spss;
+pub mod xlsx;
 
 use std::path::PathBuf;
 
