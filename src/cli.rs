@@ -2,7 +2,9 @@
 //!
 //! Exit codes (contract): 0 success (deliveries may have been rejected; the lake says which),
 //! 1 the run failed, 2 usage or configuration error, 3 `run --strict` with a rejected delivery.
-//! No pipeline logic lives here.
+//! Which configuration and pipeline file a command uses (a flag, the checkout's defaults in the
+//! working directory, or the copies embedded in the binary) is `config::resolve_defaults`'s
+//! decision; `init` writes a nightly job (`crate::init`). No pipeline logic lives here.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -73,11 +73,13 @@ fn a_run_outside_the_checkout_uses_the_embedded_configuration() {
     let (lake, state) = (cwd.path().join("lake"), cwd.path().join("state"));
     let mut run = binary_in(cwd.path());
     run_args(&mut run, &inbox, &lake, &state);
-    let stdout = ok(run.output().unwrap());
+    let out = run.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = ok(out);
     assert!(stdout.contains("2024: 2 deliveries"), "{stdout}");
     assert!(lake.join("respondents/jaar=2024/part-0000.parquet").is_file());
-    // The embedded real population tables weighted the year: weighting.parquet has rows for it.
-    assert!(fs::metadata(lake.join("weighting.parquet")).unwrap().len() > 0);
+    // The embedded real population tables weighted the year: no municipality lacked a population.
+    assert!(stderr.contains("weight.method") && !stderr.contains("weight.no-population"), "{stderr}");
 
     let mut status = binary_in(cwd.path());
     status.arg("status").arg("--state").arg(&state).arg("--inbox").arg(&inbox);
