@@ -2,7 +2,9 @@
 //!
 //! Exit codes (contract): 0 success (deliveries may have been rejected; the lake says which),
 //! 1 the run failed, 2 usage or configuration error, 3 `run --strict` with a rejected delivery.
-//! No pipeline logic lives here.
+//! Which configuration and pipeline file a command uses (a flag, the checkout's defaults in the
+//! working directory, or the copies embedded in the binary) is `config::resolve_defaults`'s
+//! decision; `init` writes a nightly job (`crate::init`). No pipeline logic lives here.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -10,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, PipelineFile, UsageError};
+use crate::config::{Config, ConfigSource, PipelineFile, PipelineSource, UsageError, resolve_defaults};
 use crate::lake::io_error::{self, Place};
 use crate::outcome::{DeliveryOutcome, Status};
 use crate::pipeline::{self, RunOptions};
@@ -20,12 +22,14 @@ use crate::synth::{self, SynthOptions};
 #[derive(Parser, Debug)]
 #[command(name = "burgerpeiling", version, about = "Harmonised, weighted Parquet lake from Burgerpeiling deliveries")]
 struct Cli {
-    /// Pipeline definition (TOML).
-    #[arg(long, global = true, default_value = "pipelines/nightly.toml")]
-    pipeline: PathBuf,
-    /// Directory with codebook, mappings and municipalities.
-    #[arg(long, global = true, default_value = "config")]
-    config: PathBuf,
+    /// Pipeline definition (TOML) (default: pipelines/nightly.toml in the working directory,
+    /// else the copy embedded in the binary).
+    #[arg(long, global = true)]
+    pipeline: Option<PathBuf>,
+    /// Directory with codebook, mappings, municipalities and population tables (default:
+    /// config/ in the working directory, else the copy embedded in the binary).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     /// Human lines on stderr, or one JSON object a line.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -134,6 +138,17 @@ enum Command {
         indicator: Vec<String>,
         #[arg(long, value_enum, default_value_t = FigureFormat::Table)]
         format: FigureFormat,
+    },
+    /// Set up a nightly job in DIR: an editable pipeline file, a copy of the configuration and a
+    /// systemd service and timer pair (install them yourself: see docs/operations.md).
+    Init {
+        dir: PathBuf,
+        /// The nightly start time (24-hour clock).
+        #[arg(long, default_value = "02:00", value_parser = crate::init::parse_time)]
+        at: (u8, u8),
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
     },
     /// Population tables: convert a source into the contract's table format.
     Population {
@@ -267,7 +282,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             check(cli, files, report.as_deref(), *format, population)
         }
         Command::Indicators { lake, year, municipality, indicator, format } => {
-            let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+            let (pipeline, _) = cli.load_pipeline()?;
             let lake = pick(cli, lake, &pipeline.paths.lake, "lake")?;
             let query = FigureQuery { year: *year, municipality: municipality.clone(), indicators: indicator.clone() };
             print_figures(&lake, &query, *format)?;
@@ -276,14 +291,68 @@ fn execute(cli: &Cli) -> Result<i32> {
         Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
             population_import(cli, kind, file, *year, out.as_deref())
         }
+        Command::Init { dir, at, force } => init(cli, dir, *at, *force),
         #[cfg(feature = "synth")]
         Command::Synth(args) => synthesise(cli, args),
     }
 }
 
+impl Cli {
+    /// The configuration in use: `--config`, else `config/` here, else the embedded copy.
+    fn config_source(&self) -> ConfigSource {
+        resolve_defaults(self.config.as_deref(), self.pipeline.as_deref()).0
+    }
+
+    /// The pipeline file in use: `--pipeline`, else `pipelines/nightly.toml` here, else the
+    /// embedded copy.
+    fn pipeline_source(&self) -> PipelineSource {
+        resolve_defaults(self.config.as_deref(), self.pipeline.as_deref()).1
+    }
+
+    fn load_pipeline(&self) -> Result<(PipelineFile, Vec<u8>), UsageError> {
+        PipelineFile::load_from(&self.pipeline_source())
+    }
+
+    fn load_config(&self) -> Result<Config, UsageError> {
+        Config::load_from(&self.config_source())
+    }
+}
+
+/// `init DIR`: the job's files, then what to do with them.
+fn init(cli: &Cli, dir: &std::path::Path, at: (u8, u8), force: bool) -> Result<i32> {
+    let binary = std::env::current_exe().map_err(|e| {
+        anyhow::anyhow!("kan het pad van dit programma niet bepalen (nodig voor de systemd-service): {e}")
+    })?;
+    let opts = crate::init::InitOptions {
+        dir: dir.to_path_buf(),
+        at,
+        force,
+        binary,
+        config: cli.config_source(),
+        pipeline: cli.pipeline_source(),
+    };
+    let summary = crate::init::init(&opts)?;
+    if cli.quiet == 0 {
+        println!("init: {} bestanden geschreven onder {}", summary.files.len(), summary.dir.display());
+        println!("pipeline-bestand: {}", summary.dir.join(crate::init::PIPELINE_FILE).display());
+        println!("configuratie: {}", summary.dir.join(crate::init::CONFIG_DIR).display());
+        println!(
+            "systemd: {} en {} (installeren: zie docs/operations.md)",
+            summary.dir.join(crate::init::SERVICE_FILE).display(),
+            summary.dir.join(crate::init::TIMER_FILE).display()
+        );
+        println!("of met cron:\n  {}", summary.crontab);
+    }
+    Ok(0)
+}
+
 /// `status`: what the ledger knows, and what the next run would do.
 fn status(cli: &Cli, state: &Option<PathBuf>, inbox: &Option<PathBuf>) -> Result<i32> {
-    let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
+    let (pipeline, _) = cli.load_pipeline()?;
+    let config = cli.config_source();
+    let hash = crate::config::hash_source(&config).map_err(|e| UsageError(format!("{e:#}")))?;
+    println!("configuratie: {} (hash {hash})", config.describe());
+    println!("pipeline-bestand: {}", cli.pipeline_source().describe());
     let state = pick(cli, state, &pipeline.paths.state, "state")?;
     let ledger = crate::state::ledger::Ledger::open(&state)?;
     println!("state: {}", state.display());
@@ -328,13 +397,13 @@ fn check(
     format: CheckFormat,
     population: &Option<PathBuf>,
 ) -> Result<i32> {
-    let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
-    let config = Config::load(&cli.config)?;
+    let (pipeline, _) = cli.load_pipeline()?;
+    let config = cli.load_config()?;
     let forced = pipeline.forced_versions().map_err(UsageError)?;
     let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
     let run_id = format!("check-{}", pipeline::new_run_id());
     // The population only feeds the reports' age chart: without it `check` still checks.
-    let population = pipeline.population(population.as_deref(), &cli.config).unwrap_or_else(|e| {
+    let population = pipeline.population(population.as_deref(), &cli.config_source()).unwrap_or_else(|e| {
         tracing::warn!("no population tables, the age chart shows respondents only: {e}");
         crate::population::PopulationTable::default()
     });
@@ -492,7 +561,7 @@ fn population_import(
     year: Option<u16>,
     out: Option<&std::path::Path>,
 ) -> Result<i32> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.load_config()?;
     let bytes = std::fs::read(file).map_err(|e| UsageError(format!("cannot read {}: {e}", file.display())))?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let year = year.or_else(|| crate::population::year_from_file_name(&name));
@@ -517,7 +586,7 @@ fn population_import(
 /// `synth`.
 #[cfg(feature = "synth")]
 fn synthesise(cli: &Cli, args: &SynthArgs) -> Result<i32> {
-    let config = Config::load(&cli.config)?;
+    let config = cli.load_config()?;
     let opts = SynthOptions {
         out: args.out.clone(),
         seed: args.seed,
@@ -559,7 +628,10 @@ fn synthesise(cli: &Cli, args: &SynthArgs) -> Result<i32> {
 /// A directory from its flag, else the pipeline file's `paths.<what>`.
 fn pick(cli: &Cli, flag: &Option<PathBuf>, file: &Option<PathBuf>, what: &str) -> Result<PathBuf, UsageError> {
     flag.clone().or_else(|| file.clone()).ok_or_else(|| {
-        UsageError(format!("no {what} directory: pass --{what} or set paths.{what} in {}", cli.pipeline.display()))
+        UsageError(format!(
+            "no {what} directory: pass --{what} or set paths.{what} in {}",
+            cli.pipeline_source().describe()
+        ))
     })
 }
 
@@ -572,8 +644,8 @@ struct RunMode {
 
 /// `run` and `reprocess`.
 fn run_pipeline(cli: &Cli, at: &Locations, mode: RunMode) -> Result<pipeline::RunSummary> {
-    let (pipeline, pipeline_bytes) = PipelineFile::load(&cli.pipeline)?;
-    let config = Config::load(&cli.config)?;
+    let (pipeline, pipeline_bytes) = cli.load_pipeline()?;
+    let config = cli.load_config()?;
     let opts = RunOptions {
         inbox: pick(cli, &at.inbox, &pipeline.paths.inbox, "inbox")?,
         lake: pick(cli, &at.lake, &pipeline.paths.lake, "lake")?,
@@ -581,7 +653,7 @@ fn run_pipeline(cli: &Cli, at: &Locations, mode: RunMode) -> Result<pipeline::Ru
         limits: pipeline.limits,
         forced_versions: pipeline.forced_versions().map_err(UsageError)?,
         dedup: pipeline.dedup,
-        population: pipeline.population(at.population.as_deref(), &cli.config)?,
+        population: pipeline.population(at.population.as_deref(), &cli.config_source())?,
         weighting: pipeline.weighting.clone(),
         indicators: pipeline.indicators,
         full: mode.full,

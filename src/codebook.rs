@@ -19,6 +19,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
+use crate::config::ConfigSource;
+
 /// Fewer than this many complete questionnaires in a municipality-year: not publishable
 /// (protocol: "474 volledige afgeronde vragenlijsten of minder").
 pub const MIN_COMPLETE: usize = 475;
@@ -322,19 +324,24 @@ pub const SUFFIX_2019: &str = "_2019";
 impl Codebook {
     /// Loads the codebook from a config directory (`config/` by default).
     pub fn load(config_dir: &Path) -> Result<Codebook> {
+        Codebook::load_from(&ConfigSource::Dir(config_dir.to_path_buf()))
+    }
+
+    /// Loads the codebook from a configuration on disk or embedded.
+    pub fn load_from(config: &ConfigSource) -> Result<Codebook> {
         let mut formats = Vec::new();
         for (name, file, questionnaire) in FORMAT_FILES {
-            let rows: Vec<DataformatRow> = read_csv(&config_dir.join(file))?;
+            let rows: Vec<DataformatRow> = read_csv(config, file)?;
             let variables = rows
                 .into_iter()
                 .map(|r| variable_from_row(r).with_context(|| format!("in {file}")))
                 .collect::<Result<Vec<_>>>()?;
             formats.push(Dataformat { name: name.to_string(), questionnaire, variables });
         }
-        let map: Vec<VersionMapRow> = read_csv(&config_dir.join(VERSION_MAP_FILE))?;
-        let excluded: Vec<ExcludedRow> = read_csv(&config_dir.join(EXCLUDED_FILE))?;
+        let map: Vec<VersionMapRow> = read_csv(config, VERSION_MAP_FILE)?;
+        let excluded: Vec<ExcludedRow> = read_csv(config, EXCLUDED_FILE)?;
         let excluded: BTreeMap<String, String> = excluded.into_iter().map(|r| (r.name, r.reason)).collect();
-        let recode_rows: Vec<RecodeRow> = read_csv(&config_dir.join(RECODES_FILE))?;
+        let recode_rows: Vec<RecodeRow> = read_csv(config, RECODES_FILE)?;
         let mut recodes: BTreeMap<String, Vec<(i16, i16)>> = BTreeMap::new();
         for r in recode_rows {
             let rule = recodes.entry(r.variable.clone()).or_default();
@@ -343,10 +350,10 @@ impl Codebook {
             }
             rule.push((r.code_2019, r.code_2022));
         }
-        let routing: Vec<RoutingRow> = read_csv(&config_dir.join(ROUTING_FILE))?;
+        let routing: Vec<RoutingRow> = read_csv(config, ROUTING_FILE)?;
         let mut codebook = Codebook::build(formats, &map, &excluded, &recodes)?;
         codebook.routing = routing.iter().map(|r| codebook.routing_rule(r)).collect::<Result<_>>()?;
-        let aliases: Vec<AliasRow> = read_csv(&config_dir.join(ALIASES_FILE))?;
+        let aliases: Vec<AliasRow> = read_csv(config, ALIASES_FILE)?;
         for a in aliases {
             let (alias, variable) = (canonical_name(&a.alias), canonical_name(&a.variable));
             if codebook.targets.values().any(|t| t.contains_key(&alias)) {
@@ -357,7 +364,7 @@ impl Codebook {
             }
             codebook.aliases.insert(alias, variable);
         }
-        let agencies: Vec<AgencyRow> = read_csv(&config_dir.join(AGENCIES_FILE))?;
+        let agencies: Vec<AgencyRow> = read_csv(config, AGENCIES_FILE)?;
         codebook.agencies = codebook.checked_agencies(agencies)?;
         Ok(codebook)
     }
@@ -839,13 +846,12 @@ fn variable_from_row(r: DataformatRow) -> Result<Variable> {
     })
 }
 
-fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read config file {}", path.display()))?;
-    reader
+fn read_csv<T: for<'de> Deserialize<'de>>(config: &ConfigSource, file: &str) -> Result<Vec<T>> {
+    let bytes = config.read(file)?;
+    csv::Reader::from_reader(bytes.as_slice())
         .deserialize()
         .collect::<Result<Vec<T>, _>>()
-        .with_context(|| format!("config file {} is malformed", path.display()))
+        .with_context(|| format!("config file {} is malformed", config.name_of(file)))
 }
 
 #[cfg(test)]

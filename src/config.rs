@@ -2,6 +2,12 @@
 //! its `[paths]`, `[limits]`, `[dedup]`, `[weighting]` and `[versions]` tables, and the config
 //! directory (codebook, municipalities) with its hash.
 //!
+//! The configuration comes from a [`ConfigSource`]: a directory on disk (`--config DIR`, or
+//! `config/` in the working directory) or the copy of the checkout's `config/` embedded in the
+//! binary at build time, so an installed binary works from any directory. The pipeline file
+//! likewise: `--pipeline FILE`, `pipelines/nightly.toml` in the working directory, or the
+//! embedded copy ([`resolve_defaults`], precedence in `docs/operations.md`).
+//!
 //! What it must NOT do: read a delivery, the lake or the state directory. A problem here is a
 //! [`UsageError`] (exit code 2), never a finding.
 
@@ -110,28 +116,49 @@ pub struct Paths {
 
 impl PipelineFile {
     /// Loads the population tables: `flag` (`--population`), else `paths.population`, else
-    /// `<config>/population`.
-    pub fn population(&self, flag: Option<&Path>, config_dir: &Path) -> Result<PopulationTable, UsageError> {
-        let dir = flag
-            .map(Path::to_path_buf)
-            .or_else(|| self.paths.population.clone())
-            .unwrap_or_else(|| config_dir.join("population"));
-        crate::population::load_dir(&dir).map_err(|e| UsageError(format!("{e:#}")))
+    /// the configuration's `population/` (on disk or embedded).
+    pub fn population(&self, flag: Option<&Path>, config: &ConfigSource) -> Result<PopulationTable, UsageError> {
+        let loaded = match flag.map(Path::to_path_buf).or_else(|| self.paths.population.clone()) {
+            Some(dir) => crate::population::load_dir(&dir),
+            None => crate::population::load_from(config, POPULATION_FOLDER),
+        };
+        loaded.map_err(|e| UsageError(format!("{e:#}")))
     }
 
     pub fn load(path: &Path) -> Result<(PipelineFile, Vec<u8>), UsageError> {
         let bytes = std::fs::read(path)
             .map_err(|e| UsageError(format!("cannot read the pipeline file {}: {e}", path.display())))?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| UsageError(format!("pipeline file {} is not UTF-8", path.display())))?;
+        let parsed = PipelineFile::parse(&bytes, &path.display().to_string())?;
+        Ok((parsed, bytes))
+    }
+
+    /// Loads the pipeline file `source` names. The embedded one (the checkout's
+    /// `pipelines/nightly.toml`) names the checkout's synthetic sample population, which has
+    /// no meaning outside the checkout: its `paths.population` is dropped so the population
+    /// comes from `--population` or the configuration (see `docs/operations.md`).
+    pub fn load_from(source: &PipelineSource) -> Result<(PipelineFile, Vec<u8>), UsageError> {
+        match source {
+            PipelineSource::File(path) => PipelineFile::load(path),
+            PipelineSource::Embedded => {
+                let bytes = EMBEDDED_PIPELINE.as_bytes().to_vec();
+                let mut parsed = PipelineFile::parse(&bytes, "(ingebouwd) pipelines/nightly.toml")?;
+                parsed.paths.population = None;
+                Ok((parsed, bytes))
+            }
+        }
+    }
+
+    /// Parses and checks a pipeline file's bytes; `name` names it in error messages.
+    fn parse(bytes: &[u8], name: &str) -> Result<PipelineFile, UsageError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| UsageError(format!("pipeline file {name} is not UTF-8")))?;
         let parsed: PipelineFile =
-            toml::from_str(text).map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
-        parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
+            toml::from_str(text).map_err(|e| UsageError(format!("invalid pipeline file {name}: {e}")))?;
+        parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {name}: {e}")))?;
         parsed
             .weighting
             .validate()
-            .map_err(|e| UsageError(format!("invalid pipeline file {}: [weighting] {e}", path.display())))?;
-        Ok((parsed, bytes))
+            .map_err(|e| UsageError(format!("invalid pipeline file {name}: [weighting] {e}")))?;
+        Ok(parsed)
     }
 
     /// The `[versions]` table, checked.
@@ -147,6 +174,121 @@ impl PipelineFile {
     }
 }
 
+/// The folder of the configuration that holds the population tables.
+pub const POPULATION_FOLDER: &str = "population";
+/// The configuration directory used when `--config` is not given and it exists in the
+/// working directory with a `codebook/` in it.
+pub const DEFAULT_CONFIG_DIR: &str = "config";
+/// The pipeline file used when `--pipeline` is not given and it exists in the working directory.
+pub const DEFAULT_PIPELINE_FILE: &str = "pipelines/nightly.toml";
+
+/// The checkout's `config/`, embedded at build time (`build.rs` makes Cargo rebuild when a
+/// file in it changes).
+static EMBEDDED_CONFIG: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/config");
+/// The checkout's default pipeline file, embedded at build time.
+pub const EMBEDDED_PIPELINE: &str = include_str!("../pipelines/nightly.toml");
+
+/// Where the configuration is read from. Every loader reads its files by their path relative
+/// to the configuration's root (`codebook/dataformat-2022.csv`), so both cases read alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A directory on disk.
+    Dir(PathBuf),
+    /// The copy of `config/` embedded in the binary.
+    Embedded,
+}
+
+impl ConfigSource {
+    /// The bytes of the file at `relative` (`/`-separated).
+    pub fn read(&self, relative: &str) -> Result<Vec<u8>> {
+        match self {
+            ConfigSource::Dir(dir) => {
+                let path = dir.join(relative);
+                std::fs::read(&path).with_context(|| format!("cannot read config file {}", path.display()))
+            }
+            ConfigSource::Embedded => EMBEDDED_CONFIG
+                .get_file(relative)
+                .map(|f| f.contents().to_vec())
+                .with_context(|| format!("the embedded configuration has no file {relative}")),
+        }
+    }
+
+    /// Every file, as `/`-separated paths relative to the root, in path order (component by
+    /// component, the order the hash has always used).
+    pub fn list(&self) -> Result<Vec<String>> {
+        let mut files = Vec::new();
+        match self {
+            ConfigSource::Dir(dir) => {
+                let mut paths = Vec::new();
+                collect_files(dir, &mut paths)
+                    .with_context(|| format!("cannot read config directory {}", dir.display()))?;
+                for p in paths {
+                    let rel = p.strip_prefix(dir).unwrap_or(&p);
+                    files.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+            ConfigSource::Embedded => collect_embedded(&EMBEDDED_CONFIG, &mut files),
+        }
+        files.sort_by(|a, b| Path::new(a).cmp(Path::new(b)));
+        Ok(files)
+    }
+
+    /// How a person is told which configuration is in use: `ingebouwd` or the directory.
+    pub fn describe(&self) -> String {
+        match self {
+            ConfigSource::Dir(dir) => dir.display().to_string(),
+            ConfigSource::Embedded => "ingebouwd (de standaardconfiguratie in het programma)".to_string(),
+        }
+    }
+
+    /// `relative` as a person finds it: a path on disk, or marked as embedded.
+    pub fn name_of(&self, relative: &str) -> String {
+        match self {
+            ConfigSource::Dir(dir) => dir.join(relative).display().to_string(),
+            ConfigSource::Embedded => format!("(ingebouwd) config/{relative}"),
+        }
+    }
+}
+
+/// Where the pipeline file is read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PipelineSource {
+    File(PathBuf),
+    /// The checkout's `pipelines/nightly.toml`, embedded in the binary.
+    Embedded,
+}
+
+impl PipelineSource {
+    pub fn describe(&self) -> String {
+        match self {
+            PipelineSource::File(path) => path.display().to_string(),
+            PipelineSource::Embedded => "ingebouwd (pipelines/nightly.toml in het programma)".to_string(),
+        }
+    }
+}
+
+/// The configuration and pipeline file a command uses: the flag when given; else the checkout
+/// default in the working directory (`config/` with a `codebook/` in it,
+/// `pipelines/nightly.toml`) when it exists there; else the embedded copy. Each is decided
+/// on its own, so `--config DIR` with the embedded pipeline file is possible.
+pub fn resolve_defaults(config: Option<&Path>, pipeline: Option<&Path>) -> (ConfigSource, PipelineSource) {
+    let config = match config {
+        Some(dir) => ConfigSource::Dir(dir.to_path_buf()),
+        None if Path::new(DEFAULT_CONFIG_DIR).join("codebook").is_dir() => {
+            ConfigSource::Dir(PathBuf::from(DEFAULT_CONFIG_DIR))
+        }
+        None => ConfigSource::Embedded,
+    };
+    let pipeline = match pipeline {
+        Some(file) => PipelineSource::File(file.to_path_buf()),
+        None if Path::new(DEFAULT_PIPELINE_FILE).is_file() => {
+            PipelineSource::File(PathBuf::from(DEFAULT_PIPELINE_FILE))
+        }
+        None => PipelineSource::Embedded,
+    };
+    (config, pipeline)
+}
+
 /// Codebook and municipality list, loaded once per process.
 pub struct Config {
     pub codebook: Codebook,
@@ -155,36 +297,43 @@ pub struct Config {
     pub catalogue: Catalogue,
     /// What the indicators need from the codebook (don't-know codes, changed items).
     pub scoring: ScoringRules,
-    /// BLAKE3 over every file under the config directory.
+    /// BLAKE3 over every file of the configuration ([`hash_source`]).
     pub hash: String,
 }
 
 impl Config {
     pub fn load(dir: &Path) -> Result<Config, UsageError> {
+        Config::load_from(&ConfigSource::Dir(dir.to_path_buf()))
+    }
+
+    pub fn load_from(source: &ConfigSource) -> Result<Config, UsageError> {
         let err = |e: anyhow::Error| UsageError(format!("{e:#}"));
-        let codebook = Codebook::load(dir).map_err(err)?;
-        let catalogue = Catalogue::load(dir, &codebook).map_err(|e| UsageError(e.to_string()))?;
+        let codebook = Codebook::load_from(source).map_err(err)?;
+        let catalogue = Catalogue::load_from(source, &codebook).map_err(|e| UsageError(e.to_string()))?;
         Ok(Config {
             scoring: ScoringRules::from_codebook(&codebook),
             catalogue,
             codebook,
-            municipalities: Municipalities::load(dir).map_err(err)?,
-            hash: hash_tree(dir).map_err(err)?,
+            municipalities: Municipalities::load_from(source).map_err(err)?,
+            hash: hash_source(source).map_err(err)?,
         })
     }
 }
 
-/// BLAKE3 over the relative paths and contents of every file under `dir`, in name order.
+/// BLAKE3 over the relative paths and contents of every file under `dir`, in path order.
 pub fn hash_tree(dir: &Path) -> Result<String> {
-    let mut files = Vec::new();
-    collect_files(dir, &mut files).with_context(|| format!("cannot read config directory {}", dir.display()))?;
-    files.sort();
+    hash_source(&ConfigSource::Dir(dir.to_path_buf()))
+}
+
+/// BLAKE3 over the relative paths and contents of every file of the configuration, in path
+/// order: the embedded copy and the identical directory on disk hash alike, so a lake built
+/// with either is the same.
+pub fn hash_source(source: &ConfigSource) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
-    for f in files {
-        let rel = f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+    for rel in source.list()? {
         hasher.update(rel.as_bytes());
         hasher.update(&[0]);
-        hasher.update(&std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?);
+        hasher.update(&source.read(&rel)?);
         hasher.update(&[0]);
     }
     Ok(hasher.finalize().to_hex().to_string())
@@ -200,4 +349,55 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn collect_embedded(dir: &include_dir::Dir<'static>, out: &mut Vec<String>) {
+    for f in dir.files() {
+        out.push(f.path().to_string_lossy().replace('\\', "/"));
+    }
+    for d in dir.dirs() {
+        collect_embedded(d, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkout_config() -> ConfigSource {
+        ConfigSource::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+    }
+
+    #[test]
+    fn the_embedded_copy_lists_reads_and_hashes_like_the_directory() {
+        let (disk, embedded) = (checkout_config(), ConfigSource::Embedded);
+        let files = disk.list().unwrap();
+        assert_eq!(files, embedded.list().unwrap());
+        assert!(files.iter().any(|f| f == "codebook/dataformat-2022.csv"));
+        assert!(files.iter().any(|f| f.starts_with("population/")), "the real population tables are embedded");
+        for f in &files {
+            assert_eq!(disk.read(f).unwrap(), embedded.read(f).unwrap(), "{f}");
+        }
+        assert_eq!(hash_source(&embedded).unwrap(), hash_source(&disk).unwrap());
+        assert!(embedded.read("no/such.csv").is_err());
+    }
+
+    #[test]
+    fn the_embedded_configuration_loads_with_its_population() {
+        let config = Config::load_from(&ConfigSource::Embedded).unwrap();
+        assert_eq!(config.hash, hash_source(&checkout_config()).unwrap());
+        let embedded = crate::population::load_from(&ConfigSource::Embedded, POPULATION_FOLDER).unwrap();
+        let disk =
+            crate::population::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/population")).unwrap();
+        assert!(embedded.rows().count() > 0);
+        assert_eq!(embedded.rows().count(), disk.rows().count());
+    }
+
+    #[test]
+    fn the_embedded_pipeline_file_takes_its_population_from_the_configuration() {
+        let (file, bytes) = PipelineFile::load_from(&PipelineSource::Embedded).unwrap();
+        assert_eq!(bytes, EMBEDDED_PIPELINE.as_bytes());
+        assert_eq!(file.paths.population, None);
+        assert_eq!(file.paths.inbox.as_deref(), Some(Path::new("data/sample/inbox")));
+    }
 }

@@ -13,6 +13,7 @@ pub mod finding;
 pub mod harmonise;
 pub mod indicators;
 pub mod ingest;
+pub mod init;
 pub mod lake;
 pub mod municipality;
 pub mod outcome;

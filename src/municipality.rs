@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::config::ConfigSource;
+
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
@@ -72,9 +74,13 @@ pub struct Municipalities {
 
 impl Municipalities {
     pub fn load(config_dir: &Path) -> Result<Municipalities> {
-        let read = |file: &str| -> Result<csv::Reader<std::fs::File>> {
-            let path = config_dir.join(file);
-            csv::Reader::from_path(&path).with_context(|| format!("cannot read config file {}", path.display()))
+        Municipalities::load_from(&ConfigSource::Dir(config_dir.to_path_buf()))
+    }
+
+    /// Loads the list from a configuration on disk or embedded.
+    pub fn load_from(config: &ConfigSource) -> Result<Municipalities> {
+        let read = |file: &str| -> Result<csv::Reader<std::io::Cursor<Vec<u8>>>> {
+            Ok(csv::Reader::from_reader(std::io::Cursor::new(config.read(file)?)))
         };
         let rows: Vec<MunicipalityRow> = read("municipalities.csv")?
             .deserialize()

@@ -2,7 +2,8 @@
 //!
 //! What it is for:
 //! * reading population tables in the contract format (`year,region,age_from,age_to,sex,count`)
-//!   from every `*.csv` of a directory ([`load_dir`]), with errors that name file, line and
+//!   from every `*.csv` of a directory ([`load_dir`]) or of a configuration's `population/`
+//!   ([`load_from`]), with errors that name file, line and
 //!   column;
 //! * looking up the age bands of one region for a survey year, falling back to the nearest
 //!   earlier year and saying which year was used ([`PopulationTable::region`]);
@@ -10,7 +11,7 @@
 //!   [`import_cbs_70072ned`]) and rendering rows as the contract CSV ([`render_csv`]).
 //!
 //! What it must NOT do: align bands to the questionnaire's `ch02` bands or weight anything
-//! (that is `weight::align` and `weight`), touch the file system beyond [`load_dir`], or guess a
+//! (that is `weight::align` and `weight`), touch the file system beyond [`load_dir`] and [`load_from`], or guess a
 //! municipality: a name that does not resolve is reported, never matched loosely.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::config::ConfigSource;
 use crate::municipality::{Municipalities, NATIONAL_REGION, Resolution};
 
 /// The contract's header, in this order.
@@ -253,6 +255,22 @@ pub fn load_dir(dir: &Path) -> Result<PopulationTable> {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let rows = parse_csv(&bytes, &name)?;
         table.add(rows, &name)?;
+    }
+    Ok(table)
+}
+
+/// Reads every `*.csv` directly in `folder` of a configuration (on disk or embedded), sorted by
+/// name like [`load_dir`].
+pub fn load_from(config: &ConfigSource, folder: &str) -> Result<PopulationTable> {
+    let prefix = format!("{folder}/");
+    let mut table = PopulationTable::default();
+    for rel in config.list()? {
+        let Some(name) = rel.strip_prefix(&prefix).filter(|n| !n.contains('/')) else { continue };
+        if !name.to_ascii_lowercase().ends_with(".csv") {
+            continue;
+        }
+        let rows = parse_csv(&config.read(&rel)?, name)?;
+        table.add(rows, name)?;
     }
     Ok(table)
 }

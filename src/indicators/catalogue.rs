@@ -16,6 +16,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::codebook::Codebook;
+use crate::config::ConfigSource;
 
 /// The catalogue file, relative to the config directory.
 pub const CATALOGUE_FILE: &str = "indicators/catalogue.csv";
@@ -153,8 +154,8 @@ impl fmt::Display for Problem {
 /// Why the catalogue could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("{}: niet te lezen: {source}", file.display())]
-    Read { file: PathBuf, source: std::io::Error },
+    #[error("{}: niet te lezen: {reason}", file.display())]
+    Read { file: PathBuf, reason: String },
     #[error("indicatorcatalogus ongeldig ({} problemen):\n{}", .0.len(), list(.0))]
     Invalid(Vec<Problem>),
 }
@@ -166,11 +167,21 @@ fn list(problems: &[Problem]) -> String {
 impl Catalogue {
     /// Reads and validates both files under `config_dir` (`config/` by default).
     pub fn load(config_dir: &Path, codebook: &Codebook) -> Result<Catalogue, CatalogueError> {
+        Catalogue::load_from(&ConfigSource::Dir(config_dir.to_path_buf()), codebook)
+    }
+
+    /// Loads both files from a configuration (a directory or the copy in the binary).
+    pub fn load_from(source: &ConfigSource, codebook: &Codebook) -> Result<Catalogue, CatalogueError> {
         let read = |rel: &str| {
-            let file = config_dir.join(rel);
-            std::fs::read_to_string(&file)
+            let file = match source {
+                ConfigSource::Dir(dir) => dir.join(rel),
+                ConfigSource::Embedded => PathBuf::from(rel),
+            };
+            let bytes =
+                source.read(rel).map_err(|e| CatalogueError::Read { file: file.clone(), reason: format!("{e:#}") })?;
+            String::from_utf8(bytes)
                 .map(|text| (file.clone(), text))
-                .map_err(|source| CatalogueError::Read { file, source })
+                .map_err(|_| CatalogueError::Read { file, reason: "geen UTF-8".into() })
         };
         let (catalogue_file, catalogue_text) = read(CATALOGUE_FILE)?;
         let (excluded_file, excluded_text) = read(NOT_COMPUTABLE_FILE)?;
