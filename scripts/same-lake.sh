@@ -4,18 +4,21 @@
 # differs between any two runs) is masked. Used to prove a refactoring changed no output.
 #
 # Usage: scripts/same-lake.sh BEFORE_BINARY AFTER_BINARY INBOX [POPULATION_DIR]
-# Each binary runs `run --full` on INBOX with its own fresh lake and state directory, with the
-# config and pipeline file of the current checkout. Exit 0 when the lakes agree, 1 otherwise.
+# Each binary runs `run --full` on INBOX with its own fresh lake and state directory, with one
+# snapshot of the config directory (CONFIG_DIR, default the checkout's `config/`, copied once
+# before either run so that an edit meanwhile cannot make the two differ) and the checkout's
+# pipeline file. Exit 0 when the lakes agree, 1 otherwise.
 set -euo pipefail
 before=$(realpath "$1"); after=$(realpath "$2"); inbox=$(realpath "$3")
 root=$(cd "$(dirname "$0")/.." && pwd)
 population=${4:-$root/config/population}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+cp -r "${CONFIG_DIR:-$root/config}" "$work/config"
 
 for side in before after; do
   bin=$before; [ "$side" = after ] && bin=$after
-  (cd "$root" && "$bin" -q --progress never run --full --inbox "$inbox" --lake "$work/$side/lake" \
+  (cd "$root" && "$bin" -q --progress never --config "$work/config" run --full --inbox "$inbox" --lake "$work/$side/lake" \
       --state "$work/$side/state" --population "$population" > "$work/$side.log" 2>&1) || {
     echo "$side: the run failed:"; tail -20 "$work/$side.log"; exit 1; }
 done

@@ -389,29 +389,7 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
     let long_names = d.long_names.as_deref().map(|b| pairs(b, encoding)).unwrap_or_default();
     let very_long = d.very_long.as_deref().map(|b| pairs(b, encoding)).unwrap_or_default();
 
-    let mut slot_is_text = Vec::with_capacity(d.records.len());
-    // Every non-continuation record with the first slot it occupies.
-    let mut segments: Vec<(usize, &VarRecord)> = Vec::new();
-    let mut i = 0;
-    while i < d.records.len() {
-        let r = &d.records[i];
-        if r.kind == -1 {
-            return Err(format!(
-                "the SPSS dictionary has a continuation record without a string before it (record {})",
-                i + 1
-            ));
-        }
-        let width = usize::try_from(r.kind).unwrap_or(0);
-        let n_slots = if width == 0 { 1 } else { width.div_ceil(8) };
-        for k in 1..n_slots {
-            if d.records.get(i + k).is_none_or(|c| c.kind != -1) {
-                return Err(format!("the SPSS string variable record {} lacks its continuation records", i + 1));
-            }
-        }
-        segments.push((slot_is_text.len(), r));
-        slot_is_text.extend(std::iter::repeat_n(width > 0, n_slots));
-        i += n_slots;
-    }
+    let (segments, slot_is_text) = segments_of(d)?;
 
     let mut vars: Vec<Var> = Vec::with_capacity(segments.len());
     let mut first_slots = std::collections::HashMap::new();
@@ -492,6 +470,43 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
             }
         }
     }
+    long_string_extras(&mut vars, d, encoding, be)?;
+    Ok((vars, slot_is_text))
+}
+
+/// Every non-continuation type 2 record with the first 8-byte slot it occupies, and per slot
+/// whether it holds string bytes.
+fn segments_of(d: &RawDict) -> Res<(Vec<(usize, &VarRecord)>, Vec<bool>)> {
+    let mut slot_is_text = Vec::with_capacity(d.records.len());
+    // Every non-continuation record with the first slot it occupies.
+    let mut segments: Vec<(usize, &VarRecord)> = Vec::new();
+    let mut i = 0;
+    while i < d.records.len() {
+        let r = &d.records[i];
+        if r.kind == -1 {
+            return Err(format!(
+                "the SPSS dictionary has a continuation record without a string before it (record {})",
+                i + 1
+            ));
+        }
+        let width = usize::try_from(r.kind).unwrap_or(0);
+        let n_slots = if width == 0 { 1 } else { width.div_ceil(8) };
+        for k in 1..n_slots {
+            if d.records.get(i + k).is_none_or(|c| c.kind != -1) {
+                return Err(format!("the SPSS string variable record {} lacks its continuation records", i + 1));
+            }
+        }
+        segments.push((slot_is_text.len(), r));
+        slot_is_text.extend(std::iter::repeat_n(width > 0, n_slots));
+        i += n_slots;
+    }
+
+    Ok((segments, slot_is_text))
+}
+
+/// The long string value labels and missing values (records 7.21 and 7.22), onto the
+/// variables they name.
+fn long_string_extras(vars: &mut [Var], d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<()> {
     let by_name = |vars: &[Var], name: &str| vars.iter().position(|v| v.dict.name.eq_ignore_ascii_case(name));
     for record in &d.long_labels {
         let mut rd = Rd { b: record, pos: 0, be };
@@ -500,7 +515,7 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
             let name = decode(rd.take(n)?, encoding);
             rd.i32()?;
             let labels = rd.count("number of long string value labels", 8)?;
-            let v = by_name(&vars, &name);
+            let v = by_name(vars, &name);
             for _ in 0..labels {
                 let n = rd.count("long string value length", 1)?;
                 let value = decode(rd.take(n)?, encoding);
@@ -519,7 +534,7 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
             let name = decode(rd.take(n)?, encoding);
             let count = usize::from(rd.take(1)?[0]);
             let len = rd.count("long string missing value length", count)?;
-            let v = by_name(&vars, &name);
+            let v = by_name(vars, &name);
             for _ in 0..count {
                 let value = decode(rd.take(len)?, encoding);
                 if let Some(v) = v {
@@ -528,7 +543,7 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
             }
         }
     }
-    Ok((vars, slot_is_text))
+    Ok(())
 }
 
 /// The data section and what is needed to turn its slots into cells.

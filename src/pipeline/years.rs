@@ -174,8 +174,11 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     crate::assemble::check_year(&table)?;
     let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
     let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
+    let started = std::time::Instant::now();
     let indicators = year_indicators(plan.year, &record_batch, config, &opts.indicators)
         .with_context(|| format!("indicators of survey year {}", plan.year))?;
+    // For the benchmark of the indicators stage (BENCHMARKS.md): `-v` shows it per year.
+    tracing::debug!(year = plan.year, seconds = started.elapsed().as_secs_f64(), "indicators computed");
     let staged = match &plan.rebuild {
         Some(_) => Some(stage(plan, config, cx.staging, &record_batch, &indicators.respondents)?),
         None => None,

@@ -368,27 +368,7 @@ pub fn layout(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Grid> {
     let pad = if delimited.is_some() { Written::Empty } else { Written::EmptyText };
     header.resize(width, pad.clone());
 
-    let mut rows: Vec<Vec<Written>> = Vec::new();
-    let title_row = |text: String| {
-        let mut row = vec![Written::Text(text)];
-        row.resize(width, Written::Empty);
-        row
-    };
-    let blank_row = || vec![Written::Empty; width];
-    let title = format!("Burgerpeiling {} – gemeente {}", d.year, d.municipality);
-    match q.title_rows {
-        0 => {}
-        1 => rows.push(title_row(title)),
-        2 => {
-            rows.push(title_row(title));
-            rows.push(blank_row());
-        }
-        _ => {
-            rows.push(title_row(title));
-            rows.push(title_row(format!("Kwartaal {}, uitgevoerd door {}", d.quarter, d.agency)));
-            rows.push(blank_row());
-        }
-    }
+    let mut rows = title_rows(d, q.title_rows, width);
     let header_row = rows.len();
     rows.push(header);
 
@@ -448,6 +428,28 @@ pub fn layout(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Grid> {
     let data_sheet = sheets.len();
     sheets.push(data);
     Ok(Grid { sheets, data_sheet, header_row, named_columns, data_rows: d.respondents.len() })
+}
+
+/// The title rows above the header: none, a title, a title and a blank row, or a title, a
+/// line on quarter and agency and a blank row.
+fn title_rows(d: &GeneratedDelivery, count: u8, width: usize) -> Vec<Vec<Written>> {
+    let title_row = |text: String| {
+        let mut row = vec![Written::Text(text)];
+        row.resize(width, Written::Empty);
+        row
+    };
+    let blank_row = || vec![Written::Empty; width];
+    let title = format!("Burgerpeiling {} – gemeente {}", d.year, d.municipality);
+    match count {
+        0 => Vec::new(),
+        1 => vec![title_row(title)],
+        2 => vec![title_row(title), blank_row()],
+        _ => vec![
+            title_row(title),
+            title_row(format!("Kwartaal {}, uitgevoerd door {}", d.quarter, d.agency)),
+            blank_row(),
+        ],
+    }
 }
 
 /// The notes sheet: prose only, never two variable names in a row, so the reader cannot take
