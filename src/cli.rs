@@ -157,6 +157,10 @@ enum Command {
         /// (formats: xlsx, xlsm, xls, ods, csv, txt, sav; default xlsx=11,csv=9).
         #[arg(long, value_parser = synth::FormatMix::parse, conflicts_with = "messy")]
         formats: Option<synth::FormatMix>,
+        /// Wrap every delivery into a zip bundle with a questionnaire PDF: `plain`, `zipcrypto`,
+        /// `aes` or `mixed` (in turn); the keys go to `<out>/secrets/passwords.toml`.
+        #[arg(long, value_parser = synth::bundle::BundleMode::parse)]
+        bundles: Option<synth::bundle::BundleMode>,
     },
 }
 
@@ -282,7 +286,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             let (pipeline, _) = PipelineFile::load(&cli.pipeline)?;
             let config = Config::load(&cli.config)?;
             let forced = pipeline.forced_versions().map_err(UsageError)?;
-            let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
+            let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced, &pipeline.passwords)?;
             let run_id = format!("check-{}", pipeline::new_run_id());
             // The population only feeds the reports' age chart: without it `check` still checks.
             let population = pipeline.population(population.as_deref(), &cli.config).unwrap_or_else(|e| {
@@ -332,7 +336,7 @@ fn execute(cli: &Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates, formats } => {
+        Command::Synth { out, seed, municipalities, years, respondents, messy, duplicates, formats, bundles } => {
             let config = Config::load(&cli.config)?;
             let opts = SynthOptions {
                 out: out.clone(),
@@ -374,6 +378,12 @@ fn execute(cli: &Cli) -> Result<i32> {
                     println!("planted duplicates: {}", planted.len());
                 }
             }
+            if let Some(mode) = bundles {
+                let wrapped = synth::bundle::wrap_inbox(out, *mode, *seed)?;
+                if cli.quiet == 0 {
+                    println!("bundels: {}, sleutels in {}", wrapped.bundles.len(), wrapped.password_file.display());
+                }
+            }
             Ok(0)
         }
     }
@@ -413,6 +423,7 @@ fn run_pipeline(
         prune,
         reprocess,
         progress: show_progress(cli.progress),
+        passwords: pipeline.passwords.clone(),
     };
     let summary = pipeline::run(&opts, &config, &pipeline_bytes)?;
     if cli.quiet == 0 {

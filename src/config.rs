@@ -1,5 +1,6 @@
 //! The configuration a run reads before it starts: the pipeline file (`pipelines/*.toml`) with
-//! its `[paths]`, `[limits]`, `[dedup]`, `[weighting]` and `[versions]` tables, and the config
+//! its `[paths]`, `[limits]`, `[dedup]`, `[weighting]`, `[versions]` and `[secrets]` tables (the
+//! last names the password file for zip bundles, loaded and checked here), and the config
 //! directory (codebook, municipalities) with its hash.
 //!
 //! What it must NOT do: read a delivery, the lake or the state directory. A problem here is a
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codebook::{Codebook, Questionnaire};
 use crate::dedup;
+use crate::ingest::passwords::{PASSWORDS_ENV, Passwords};
 use crate::municipality::Municipalities;
 use crate::population::PopulationTable;
 use crate::weight::WeightOptions;
@@ -44,6 +46,21 @@ pub struct PipelineFile {
     /// file name (relative to the inbox) or delivery id → `"2019"` or `"2022"`.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
+    /// The `[secrets]` table: where the bundles' passwords are.
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// The password file's keys, loaded by [`PipelineFile::load`] (never part of the file).
+    #[serde(skip)]
+    pub passwords: Passwords,
+}
+
+/// The `[secrets]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// The password file of the zip bundles (see `ingest::passwords`), relative to the
+    /// pipeline file's folder; the environment variable `BURGERPEILING_PASSWORDS` overrides it.
+    pub passwords: Option<PathBuf>,
 }
 
 /// The `[dedup]` table: what the duplicate rules do where the documents leave a choice.
@@ -118,8 +135,12 @@ impl PipelineFile {
             .map_err(|e| UsageError(format!("cannot read the pipeline file {}: {e}", path.display())))?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| UsageError(format!("pipeline file {} is not UTF-8", path.display())))?;
-        let parsed: PipelineFile =
+        let mut parsed: PipelineFile =
             toml::from_str(text).map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
+        let from_env = std::env::var_os(PASSWORDS_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let folder = path.parent().unwrap_or(Path::new(""));
+        parsed.passwords =
+            Passwords::load(from_env, parsed.secrets.passwords.as_deref(), folder).map_err(UsageError)?;
         parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {}: {e}", path.display())))?;
         parsed
             .weighting
