@@ -513,4 +513,63 @@ mod tests {
         assert_eq!(rule("real.csv"), None);
         assert_eq!(inbox.deliveries.len(), 4, "the linked folder is not entered");
     }
+
+    fn bundle_inbox(encryption: crate::synth::bundle::Encryption) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("2023")).unwrap();
+        let entries: [(&str, &[u8]); 2] = [("data.csv", b"respondent;gemnr\n1;344\n"), ("Vragenlijst.pdf", b"%PDF")];
+        let bytes = crate::synth::bundle::zip_bytes(&entries, encryption, "sleutel", "t").unwrap();
+        std::fs::write(dir.path().join("2023/BP-2023-2-Utrecht.zip"), bytes).unwrap();
+        dir
+    }
+
+    fn options(passwords: &Passwords) -> DiscoverOptions<'_> {
+        DiscoverOptions { limits: BundleLimits::default(), passwords }
+    }
+
+    #[test]
+    fn a_bundle_yields_its_datasets_named_after_the_bundle() {
+        let dir = bundle_inbox(crate::synth::bundle::Encryption::Aes256);
+        let keys = Passwords::from_pairs([("BP-2023-*.zip", "sleutel")]);
+        let inbox = discover_inbox(dir.path(), &options(&keys), &|_, _, _| None).unwrap();
+        assert_eq!(inbox.deliveries.len(), 1);
+        let d = &inbox.deliveries[0];
+        assert_eq!(d.file_name, "2023/BP-2023-2-Utrecht.zip!data.csv");
+        assert_eq!(d.id, &blake3::hash(b"respondent;gemnr\n1;344\n").to_hex()[..16]);
+        assert_eq!((d.format, d.bytes, d.refused.as_ref()), (Format::Csv, 23, None));
+        // The inner name says nothing; the bundle's name gives the hints.
+        assert_eq!((d.hints.year, d.hints.quarter), (Some(2023), Some(2)));
+        assert_eq!(d.hints.municipality_name.as_deref(), Some("Utrecht"));
+        assert_eq!(inbox.ignored, ["2023/BP-2023-2-Utrecht.zip!Vragenlijst.pdf"]);
+        assert_eq!(bundle_notes(d).iter().map(|f| f.rule).collect::<Vec<_>>(), [finding::BUNDLE_ATTACHMENTS.id]);
+    }
+
+    #[test]
+    fn without_its_key_a_bundle_is_one_refused_delivery_unless_it_is_known() {
+        let dir = bundle_inbox(crate::synth::bundle::Encryption::ZipCrypto);
+        let none = Passwords::default();
+        let inbox = discover_inbox(dir.path(), &options(&none), &|_, _, _| None).unwrap();
+        assert_eq!(inbox.deliveries.len(), 1);
+        let d = &inbox.deliveries[0];
+        assert_eq!((d.file_name.as_str(), d.format), ("2023/BP-2023-2-Utrecht.zip", Format::Zip));
+        let f = d.refused.as_ref().unwrap();
+        assert_eq!(f.rule, finding::ZIP_PASSWORD.id);
+        assert!(f.message.contains("\"2023/BP-2023-2-Utrecht.zip\" = "), "{}", f.message);
+        // Known from an earlier run (name, size, modification time): not unpacked, so no key
+        // is needed to discover it.
+        let hash = blake3::hash(b"respondent;gemnr\n1;344\n").to_hex().to_string();
+        let known = |name: &str, size: u64, _: i64| (name.ends_with("!data.csv") && size == 23).then(|| hash.clone());
+        let inbox = discover_inbox(dir.path(), &options(&none), &known).unwrap();
+        assert_eq!(inbox.deliveries[0].file_name, "2023/BP-2023-2-Utrecht.zip!data.csv");
+        assert_eq!(inbox.deliveries[0].blake3, hash);
+    }
+
+    #[test]
+    fn member_names_split_at_the_bundle() {
+        assert_eq!(split_member("a/b.zip!c.csv"), ("a/b.zip", Some("c.csv")));
+        assert_eq!(split_member("b.ZIP!n.zip!c.csv"), ("b.ZIP", Some("n.zip!c.csv")));
+        assert_eq!(split_member("wow!.csv"), ("wow!.csv", None));
+        let h = member_hints("BP-2022-1-Urk.zip", "inner.zip!BP-2023-x-.csv");
+        assert_eq!((h.year, h.quarter, h.municipality_name.as_deref()), (Some(2023), Some(1), Some("Urk")));
+    }
 }
