@@ -217,10 +217,16 @@ fn describe(path: &Path, file_name: String, format: Format, max_file_bytes: u64,
 
 /// A file the product will not read: a stable id from its name, and the finding saying why.
 fn refused(path: &Path, file_name: String, format: Format, rule: finding::Rule, why: &str) -> Delivery {
+    let message = format!("{file_name} {why}");
+    refused_by(path, file_name, format, |id| Finding::new(rule, id, message))
+}
+
+/// [`refused`] with a finding made for the delivery's id.
+fn refused_by(path: &Path, file_name: String, format: Format, finding: impl FnOnce(&str) -> Finding) -> Delivery {
     let id = blake3::hash(file_name.as_bytes()).to_hex()[..16].to_string();
     let meta = std::fs::symlink_metadata(path);
     Delivery {
-        refused: Some(Finding::new(rule, &id, format!("{file_name} {why}"))),
+        refused: Some(finding(&id)),
         id,
         blake3: String::new(),
         path: path.to_path_buf(),
@@ -292,18 +298,16 @@ fn describe_bundle(path: &Path, file_name: String, opts: &DiscoverOptions, finge
     };
     let keys = opts.passwords.candidates(&file_name);
     let refuse_bundle = |e: &BundleError| {
-        let mut d = refused(path, file_name.clone(), Format::Zip, finding::FILE_CORRUPT, "");
-        d.refused = Some(bundle_finding(e, &d.id, &file_name, &opts.passwords.source));
-        d
+        refused_by(path, file_name.clone(), Format::Zip, |id| bundle_finding(e, id, &file_name, &opts.passwords.source))
     };
     let listing = match bundle::list(&data, &keys, &limits) {
         Ok(l) => l,
         Err(e) => return out.deliveries.push(refuse_bundle(&e)),
     };
     if listing.datasets.is_empty() {
-        let mut d = refused(path, file_name.clone(), Format::Zip, finding::BUNDLE_NO_DATASET, "");
-        d.refused = Some(Finding::new(finding::BUNDLE_NO_DATASET, &d.id, no_dataset_message(&file_name, &listing)));
-        return out.deliveries.push(d);
+        let message = no_dataset_message(&file_name, &listing);
+        let rule = finding::BUNDLE_NO_DATASET;
+        return out.deliveries.push(refused_by(path, file_name, Format::Zip, |id| Finding::new(rule, id, message)));
     }
     let modified = std::fs::metadata(path).map(|m| modified_seconds(&m)).unwrap_or(0);
     let mut members = Vec::new();
