@@ -315,6 +315,18 @@ fn bombs_unsafe_names_and_nesting_are_handled_in_memory() {
     for refused in ["bom.zip", "leeg.zip", "kapot.zip"] {
         assert_eq!(status[refused], "rejected");
     }
+    // Every delivery report, of a refused bundle too, follows the schema.
+    let schema = fs::read_to_string(Path::new(ROOT).join("docs/schemas/delivery-report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&serde_json::from_str(&schema).unwrap()).unwrap();
+    let reports = common::files(&dir.path().join("sample/lake/reports/deliveries"));
+    let reports: Vec<serde_json::Value> =
+        reports.iter().filter(|(n, _)| n.ends_with(".json")).map(|(_, b)| serde_json::from_slice(b).unwrap()).collect();
+    assert_eq!(reports.len(), 5);
+    for r in &reports {
+        let errors: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", r["file_name"]);
+    }
+    assert!(reports.iter().any(|r| r["format"] == "zip" && r["status"] == "rejected"));
     // Nothing was unpacked: no file appeared beside or above the inbox.
     assert!(!dir.path().join("sample/evil.csv").exists() && !dir.path().join("evil.csv").exists());
     let inbox_files: Vec<String> = common::files(&inbox).into_keys().collect();
