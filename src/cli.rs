@@ -207,6 +207,10 @@ struct SynthArgs {
     /// (formats: xlsx, xlsm, xls, ods, csv, txt, sav; default xlsx=11,csv=9).
     #[arg(long, value_parser = synth::FormatMix::parse, conflicts_with = "messy")]
     formats: Option<synth::FormatMix>,
+    /// Wrap every delivery into a zip bundle with a questionnaire PDF: `plain`, `zipcrypto`,
+    /// `aes` or `mixed` (in turn); the keys go to `<out>/secrets/passwords.toml`.
+    #[arg(long, value_parser = synth::bundle::BundleMode::parse)]
+    bundles: Option<synth::bundle::BundleMode>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -400,7 +404,7 @@ fn check(
     let (pipeline, _) = cli.load_pipeline()?;
     let config = cli.load_config()?;
     let forced = pipeline.forced_versions().map_err(UsageError)?;
-    let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced)?;
+    let outcomes = pipeline::check(files, &config, &pipeline.limits, &forced, &pipeline.passwords)?;
     let run_id = format!("check-{}", pipeline::new_run_id());
     // The population only feeds the reports' age chart: without it `check` still checks.
     let population = pipeline.population(population.as_deref(), &cli.config_source()).unwrap_or_else(|e| {
@@ -622,6 +626,12 @@ fn synthesise(cli: &Cli, args: &SynthArgs) -> Result<i32> {
             println!("planted duplicates: {}", planted.len());
         }
     }
+    if let Some(mode) = args.bundles {
+        let wrapped = synth::bundle::wrap_inbox(&args.out, mode, args.seed)?;
+        if cli.quiet == 0 {
+            println!("bundels: {}, sleutels in {}", wrapped.bundles.len(), wrapped.password_file.display());
+        }
+    }
     Ok(0)
 }
 
@@ -660,6 +670,7 @@ fn run_pipeline(cli: &Cli, at: &Locations, mode: RunMode) -> Result<pipeline::Ru
         prune: mode.prune,
         reprocess: mode.reprocess,
         progress: show_progress(cli.progress),
+        passwords: pipeline.passwords.clone(),
     };
     let places = [
         Place { name: "het meer", flag: "--lake", dir: opts.lake.clone() },

@@ -1,5 +1,6 @@
 //! The configuration a run reads before it starts: the pipeline file (`pipelines/*.toml`) with
-//! its `[paths]`, `[limits]`, `[dedup]`, `[weighting]` and `[versions]` tables, and the config
+//! its `[paths]`, `[limits]`, `[dedup]`, `[weighting]`, `[versions]` and `[secrets]` tables (the
+//! last names the password file for zip bundles, loaded and checked here), and the config
 //! directory (codebook, municipalities) with its hash.
 //!
 //! The configuration comes from a [`ConfigSource`]: a directory on disk (`--config DIR`, or
@@ -22,6 +23,7 @@ use crate::dedup;
 use crate::indicators::ScoringRules;
 use crate::indicators::catalogue::Catalogue;
 use crate::indicators::figures::PublicationRules;
+use crate::ingest::passwords::{PASSWORDS_ENV, Passwords};
 use crate::municipality::Municipalities;
 use crate::population::PopulationTable;
 use crate::weight::WeightOptions;
@@ -56,6 +58,21 @@ pub struct PipelineFile {
     /// file name (relative to the inbox) or delivery id → `"2019"` or `"2022"`.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
+    /// The `[secrets]` table: where the bundles' passwords are.
+    #[serde(default)]
+    pub secrets: Secrets,
+    /// The password file's keys, loaded by [`PipelineFile::load`] (never part of the file).
+    #[serde(skip)]
+    pub passwords: Passwords,
+}
+
+/// The `[secrets]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secrets {
+    /// The password file of the zip bundles (see `ingest::passwords`), relative to the
+    /// pipeline file's folder; the environment variable `BURGERPEILING_PASSWORDS` overrides it.
+    pub passwords: Option<PathBuf>,
 }
 
 /// The `[dedup]` table: what the duplicate rules do where the documents leave a choice.
@@ -128,7 +145,8 @@ impl PipelineFile {
     pub fn load(path: &Path) -> Result<(PipelineFile, Vec<u8>), UsageError> {
         let bytes = std::fs::read(path)
             .map_err(|e| UsageError(format!("cannot read the pipeline file {}: {e}", path.display())))?;
-        let parsed = PipelineFile::parse(&bytes, &path.display().to_string())?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let parsed = PipelineFile::parse(&bytes, &path.display().to_string(), folder)?;
         Ok((parsed, bytes))
     }
 
@@ -141,18 +159,22 @@ impl PipelineFile {
             PipelineSource::File(path) => PipelineFile::load(path),
             PipelineSource::Embedded => {
                 let bytes = EMBEDDED_PIPELINE.as_bytes().to_vec();
-                let mut parsed = PipelineFile::parse(&bytes, "(ingebouwd) pipelines/nightly.toml")?;
+                let mut parsed = PipelineFile::parse(&bytes, "(ingebouwd) pipelines/nightly.toml", Path::new(""))?;
                 parsed.paths.population = None;
                 Ok((parsed, bytes))
             }
         }
     }
 
-    /// Parses and checks a pipeline file's bytes; `name` names it in error messages.
-    fn parse(bytes: &[u8], name: &str) -> Result<PipelineFile, UsageError> {
+    /// Parses and checks a pipeline file's bytes; `name` names it in error messages, `folder`
+    /// is where a relative password-file path starts.
+    fn parse(bytes: &[u8], name: &str, folder: &Path) -> Result<PipelineFile, UsageError> {
         let text = std::str::from_utf8(bytes).map_err(|_| UsageError(format!("pipeline file {name} is not UTF-8")))?;
-        let parsed: PipelineFile =
+        let mut parsed: PipelineFile =
             toml::from_str(text).map_err(|e| UsageError(format!("invalid pipeline file {name}: {e}")))?;
+        let from_env = std::env::var_os(PASSWORDS_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        parsed.passwords =
+            Passwords::load(from_env, parsed.secrets.passwords.as_deref(), folder).map_err(UsageError)?;
         parsed.forced_versions().map_err(|e| UsageError(format!("invalid pipeline file {name}: {e}")))?;
         parsed
             .weighting

@@ -52,6 +52,11 @@ rules! {
     FILE_CORRUPT = "ingest.file-corrupt", Error;
     PASSWORD_PROTECTED = "ingest.password-protected", Error;
     ZIP_BOMB = "ingest.decompressed-too-large", Error;
+    ZIP_PASSWORD = "ingest.zip-password", Error;
+    BUNDLE_NO_DATASET = "ingest.bundle-no-dataset", Error;
+    BUNDLE_ATTACHMENTS = "ingest.bundle-attachments", Info;
+    BUNDLE_ENTRY_UNSAFE = "ingest.bundle-entry-unsafe", Warning;
+    BUNDLE_TOO_DEEP = "ingest.bundle-too-deep", Warning;
     FAR_CELLS_IGNORED = "ingest.far-cells-ignored", Warning;
     FILE_NO_DATA = "ingest.no-data", Error;
     NO_HEADER = "ingest.no-header", Error;

@@ -6,12 +6,21 @@
 //! followed only when it leads to a file inside the inbox; a file over the size limit is not
 //! read at all. Such files come back as deliveries with a `refused` finding, so they are
 //! reported like any other rejected delivery.
+//!
+//! A zip bundle yields one delivery per dataset inside it, named `bundle.zip!inner.csv`, its
+//! id the hash of the inner file's bytes (unpacked in memory, never to disk), its name hints
+//! from the inner name and then the bundle's. The bundle's other files are returned as ignored
+//! (`bundle.zip!vragenlijst.pdf`). A bundle that cannot be opened (no or wrong password, a zip
+//! bomb, damage, no dataset) is one refused delivery of format `zip`, so it is reported, and
+//! retried by the next run: a refused delivery is never cached.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use super::Format;
+use super::bundle::{self, BundleError, BundleLimits, MEMBER_SEPARATOR, SkipReason, Skipped};
+use super::passwords::{PASSWORDS_ENV, Password, Passwords};
 use crate::finding::{self, Finding};
 
 /// One file in the inbox that the product will try to read.
@@ -31,6 +40,30 @@ pub struct Delivery {
     pub hints: NameHints,
     /// Why the file is not read (then `id` is derived from its name and `blake3` is empty).
     pub refused: Option<Finding>,
+    /// Set when the delivery is a dataset inside a zip bundle (`path` is the bundle's).
+    pub bundle: Option<BundleMember>,
+}
+
+/// Where in its bundle a delivery lies, and how to open it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BundleMember {
+    /// The dataset's path in the bundle; in a nested zip `inner.zip!data.csv`.
+    pub entry: String,
+    /// The password file's keys for this bundle, tried in turn (empty: none configured).
+    pub keys: Vec<Password>,
+    /// The password file they came from, for messages.
+    pub password_file: Option<PathBuf>,
+    /// The bundle's other files, named, never read.
+    pub attachments: Vec<String>,
+    /// Entries not read for safety.
+    pub skipped: Vec<Skipped>,
+}
+
+/// What discovery needs to open bundles.
+#[derive(Clone, Copy, Debug)]
+pub struct DiscoverOptions<'a> {
+    pub limits: BundleLimits,
+    pub passwords: &'a Passwords,
 }
 
 /// What the protocol's file name `BP-<jr>-<kw>-<municipality name>.<ext>` says.
@@ -49,10 +82,13 @@ pub struct Inbox {
 }
 
 /// Walks `inbox` recursively, in name order, so the result does not depend on the filesystem.
-/// Files over `max_file_bytes` are refused unread.
+/// Files over `max_file_bytes` are refused unread; bundles are opened without passwords.
 pub fn discover(inbox: &Path, max_file_bytes: u64) -> Result<Inbox> {
     discover_with(inbox, max_file_bytes, &|_, _, _| None)
 }
+
+/// The unpacked-size limit used when the caller gives none: the pipeline file's default.
+const DEFAULT_MAX_DECOMPRESSED: u64 = 1 << 30;
 
 /// The BLAKE3 hash of a file already known by (name, size, modification time), if any: such a
 /// file is not hashed again (the ledger answers this for the nightly run).
@@ -60,6 +96,14 @@ pub type Fingerprint<'a> = &'a dyn Fn(&str, u64, i64) -> Option<String>;
 
 /// [`discover`], hashing only the files `fingerprint` does not already know.
 pub fn discover_with(inbox: &Path, max_file_bytes: u64, fingerprint: Fingerprint) -> Result<Inbox> {
+    let none = Passwords::default();
+    let limits = BundleLimits { max_file_bytes, max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED };
+    discover_inbox(inbox, &DiscoverOptions { limits, passwords: &none }, fingerprint)
+}
+
+/// [`discover_with`], opening bundles with the password file's keys and the pipeline's limits.
+pub fn discover_inbox(inbox: &Path, opts: &DiscoverOptions, fingerprint: Fingerprint) -> Result<Inbox> {
+    let max_file_bytes = opts.limits.max_file_bytes;
     let root = inbox.canonicalize().with_context(|| format!("cannot open the inbox {}", inbox.display()))?;
     let mut entries = Vec::new();
     walk(inbox, &mut entries).with_context(|| format!("cannot list the inbox {}", inbox.display()))?;
@@ -67,7 +111,9 @@ pub fn discover_with(inbox: &Path, max_file_bytes: u64, fingerprint: Fingerprint
     let mut out = Inbox::default();
     for (path, is_link) in entries {
         let file_name = relative_name(inbox, &path);
+        let is_bundle = bundle::is_zip_name(&file_name);
         let format = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension);
+        let format = if is_bundle { Some(Format::Zip) } else { format };
         let Some(format) = format else {
             out.ignored.push(file_name);
             continue;
@@ -81,7 +127,11 @@ pub fn discover_with(inbox: &Path, max_file_bytes: u64, fingerprint: Fingerprint
                 continue;
             }
         }
-        out.deliveries.push(describe(&path, file_name, format, max_file_bytes, fingerprint));
+        if is_bundle {
+            describe_bundle(&path, file_name, opts, fingerprint, &mut out);
+        } else {
+            out.deliveries.push(describe(&path, file_name, format, max_file_bytes, fingerprint));
+        }
     }
     Ok(out)
 }
@@ -113,6 +163,21 @@ fn relative_name(inbox: &Path, path: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
+/// The deliveries of a file named by its path (for `check`): the file itself, or the datasets
+/// of a bundle (named `path!entry`). A file of no delivery format is an error message.
+pub fn describe_given(path: &Path, limits: BundleLimits, passwords: &Passwords) -> Result<Vec<Delivery>, String> {
+    let name = path.to_string_lossy().into_owned();
+    if bundle::is_zip_name(&name) {
+        let mut out = Inbox::default();
+        describe_bundle(path, name, &DiscoverOptions { limits, passwords }, &|_, _, _| None, &mut out);
+        return Ok(out.deliveries);
+    }
+    let format = path.extension().and_then(|e| e.to_str()).and_then(Format::from_extension).ok_or_else(|| {
+        format!("{}: not a delivery format (.xlsx .xlsm .xls .ods .csv .txt .sav .zip)", path.display())
+    })?;
+    Ok(vec![describe_file(path, format, limits.max_file_bytes)])
+}
+
 /// A delivery named by its path (for `check`): the file name is the path as given.
 pub fn describe_file(path: &Path, format: Format, max_file_bytes: u64) -> Delivery {
     describe(path, path.to_string_lossy().into_owned(), format, max_file_bytes, &|_, _, _| None)
@@ -141,6 +206,7 @@ fn describe(path: &Path, file_name: String, format: Format, max_file_bytes: u64,
             bytes,
             modified,
             refused: None,
+            bundle: None,
         },
         Err(e) => {
             let why = format!("cannot be read: {e}");
@@ -151,10 +217,16 @@ fn describe(path: &Path, file_name: String, format: Format, max_file_bytes: u64,
 
 /// A file the product will not read: a stable id from its name, and the finding saying why.
 fn refused(path: &Path, file_name: String, format: Format, rule: finding::Rule, why: &str) -> Delivery {
+    let message = format!("{file_name} {why}");
+    refused_by(path, file_name, format, |id| Finding::new(rule, id, message))
+}
+
+/// [`refused`] with a finding made for the delivery's id.
+fn refused_by(path: &Path, file_name: String, format: Format, finding: impl FnOnce(&str) -> Finding) -> Delivery {
     let id = blake3::hash(file_name.as_bytes()).to_hex()[..16].to_string();
     let meta = std::fs::symlink_metadata(path);
     Delivery {
-        refused: Some(Finding::new(rule, &id, format!("{file_name} {why}"))),
+        refused: Some(finding(&id)),
         id,
         blake3: String::new(),
         path: path.to_path_buf(),
@@ -163,6 +235,7 @@ fn refused(path: &Path, file_name: String, format: Format, rule: finding::Rule, 
         format,
         bytes: meta.as_ref().map(|m| m.len()).unwrap_or(0),
         modified: meta.map(|m| modified_seconds(&m)).unwrap_or(0),
+        bundle: None,
     }
 }
 
@@ -199,6 +272,191 @@ pub fn parse_name(file_name: &str) -> NameHints {
     let quarter = q.parse::<u8>().ok().filter(|q| (1..=4).contains(q));
     let name = name.trim();
     NameHints { year, quarter, municipality_name: (!name.is_empty()).then(|| name.to_string()) }
+}
+
+/// A bundle's deliveries: one per dataset inside it, or one refused delivery for the bundle.
+/// A dataset already known by (name, size, bundle modification time) is not unpacked again.
+fn describe_bundle(path: &Path, file_name: String, opts: &DiscoverOptions, fingerprint: Fingerprint, out: &mut Inbox) {
+    let limits = opts.limits;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > limits.max_file_bytes {
+        let why = format!(
+            "is {size} bytes, over the limit of {} bytes (limits.max_file_bytes in the pipeline \
+             file); it is not read",
+            limits.max_file_bytes
+        );
+        out.deliveries.push(refused(path, file_name, Format::Zip, finding::FILE_TOO_LARGE, &why));
+        return;
+    }
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) => {
+            let why = format!("cannot be read: {e}");
+            out.deliveries.push(refused(path, file_name, Format::Zip, finding::FILE_UNREADABLE, &why));
+            return;
+        }
+    };
+    let keys = opts.passwords.candidates(&file_name);
+    let refuse_bundle = |e: &BundleError| {
+        refused_by(path, file_name.clone(), Format::Zip, |id| bundle_finding(e, id, &file_name, &opts.passwords.source))
+    };
+    let listing = match bundle::list(&data, &keys, &limits) {
+        Ok(l) => l,
+        Err(e) => return out.deliveries.push(refuse_bundle(&e)),
+    };
+    if listing.datasets.is_empty() {
+        let message = no_dataset_message(&file_name, &listing);
+        let rule = finding::BUNDLE_NO_DATASET;
+        return out.deliveries.push(refused_by(path, file_name, Format::Zip, |id| Finding::new(rule, id, message)));
+    }
+    let modified = std::fs::metadata(path).map(|m| modified_seconds(&m)).unwrap_or(0);
+    let mut members = Vec::new();
+    for entry in &listing.datasets {
+        let name = format!("{file_name}{MEMBER_SEPARATOR}{}", entry.name);
+        let member = BundleMember {
+            entry: entry.name.clone(),
+            keys: keys.clone(),
+            password_file: opts.passwords.source.clone(),
+            attachments: listing.attachments.clone(),
+            skipped: listing.skipped.clone(),
+        };
+        let known = fingerprint(&name, entry.size, modified).filter(|h| h.len() == 64);
+        let hash = match known {
+            Some(h) => Ok(h),
+            None => {
+                bundle::read_member(&data, &entry.name, &keys, &limits).map(|b| blake3::hash(&b).to_hex().to_string())
+            }
+        };
+        let mut d = Delivery {
+            id: String::new(),
+            blake3: String::new(),
+            path: path.to_path_buf(),
+            hints: member_hints(&file_name, &entry.name),
+            file_name: name,
+            format: entry.format,
+            bytes: entry.size,
+            modified,
+            refused: None,
+            bundle: Some(member),
+        };
+        match hash {
+            Ok(h) => {
+                d.id = h[..16].to_string();
+                d.blake3 = h;
+            }
+            // The bundle's key is wrong or missing: the bundle is refused as a whole, once.
+            Err(e @ BundleError::Password { .. }) => return out.deliveries.push(refuse_bundle(&e)),
+            Err(e) => {
+                d.id = blake3::hash(d.file_name.as_bytes()).to_hex()[..16].to_string();
+                d.refused = Some(bundle_finding(&e, &d.id, &d.file_name, &opts.passwords.source));
+            }
+        }
+        members.push(d);
+    }
+    out.ignored.extend(listing.attachments.iter().map(|a| format!("{file_name}{MEMBER_SEPARATOR}{a}")));
+    out.deliveries.extend(members);
+}
+
+/// Name hints of a dataset in a bundle: from its own file name, then a nested zip's, then the
+/// bundle's (agencies often name only the bundle after the protocol).
+fn member_hints(bundle_name: &str, entry: &str) -> NameHints {
+    let mut names: Vec<&str> = entry.rsplit(MEMBER_SEPARATOR).collect();
+    names.push(bundle_name);
+    let mut hints = NameHints::default();
+    for h in names.iter().map(|n| parse_name(n)) {
+        hints.year = hints.year.or(h.year);
+        hints.quarter = hints.quarter.or(h.quarter);
+        hints.municipality_name = hints.municipality_name.or(h.municipality_name);
+    }
+    hints
+}
+
+/// The bundle a delivery name lies in and the entry inside it: `a/b.zip!c.csv` →
+/// (`a/b.zip`, `Some("c.csv")`); a plain file name → (name, `None`).
+pub fn split_member(file_name: &str) -> (&str, Option<&str>) {
+    file_name
+        .match_indices(MEMBER_SEPARATOR)
+        .map(|(at, _)| (&file_name[..at], &file_name[at + 1..]))
+        .find(|(outer, _)| bundle::is_zip_name(outer))
+        .map_or((file_name, None), |(outer, inner)| (outer, Some(inner)))
+}
+
+/// The finding for a bundle (or a dataset in it, `name`) that cannot be read. A password
+/// problem says which bundle needs which key and where keys go; it never holds a key.
+pub fn bundle_finding(e: &BundleError, delivery_id: &str, name: &str, password_file: &Option<PathBuf>) -> Finding {
+    let (bundle_name, _) = split_member(name);
+    match e {
+        BundleError::Password { entry, keys_tried } => {
+            let file = match password_file {
+                Some(p) => format!("het wachtwoordbestand {}", p.display()),
+                None => format!(
+                    "een wachtwoordbestand (er is er geen ingesteld: [secrets] passwords in het \
+                     pipelinebestand, of de omgevingsvariabele {PASSWORDS_ENV})"
+                ),
+            };
+            let what = if *keys_tried == 0 {
+                format!("{bundle_name} is versleuteld ({entry:?}) en {file} heeft geen wachtwoord voor deze bundel")
+            } else {
+                format!("geen van de {keys_tried} wachtwoorden in {file} die bij {bundle_name} passen opent {entry:?}")
+            };
+            let message = format!(
+                "{what}; zet het wachtwoord dat de leverancier apart stuurde onder [passwords] als \
+                 \"{bundle_name}\" = \"…\" (of een patroon dat erop past, zoals \"BP-*.zip\"); de \
+                 volgende run probeert de bundel opnieuw"
+            );
+            Finding::new(finding::ZIP_PASSWORD, delivery_id, message)
+        }
+        BundleError::TooLarge(m) => Finding::new(finding::ZIP_BOMB, delivery_id, format!("{name}: {m}")),
+        BundleError::Corrupt(m) => Finding::new(finding::FILE_CORRUPT, delivery_id, format!("{name}: {m}")),
+    }
+}
+
+fn no_dataset_message(bundle_name: &str, listing: &bundle::Listing) -> String {
+    let mut seen: Vec<String> = listing.attachments.iter().take(10).map(|a| format!("{a:?}")).collect();
+    seen.extend(listing.skipped.iter().take(10).map(|s| format!("{:?}", s.name)));
+    let held = if seen.is_empty() { "niets".to_string() } else { seen.join(", ") };
+    format!(
+        "de bundel {bundle_name} bevat geen databestand (.sav, .csv, .xlsx, .xlsm, .xls, .ods of \
+         .txt), alleen: {held}; lever het respondentenbestand mee in de bundel"
+    )
+}
+
+/// What a dataset's delivery report says about the rest of its bundle: the attachments (info)
+/// and the entries not read (warning). Added by the read stage beside, not into, the cached
+/// findings, so they always describe the bundle as it is now.
+pub fn bundle_notes(d: &Delivery) -> Vec<Finding> {
+    let Some(member) = &d.bundle else { return Vec::new() };
+    let (bundle_name, _) = split_member(&d.file_name);
+    let mut notes = Vec::new();
+    if !member.attachments.is_empty() {
+        let names: Vec<String> = member.attachments.iter().map(|a| format!("{a:?}")).collect();
+        let message = format!(
+            "de bundel {bundle_name} bevat ook {} bijlage(n), die niet gelezen worden: {}",
+            names.len(),
+            names.join(", ")
+        );
+        notes.push(Finding::new(finding::BUNDLE_ATTACHMENTS, &d.id, message));
+    }
+    for Skipped { name, why } in &member.skipped {
+        let (rule, message) = match why {
+            SkipReason::UnsafeName => (
+                finding::BUNDLE_ENTRY_UNSAFE,
+                format!(
+                    "{name:?} in de bundel {bundle_name} heeft een naam die buiten zijn map wijst \
+                     (absoluut pad, '..' of een koppeling); het wordt niet gelezen"
+                ),
+            ),
+            SkipReason::TooDeep => (
+                finding::BUNDLE_TOO_DEEP,
+                format!(
+                    "{name:?} in de bundel {bundle_name} is een zip in een zip in de bundel; alleen \
+                     één niveau wordt geopend, dit bestand niet"
+                ),
+            ),
+        };
+        notes.push(Finding::new(rule, &d.id, message));
+    }
+    notes
 }
 
 #[cfg(test)]
@@ -258,5 +516,68 @@ mod tests {
         assert_eq!(rule("in.csv"), None);
         assert_eq!(rule("real.csv"), None);
         assert_eq!(inbox.deliveries.len(), 4, "the linked folder is not entered");
+    }
+
+    #[cfg(feature = "synth")]
+    fn bundle_inbox(encryption: crate::synth::bundle::Encryption) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("2023")).unwrap();
+        let entries: [(&str, &[u8]); 2] = [("data.csv", b"respondent;gemnr\n1;344\n"), ("Vragenlijst.pdf", b"%PDF")];
+        let bytes = crate::synth::bundle::zip_bytes(&entries, encryption, "sleutel", "t").unwrap();
+        std::fs::write(dir.path().join("2023/BP-2023-2-Utrecht.zip"), bytes).unwrap();
+        dir
+    }
+
+    #[cfg(feature = "synth")]
+    fn options(passwords: &Passwords) -> DiscoverOptions<'_> {
+        DiscoverOptions { limits: BundleLimits::default(), passwords }
+    }
+
+    #[test]
+    #[cfg(feature = "synth")]
+    fn a_bundle_yields_its_datasets_named_after_the_bundle() {
+        let dir = bundle_inbox(crate::synth::bundle::Encryption::Aes256);
+        let keys = Passwords::from_pairs([("BP-2023-*.zip", "sleutel")]);
+        let inbox = discover_inbox(dir.path(), &options(&keys), &|_, _, _| None).unwrap();
+        assert_eq!(inbox.deliveries.len(), 1);
+        let d = &inbox.deliveries[0];
+        assert_eq!(d.file_name, "2023/BP-2023-2-Utrecht.zip!data.csv");
+        assert_eq!(d.id, &blake3::hash(b"respondent;gemnr\n1;344\n").to_hex()[..16]);
+        assert_eq!((d.format, d.bytes, d.refused.as_ref()), (Format::Csv, 23, None));
+        // The inner name says nothing; the bundle's name gives the hints.
+        assert_eq!((d.hints.year, d.hints.quarter), (Some(2023), Some(2)));
+        assert_eq!(d.hints.municipality_name.as_deref(), Some("Utrecht"));
+        assert_eq!(inbox.ignored, ["2023/BP-2023-2-Utrecht.zip!Vragenlijst.pdf"]);
+        assert_eq!(bundle_notes(d).iter().map(|f| f.rule).collect::<Vec<_>>(), [finding::BUNDLE_ATTACHMENTS.id]);
+    }
+
+    #[test]
+    #[cfg(feature = "synth")]
+    fn without_its_key_a_bundle_is_one_refused_delivery_unless_it_is_known() {
+        let dir = bundle_inbox(crate::synth::bundle::Encryption::ZipCrypto);
+        let none = Passwords::default();
+        let inbox = discover_inbox(dir.path(), &options(&none), &|_, _, _| None).unwrap();
+        assert_eq!(inbox.deliveries.len(), 1);
+        let d = &inbox.deliveries[0];
+        assert_eq!((d.file_name.as_str(), d.format), ("2023/BP-2023-2-Utrecht.zip", Format::Zip));
+        let f = d.refused.as_ref().unwrap();
+        assert_eq!(f.rule, finding::ZIP_PASSWORD.id);
+        assert!(f.message.contains("\"2023/BP-2023-2-Utrecht.zip\" = "), "{}", f.message);
+        // Known from an earlier run (name, size, modification time): not unpacked, so no key
+        // is needed to discover it.
+        let hash = blake3::hash(b"respondent;gemnr\n1;344\n").to_hex().to_string();
+        let known = |name: &str, size: u64, _: i64| (name.ends_with("!data.csv") && size == 23).then(|| hash.clone());
+        let inbox = discover_inbox(dir.path(), &options(&none), &known).unwrap();
+        assert_eq!(inbox.deliveries[0].file_name, "2023/BP-2023-2-Utrecht.zip!data.csv");
+        assert_eq!(inbox.deliveries[0].blake3, hash);
+    }
+
+    #[test]
+    fn member_names_split_at_the_bundle() {
+        assert_eq!(split_member("a/b.zip!c.csv"), ("a/b.zip", Some("c.csv")));
+        assert_eq!(split_member("b.ZIP!n.zip!c.csv"), ("b.ZIP", Some("n.zip!c.csv")));
+        assert_eq!(split_member("wow!.csv"), ("wow!.csv", None));
+        let h = member_hints("BP-2022-1-Urk.zip", "inner.zip!BP-2023-x-.csv");
+        assert_eq!((h.year, h.quarter, h.municipality_name.as_deref()), (Some(2023), Some(1), Some("Urk")));
     }
 }

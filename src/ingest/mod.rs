@@ -5,13 +5,15 @@
 //! holds it. A file that cannot be read gives findings (rule ids `ingest.*`), never an `Err` and
 //! never a panic, so one bad file rejects only itself. The inbox is only ever opened for reading.
 
+pub mod bundle;
 pub mod delimited;
 pub mod discover;
 pub mod excel;
+pub mod passwords;
 pub mod spss;
 pub mod xlsx;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::finding::{self, Finding};
 
@@ -28,10 +30,15 @@ pub enum Format {
     Txt,
     /// SPSS system file, the format the protocol prescribes.
     Sav,
+    /// A zip bundle (the protocol's delivery form): never read as a table itself; its dataset
+    /// files are deliveries of their own formats. Only a bundle that cannot be opened is a
+    /// delivery of this format, a refused one.
+    Zip,
 }
 
 impl Format {
-    /// The format a file name's extension claims, if it is one the product reads.
+    /// The dataset format a file name's extension claims, if it is one the product reads as a
+    /// table (`.zip` is not: see [`bundle::is_zip_name`]).
     pub fn from_extension(ext: &str) -> Option<Format> {
         match ext.to_ascii_lowercase().as_str() {
             "xlsx" => Some(Format::Xlsx),
@@ -54,6 +61,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Txt => "txt",
             Format::Sav => "sav",
+            Format::Zip => "zip",
         }
     }
 
@@ -91,7 +99,7 @@ pub struct RawTable {
 /// The codebook provides it; ingest only uses it to find the header row and the sheet.
 pub type KnownName<'a> = &'a (dyn Fn(&str) -> bool + Sync);
 
-/// Reads one delivery. Returns the table, or `None` with an `error` finding saying why not.
+/// Reads one file. Returns the table, or `None` with an `error` finding saying why not.
 pub fn read(
     path: &PathBuf,
     format: Format,
@@ -99,25 +107,65 @@ pub fn read(
     known: KnownName,
     max_decompressed_bytes: u64,
 ) -> (Option<RawTable>, Vec<Finding>) {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    match std::fs::read(path) {
+        Ok(bytes) => read_bytes(&bytes, format, delivery_id, known, max_decompressed_bytes),
         Err(e) => {
             let f = Finding::new(finding::FILE_UNREADABLE, delivery_id, format!("cannot read the file: {e}"));
-            return (None, vec![f]);
+            (None, vec![f])
         }
+    }
+}
+
+/// Reads one delivery: a file in the inbox, or a dataset in a bundle, unpacked in memory
+/// (never to disk) with the bundle's keys.
+pub fn read_delivery(
+    delivery: &Delivery,
+    known: KnownName,
+    limits: bundle::BundleLimits,
+) -> (Option<RawTable>, Vec<Finding>) {
+    let Some(member) = &delivery.bundle else {
+        return read(&delivery.path, delivery.format, &delivery.id, known, limits.max_decompressed_bytes);
     };
+    match read_member(&delivery.path, member, limits) {
+        Ok(bytes) => read_bytes(&bytes, delivery.format, &delivery.id, known, limits.max_decompressed_bytes),
+        Err(e) => (None, vec![discover::bundle_finding(&e, &delivery.id, &delivery.file_name, &member.password_file)]),
+    }
+}
+
+fn read_member(
+    bundle_path: &Path,
+    member: &discover::BundleMember,
+    limits: bundle::BundleLimits,
+) -> Result<Vec<u8>, bundle::BundleError> {
+    let bytes = std::fs::read(bundle_path)
+        .map_err(|e| bundle::BundleError::Corrupt(format!("de bundel is niet te lezen: {e}")))?;
+    bundle::read_member(&bytes, &member.entry, &member.keys, &limits)
+}
+
+/// Reads one file's bytes as `format`.
+pub fn read_bytes(
+    bytes: &[u8],
+    format: Format,
+    delivery_id: &str,
+    known: KnownName,
+    max_decompressed_bytes: u64,
+) -> (Option<RawTable>, Vec<Finding>) {
     if bytes.is_empty() {
         let f = Finding::new(finding::FILE_EMPTY, delivery_id, "the file is empty (0 bytes)");
         return (None, vec![f]);
     }
     match format {
         Format::Sav => {
-            let (file, findings) = spss::read(&bytes, delivery_id);
+            let (file, findings) = spss::read(bytes, delivery_id);
             (file.map(|f| f.table), findings)
         }
-        Format::Csv | Format::Txt => delimited::read(&bytes, delivery_id, known),
+        Format::Csv | Format::Txt => delimited::read(bytes, delivery_id, known),
         Format::Xlsx | Format::Xlsm | Format::Xls | Format::Ods => {
-            excel::read(&bytes, format, delivery_id, known, max_decompressed_bytes)
+            excel::read(bytes, format, delivery_id, known, max_decompressed_bytes)
+        }
+        Format::Zip => {
+            let why = "een zip-bundel is geen tabel: zijn databestanden worden als eigen leveringen gelezen";
+            (None, vec![Finding::new(finding::FILE_CORRUPT, delivery_id, why)])
         }
     }
 }

@@ -474,9 +474,11 @@ fn resolve(d: &RawDict, encoding: &'static Encoding, be: bool) -> Res<(Vec<Var>,
     Ok((vars, slot_is_text))
 }
 
-/// Every non-continuation type 2 record with the first 8-byte slot it occupies, and per slot
-/// whether it holds string bytes.
-fn segments_of(d: &RawDict) -> Res<(Vec<(usize, &VarRecord)>, Vec<bool>)> {
+/// Every non-continuation type 2 record with the first 8-byte slot it occupies.
+type Segments<'d> = Vec<(usize, &'d VarRecord)>;
+
+/// The dictionary's [`Segments`], and per slot whether it holds string bytes.
+fn segments_of(d: &RawDict) -> Res<(Segments<'_>, Vec<bool>)> {
     let mut slot_is_text = Vec::with_capacity(d.records.len());
     // Every non-continuation record with the first slot it occupies.
     let mut segments: Vec<(usize, &VarRecord)> = Vec::new();

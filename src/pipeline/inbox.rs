@@ -2,6 +2,9 @@
 //! file left the inbox stay in the run (published from the cache) unless `--prune`; the inputs
 //! key says whether anything changed since the published lake.
 //!
+//! A dataset inside a zip bundle is a delivery like a file (`bundle.zip!inner.csv`), also when
+//! its bundle left the inbox; the keys its bundle is opened with are part of the inputs key.
+//!
 //! What it must NOT do: read a delivery's contents (discovery hashes, no more) or write the
 //! ledger or the lake; the caller records what this stage returns.
 
@@ -42,7 +45,8 @@ pub struct InputHashes<'a> {
 /// Discovers the inbox and sets it against the ledger.
 pub fn reconcile(opts: &RunOptions, ledger: &Ledger, hashes: &InputHashes, run_id: &str, now: i64) -> Result<Inbox> {
     let fingerprint = |name: &str, size: u64, mtime: i64| ledger.file_fingerprint(name, size, mtime).ok().flatten();
-    let found = ingest::discover::discover_with(&opts.inbox, opts.limits.max_file_bytes, &fingerprint)?;
+    let discovery = ingest::discover::DiscoverOptions { limits: opts.limits, passwords: &opts.passwords };
+    let found = ingest::discover::discover_inbox(&opts.inbox, &discovery, &fingerprint)?;
     let present: BTreeSet<String> = found.deliveries.iter().map(|d| d.id.clone()).collect();
     let mut missing = Vec::new();
     let mut pruned = Vec::new();
@@ -61,16 +65,26 @@ pub fn reconcile(opts: &RunOptions, ledger: &Ledger, hashes: &InputHashes, run_i
             pruned.push(gone);
             continue;
         }
+        // A dataset of a bundle is known as `bundle.zip!inner.csv`; its path is the bundle's.
+        let (file, entry) = ingest::discover::split_member(&row.file_name);
+        let bundle = entry.map(|entry| ingest::discover::BundleMember {
+            entry: entry.to_string(),
+            keys: opts.passwords.candidates(file),
+            password_file: opts.passwords.source.clone(),
+            attachments: Vec::new(),
+            skipped: Vec::new(),
+        });
         missing.push(Delivery {
             id: row.delivery_id.clone(),
             blake3: row.file_blake3.clone(),
-            path: opts.inbox.join(&row.file_name),
+            path: opts.inbox.join(file),
             hints: ingest::discover::parse_name(&row.file_name),
             file_name: row.file_name.clone(),
             format,
             bytes: row.file_bytes,
             modified: row.modified,
             refused: None,
+            bundle,
         });
     }
     let inputs_key = {
@@ -90,11 +104,27 @@ pub fn reconcile(opts: &RunOptions, ledger: &Ledger, hashes: &InputHashes, run_i
 fn inputs_key(deliveries: &[(&Delivery, bool)], hashes: &InputHashes) -> String {
     let mut lines: Vec<String> = deliveries
         .iter()
-        .map(|(d, gone)| format!("{}\t{}\t{}\t{}\t{gone}", d.file_name, d.blake3, d.modified, d.refused.is_some()))
+        .map(|(d, gone)| {
+            let keys = d.bundle.as_ref().map(|m| keys_digest(&m.keys)).unwrap_or_default();
+            format!("{}\t{}\t{}\t{}\t{gone}\t{keys}", d.file_name, d.blake3, d.modified, d.refused.is_some())
+        })
         .collect();
     lines.sort();
     let text = format!("{PRODUCT_VERSION}\n{}\n{}\n{}", hashes.config, hashes.inputs, lines.join("\n"));
     blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+/// A digest of a bundle member's keys, so that adding or correcting a password changes the
+/// inputs key and the next run retries a dataset its key could not open (its rows were never
+/// cached). One-way and mixed into the inputs key: the manifest holds no password.
+fn keys_digest(keys: &[crate::ingest::passwords::Password]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"burgerpeiling bundle keys\0");
+    for key in keys {
+        hasher.update(key.bytes());
+        hasher.update(b"\0");
+    }
+    hasher.finalize().to_hex()[..16].to_string()
 }
 
 /// The inputs key recorded in the lake's `_manifest.json`, if any.

@@ -75,6 +75,8 @@ pub struct RunOptions {
     /// `reprocess --year`: ignore every cache for this year and rebuild it.
     pub reprocess: Option<u16>,
     pub progress: bool,
+    /// The keys of the zip bundles (from the password file).
+    pub passwords: crate::ingest::passwords::Passwords,
 }
 
 /// What a run did, for the summary lines and the tests.
@@ -289,20 +291,25 @@ pub fn check(
     config: &Config,
     limits: &Limits,
     forced: &BTreeMap<String, Questionnaire>,
+    passwords: &ingest::passwords::Passwords,
 ) -> Result<Vec<DeliveryOutcome>> {
     let mut found = Vec::new();
     for f in files {
         if !f.is_file() {
             return Err(UsageError(format!("{} is not a file", f.display())).into());
         }
-        let format =
-            f.extension().and_then(|e| e.to_str()).and_then(ingest::Format::from_extension).ok_or_else(|| {
-                UsageError(format!("{}: not a delivery format (.xlsx .xlsm .xls .ods .csv .txt .sav)", f.display()))
-            })?;
-        found.push(ingest::discover::describe_file(f, format, limits.max_file_bytes));
+        found.extend(ingest::discover::describe_given(f, *limits, passwords).map_err(UsageError)?);
     }
     let (to_read, copies) = deliveries::split_copies(found);
-    let mut outcomes: Vec<DeliveryOutcome> = to_read.into_iter().map(|d| process(d, config, limits, forced)).collect();
+    let mut outcomes: Vec<DeliveryOutcome> = to_read
+        .into_iter()
+        .map(|d| {
+            let notes = ingest::discover::bundle_notes(&d);
+            let mut o = process(d, config, limits, forced);
+            o.findings.extend(notes);
+            o
+        })
+        .collect();
     outcomes.extend(copies);
     let settings = DedupSettings::default();
     let outcomes = deliveries::supersede(outcomes, &settings);

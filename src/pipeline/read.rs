@@ -51,8 +51,7 @@ pub fn process(
         findings.push(refusal.clone());
     } else {
         let known = |name: &str| config.codebook.is_known(name);
-        let (table, read_findings) =
-            ingest::read(&delivery.path, delivery.format, &delivery.id, &known, limits.max_decompressed_bytes);
+        let (table, read_findings) = ingest::read_delivery(&delivery, &known, *limits);
         findings.extend(read_findings);
         if let Some(table) = table {
             rows_read = table.rows.len();
@@ -137,6 +136,9 @@ fn read_one(d: Delivery, cx: &ReadContext) -> DeliveryOutcome {
             o
         }
     };
+    // The rest of a bundle (attachments, entries not read), as the bundle is now: beside the
+    // cached findings, not in them.
+    o.findings.extend(ingest::discover::bundle_notes(&o.delivery));
     if is_missing {
         let message = if o.harmonised.is_some() {
             format!(

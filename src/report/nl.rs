@@ -145,6 +145,17 @@ fn ingest_rule(rule: &str) -> Option<&'static str> {
         "ingest.file-corrupt" => {
             "Het bestand is niet wat de extensie zegt, of het is beschadigd; exporteer het opnieuw."
         }
+        "ingest.zip-password" => {
+            "De zip-bundel kan niet worden geopend: het wachtwoord ontbreekt of klopt niet; de bundel is afgewezen."
+        }
+        "ingest.bundle-no-dataset" => "De zip-bundel bevat geen databestand; de bundel is afgewezen.",
+        "ingest.bundle-attachments" => {
+            "De zip-bundel bevat ook bijlagen (vragenlijst, rapport); die zijn genoemd en niet gelezen."
+        }
+        "ingest.bundle-entry-unsafe" => {
+            "Een bestand in de zip-bundel heeft een onveilige naam (zoals ../); het is niet gelezen."
+        }
+        "ingest.bundle-too-deep" => "De zip-bundel bevat een zip in een zip; alleen één niveau diep wordt geopend.",
         "ingest.password-protected" => "Het werkboek is met een wachtwoord beveiligd; lever het zonder wachtwoord.",
         "ingest.decompressed-too-large" => "Het werkboek zou uitgepakt te groot worden en is niet geopend.",
         "ingest.far-cells-ignored" => "Cellen ver rechts van de gegevens (na kolom 4096) zijn genegeerd.",

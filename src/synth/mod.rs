@@ -16,6 +16,7 @@
 //! year or a municipality leaves the other deliveries unchanged.
 
 mod answers;
+pub mod bundle;
 pub mod duplicates;
 pub mod labelled;
 pub mod messy;

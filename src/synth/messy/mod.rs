@@ -536,6 +536,8 @@ pub(crate) fn write_grid(grid: &Grid, d: &GeneratedDelivery, codebook: &Codebook
             Some(sq) => sav::delivery(d, grid, codebook, sq),
             None => anyhow::bail!("{}: a .sav delivery without its layout quirks", d.file_name),
         },
+        // Bundles wrap written deliveries (`synth::bundle`); no delivery is planned as one.
+        (Format::Zip, _) => anyhow::bail!("{}: a zip bundle is not a dataset format", d.file_name),
     }
 }
 
