@@ -87,7 +87,7 @@ pub fn municipality_page(input: &FindingsInput, code: &str) -> Result<Page> {
         @if let Some((_, class)) = classes.last() { p { "Grootteklasse: " (class) " (volgens de bevolkingstabellen)." } }
         h2 { "Respons" }
         (response_table(&response))
-        @for c in &charts { h2 { (c.title) } (figure(c)) }
+        @for c in &charts { (figure(c)) }
         h2 { "Leveringen waarop deze pagina rust" }
         (deliveries_table(&deliveries))
     };

@@ -52,7 +52,7 @@ pub fn national_page(input: &FindingsInput) -> Result<Page> {
         h1 { (title) }
         p { "Landelijke cijfers per peiljaar, gewogen zodat de leeftijdsgroepen overeenkomen met de Nederlandse bevolking (landelijk gewicht). "
             "De banden en strepen zijn 95%-betrouwbaarheidsintervallen; n is het ongewogen aantal geldige antwoorden. Een cijfer op minder geldige antwoorden dan de publicatiegrens wordt niet getoond." }
-        @for c in &charts { h2 { (c.title) } (figure(c)) }
+        @for c in &charts { (figure(c)) }
     };
     let html = crate::report::html::layout("landelijke bevindingen", title, &input.run_id, body);
     let json = serde_json::to_string_pretty(&NationalJson {
