@@ -125,7 +125,7 @@ fn trend_svg(chart: &Chart) -> Markup {
     let all_years: Vec<i16> = (lo..=hi).collect();
     let any_break = chart.series.iter().any(|s| !s.comparable_across_break) && lo < BREAK_YEAR && hi >= BREAK_YEAR;
     html! {
-        svg viewBox=(format!("0 0 {WIDTH} {TREND_HEIGHT}")) role="img" aria-label=(chart.title) xmlns="http://www.w3.org/2000/svg" {
+        svg viewBox=(format!("0 0 {WIDTH} {TREND_HEIGHT}")) role="img" aria-label=(chart.title) {
             title { (chart.title) }
             (y_axis(&scale, &chart.y_label))
             g.x-axis {
@@ -191,7 +191,7 @@ fn bars_svg(chart: &Chart) -> Markup {
     let x = |v: f64| LEFT + v / chart.y_max * plot_w;
     let axis_y = TOP + row * chart.series.len() as f64;
     html! {
-        svg viewBox=(format!("0 0 {WIDTH} {}", r1(height))) role="img" aria-label=(chart.title) xmlns="http://www.w3.org/2000/svg" {
+        svg viewBox=(format!("0 0 {WIDTH} {}", r1(height))) role="img" aria-label=(chart.title) {
             title { (chart.title) }
             g.x-axis {
                 line x1=(LEFT) x2=(WIDTH - RIGHT) y1=(r1(axis_y)) y2=(r1(axis_y)) stroke="#333" {}
