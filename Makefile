@@ -27,6 +27,8 @@ report-demo: run
 	@ls -1t data/lake/reports/runs/*.html | head -n 1
 	@echo "delivery reports:"
 	@ls -1 data/lake/reports/deliveries/*.html
+	@echo "findings pages (national, per municipality):"
+	@ls -1 data/lake/reports/findings/*.html
 
 # Benchmarks, never part of `make test` (see BENCHMARKS.md): the criterion benchmarks of the
 # hot paths (the first run synthesises their corpus), then the end-to-end benchmark

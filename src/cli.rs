@@ -139,6 +139,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FigureFormat::Table)]
         format: FigureFormat,
     },
+    /// Write the findings pages (HTML and JSON) from the published lake: the national trends,
+    /// or one municipality's benchmark page.
+    Report {
+        #[command(subcommand)]
+        page: ReportPage,
+        /// Lake directory (default: the pipeline file's `paths.lake`).
+        #[arg(long, global = true)]
+        lake: Option<PathBuf>,
+        /// Population tables, for the size classes (default: as `run`).
+        #[arg(long, global = true)]
+        population: Option<PathBuf>,
+        /// Directory to write the pages into.
+        #[arg(long, global = true, default_value = ".")]
+        out: PathBuf,
+    },
     /// Set up a nightly job in DIR: an editable pipeline file, a copy of the configuration and a
     /// systemd service and timer pair (install them yourself: see docs/operations.md).
     Init {
@@ -211,6 +226,14 @@ struct SynthArgs {
     /// `aes` or `mixed` (in turn); the keys go to `<out>/secrets/passwords.toml`.
     #[arg(long, value_parser = synth::bundle::BundleMode::parse)]
     bundles: Option<synth::bundle::BundleMode>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportPage {
+    /// The national trend page.
+    National,
+    /// One municipality's page (`GM0363`).
+    Municipality { code: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -295,6 +318,7 @@ fn execute(cli: &Cli) -> Result<i32> {
         Command::Population { command: PopulationCommand::Import { kind, file, year, out } } => {
             population_import(cli, kind, file, *year, out.as_deref())
         }
+        Command::Report { page, lake, population, out } => findings_report(cli, page, lake, population, out),
         Command::Init { dir, at, force } => init(cli, dir, *at, *force),
         #[cfg(feature = "synth")]
         Command::Synth(args) => synthesise(cli, args),
@@ -632,6 +656,32 @@ fn synthesise(cli: &Cli, args: &SynthArgs) -> Result<i32> {
             println!("bundels: {}, sleutels in {}", wrapped.bundles.len(), wrapped.password_file.display());
         }
     }
+    Ok(0)
+}
+
+/// `report national|municipality`: one findings page from the published lake into `out`.
+fn findings_report(
+    cli: &Cli,
+    page: &ReportPage,
+    lake: &Option<PathBuf>,
+    population: &Option<PathBuf>,
+    out: &std::path::Path,
+) -> Result<i32> {
+    use crate::report::findings;
+    let (pipeline, _) = cli.load_pipeline()?;
+    let config = cli.load_config()?;
+    let lake = pick(cli, lake, &pipeline.paths.lake, "lake")?;
+    let population = pipeline.population(population.as_deref(), &cli.config_source())?;
+    let input = findings::load(&lake, &config, &population, None).map_err(|e| UsageError(format!("{e:#}")))?;
+    let built = match page {
+        ReportPage::National => findings::national_page(&input)?,
+        ReportPage::Municipality { code } => {
+            findings::municipality_page(&input, code).map_err(|e| UsageError(format!("{e:#}")))?
+        }
+    };
+    let (html, json) = findings::write_page(out, &built)?;
+    println!("{}", html.display());
+    println!("{}", json.display());
     Ok(0)
 }
 

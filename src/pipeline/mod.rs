@@ -214,6 +214,8 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     stages.done("ledger, deliveries, weighting and response");
     let indicator_files = publish::indicator_tables(&published.figures, &cx)?;
     stages.done("indicator tables");
+    publish::findings_pages(&cx)?;
+    stages.done("findings pages");
     let delivery_reports = publish::render_delivery_reports(&outcomes, &cx)?;
     stages.done("render delivery reports");
     lake::publish_all(&opts.lake, &staging, &delivery_reports)?;

@@ -279,6 +279,16 @@ pub fn indicator_tables(figures: &YearFigures, cx: &PublishContext) -> Result<Ve
     Ok(files)
 }
 
+/// Writes the findings pages (`reports/findings/`: the national page and one per municipality,
+/// HTML and JSON) from the lake as just published, so the pages show its numbers exactly.
+pub fn findings_pages(cx: &PublishContext) -> Result<()> {
+    let input = report::findings::load(&cx.opts.lake, cx.config, &cx.opts.population, Some(cx.run_id))?;
+    for (relative, bytes) in report::findings::all_pages(&input)? {
+        lake::publish_bytes(&cx.opts.lake, cx.staging, &relative, &bytes)?;
+    }
+    Ok(())
+}
+
 /// Writes the run report and then, last, `_manifest.json`: a reader that trusts the manifest
 /// sees only complete files.
 pub fn manifest(summary: &RunSummary, inputs_key: &str, files: &ManifestFiles, cx: &PublishContext) -> Result<()> {

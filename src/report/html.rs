@@ -31,10 +31,12 @@ th{background:#f3f3f3}th.n,td.n{text-align:right;font-variant-numeric:tabular-nu
 .error{color:#a40000;font-weight:600}.warning{color:#7a4f00}.info{color:#555}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}\
 svg{max-width:100%;height:auto}\
+figure{margin:1rem 0}figcaption{font-weight:600;font-size:1.1rem;margin:1.6rem 0 .3rem;border-bottom:1px solid #ccc}caption{text-align:left;font-size:.85rem;color:#555}\
+.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;font-size:.9rem}.legend svg{vertical-align:middle}.footnotes{font-size:.85rem;color:#444}\
 @media print{body{max-width:none;padding:0;font-size:10pt}.scroll{overflow:visible}h2{break-after:avoid}tr{break-inside:avoid}}";
 
 /// The page every report shares: head, style, header with the kind of report, footer.
-fn layout(kind: &str, title: &str, run_id: &str, body: Markup) -> String {
+pub(crate) fn layout(kind: &str, title: &str, run_id: &str, body: Markup) -> String {
     let page = html! {
         (DOCTYPE)
         html lang="nl" {

@@ -6,6 +6,7 @@
 //! value), so it is as free of personal data as the findings are. The JSON shapes are described
 //! by the schemas in `docs/schemas/`; a test validates every report against them.
 
+pub mod findings;
 pub mod html;
 pub mod nl;
 
