@@ -517,27 +517,51 @@ fn corrupt_after(edit: impl Fn(&Path, &str)) -> Lookup {
     state::load(dir.path(), &key, &cb)
 }
 
+/// A cache entry file's two parts, the sidecar (JSON) and the Arrow bytes, as `state::cache`
+/// lays them out: 8 magic bytes, the sidecar's length (u64 LE) and BLAKE3, the sidecar, the Arrow
+/// part.
+fn entry_parts(d: &Path, k: &str) -> (Vec<u8>, Vec<u8>) {
+    let bytes = std::fs::read(d.join(format!("{k}.entry"))).unwrap();
+    let json_len = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+    (bytes[48..48 + json_len].to_vec(), bytes[48 + json_len..].to_vec())
+}
+
+/// Writes an entry file from its two parts with a header that vouches for the sidecar, as if
+/// the program had written them: only the checks beyond the header can refuse it.
+fn put_entry_parts(d: &Path, k: &str, json: &[u8], arrow: &[u8]) {
+    let mut bytes = std::fs::read(d.join(format!("{k}.entry"))).unwrap()[..8].to_vec();
+    bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(blake3::hash(json).as_bytes());
+    bytes.extend_from_slice(json);
+    bytes.extend_from_slice(arrow);
+    std::fs::write(d.join(format!("{k}.entry")), bytes).unwrap();
+}
+
 #[test]
 fn a_damaged_cache_entry_is_a_miss_never_a_crash() {
-    let arrow = |d: &Path, k: &str| d.join(format!("{k}.arrow"));
-    let json = |d: &Path, k: &str| d.join(format!("{k}.json"));
-    let truncate = |p: std::path::PathBuf, keep: usize| {
-        let bytes = std::fs::read(&p).unwrap();
-        std::fs::write(&p, &bytes[..keep.min(bytes.len())]).unwrap();
+    let edit_arrow = |d: &Path, k: &str, f: &dyn Fn(Vec<u8>) -> Vec<u8>| {
+        let (json, arrow) = entry_parts(d, k);
+        put_entry_parts(d, k, &json, &f(arrow));
     };
+    let edit_json = |d: &Path, k: &str, f: &dyn Fn(Vec<u8>) -> Vec<u8>| {
+        let (json, arrow) = entry_parts(d, k);
+        put_entry_parts(d, k, &f(json), &arrow);
+    };
+    let truncate = |keep: usize| move |b: Vec<u8>| b[..keep.min(b.len())].to_vec();
     type Edit = Box<dyn Fn(&Path, &str)>;
     let cases: Vec<(&str, Edit)> = vec![
-        ("arrow truncated", Box::new(move |d, k| truncate(arrow(d, k), 100))),
-        ("arrow empty", Box::new(move |d, k| truncate(arrow(d, k), 0))),
-        ("json truncated", Box::new(move |d, k| truncate(json(d, k), 40))),
-        ("arrow missing", Box::new(move |d, k| std::fs::remove_file(arrow(d, k)).unwrap())),
+        ("arrow truncated", Box::new(move |d, k| edit_arrow(d, k, &truncate(100)))),
+        ("arrow empty", Box::new(move |d, k| std::fs::write(d.join(format!("{k}.entry")), b"").unwrap())),
+        ("json truncated", Box::new(move |d, k| edit_json(d, k, &truncate(40)))),
+        ("arrow missing", Box::new(move |d, k| edit_arrow(d, k, &truncate(0)))),
         (
             "arrow byte flipped",
             Box::new(move |d, k| {
-                let mut bytes = std::fs::read(arrow(d, k)).unwrap();
-                let mid = bytes.len() / 2;
-                bytes[mid] ^= 0x55;
-                std::fs::write(arrow(d, k), bytes).unwrap();
+                edit_arrow(d, k, &|mut bytes| {
+                    let mid = bytes.len() / 2;
+                    bytes[mid] ^= 0x55;
+                    bytes
+                })
             }),
         ),
         (
@@ -545,28 +569,29 @@ fn a_damaged_cache_entry_is_a_miss_never_a_crash() {
             "garbage the json vouches for",
             Box::new(move |d, k| {
                 let garbage = b"ARROW1\0\0 not really an arrow file at all, just bytes ARROW1".to_vec();
-                let mut sidecar: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(json(d, k)).unwrap()).unwrap();
+                let (json, _) = entry_parts(d, k);
+                let mut sidecar: serde_json::Value = serde_json::from_slice(&json).unwrap();
                 sidecar["arrow"]["bytes"] = garbage.len().into();
                 sidecar["arrow"]["blake3"] = blake3::hash(&garbage).to_hex().as_str().into();
-                std::fs::write(arrow(d, k), garbage).unwrap();
-                std::fs::write(json(d, k), serde_json::to_vec(&sidecar).unwrap()).unwrap();
+                put_entry_parts(d, k, &serde_json::to_vec(&sidecar).unwrap(), &garbage);
             }),
         ),
         (
             "unknown rule id",
             Box::new(move |d, k| {
-                let text = std::fs::read_to_string(json(d, k)).unwrap();
-                std::fs::write(json(d, k), text.replacen("harmonise.", "nonexistent.", 1)).unwrap();
+                edit_json(d, k, &|json| {
+                    String::from_utf8(json).unwrap().replacen("harmonise.", "nonexistent.", 1).into_bytes()
+                })
             }),
         ),
         (
             "municipality index out of range",
             Box::new(move |d, k| {
-                let mut sidecar: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(json(d, k)).unwrap()).unwrap();
-                sidecar["batch"]["municipalities"].as_array_mut().unwrap().pop();
-                std::fs::write(json(d, k), serde_json::to_vec(&sidecar).unwrap()).unwrap();
+                edit_json(d, k, &|json| {
+                    let mut sidecar: serde_json::Value = serde_json::from_slice(&json).unwrap();
+                    sidecar["batch"]["municipalities"].as_array_mut().unwrap().pop();
+                    serde_json::to_vec(&sidecar).unwrap()
+                })
             }),
         ),
     ];
@@ -603,7 +628,7 @@ fn pruning_keeps_only_the_given_keys_and_removes_temp_files() {
     let mut left: Vec<String> =
         std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     left.sort();
-    assert_eq!(left, [format!("{}.arrow", keys[1]), format!("{}.json", keys[1])]);
+    assert_eq!(left, [format!("{}.entry", keys[1])]);
     assert!(state::load(dir.path(), &keys[1], &cb).into_cached().is_some());
     assert!(state::prune(&dir.path().join("nothing"), &keep).unwrap().is_empty());
 }

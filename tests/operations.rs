@@ -134,7 +134,7 @@ fn nightly_runs_rebuild_only_what_changed() {
     let new_file = &new_file;
     fs::write(s.inbox().join(new_file), bytes).unwrap();
     // What the run keeps in its state is only a shortcut: a damaged year result (2021's) and a
-    // damaged cached delivery (every .arrow, same size, one byte changed) are built and read
+    // damaged cached delivery (every cache entry, same size, one byte changed) are built and read
     // again, to the same result.
     let state = s.dir.path().join("state");
     for e in fs::read_dir(state.join("years")).unwrap() {
@@ -142,7 +142,7 @@ fn nightly_runs_rebuild_only_what_changed() {
     }
     for e in fs::read_dir(state.join("cache")).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "arrow") {
+        if p.extension().is_some_and(|x| x == "entry") {
             let mut b = fs::read(&p).unwrap();
             let mid = b.len() / 2;
             b[mid] ^= 0xff;

@@ -2,10 +2,12 @@
 //! a run, so its result is kept under the state directory and reused while the delivery, the
 //! config, the pipeline file and the product version are all unchanged (they make the key).
 //!
-//! An entry is two files: `<key>.arrow`, the [`Batch`] as one Arrow IPC record batch (every
-//! column, nulls exact, floats bit for bit), and `<key>.json`, everything else the reports
-//! need plus the size and BLAKE3 of the `.arrow` file. The JSON is written last and names the
-//! exact `.arrow` bytes, so it is the entry's commit mark: a torn or mismatched pair is a miss.
+//! An entry is one file, `<key>.entry` (one file created per delivery, not two: file creation
+//! was a fifth of a cold run's CPU, issue 17): a fixed header ([`MAGIC`], the length and BLAKE3
+//! of the sidecar), the sidecar as JSON (everything the reports need, plus the size and BLAKE3
+//! of the Arrow part), then the [`Batch`] as one Arrow IPC record batch (every column, nulls
+//! exact, floats bit for bit). The two hashes name the exact bytes of both parts, so a torn,
+//! truncated or edited entry is a miss.
 //!
 //! What it must NOT do: let a damaged entry fail a run. Whatever is wrong with an entry
 //! (truncated, edited, another format, other codebook columns), [`load`] answers
@@ -14,7 +16,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
-use std::io::{Cursor, ErrorKind, Write};
+use std::io::{Cursor, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +40,14 @@ pub const CACHE_DIR: &str = "cache";
 
 /// Version of the on-disk entry format. Part of the key, so entries of another format are
 /// simply never looked up (and [`prune`] removes them).
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
+
+/// The first bytes of an entry file; the format version is in the key and in the sidecar.
+const MAGIC: &[u8; 8] = b"BPCACHE\0";
+/// Header: [`MAGIC`], the sidecar's length (u64, little-endian), the sidecar's BLAKE3.
+const HEADER_LEN: usize = 8 + 8 + 32;
+/// The entry file's extension.
+const ENTRY_EXT: &str = "entry";
 
 /// The key of one delivery's entry: BLAKE3 over the delivery id, the config hash, the
 /// pipeline file's hash, the product version and the entry format, 32 hex characters.
@@ -90,12 +99,12 @@ impl Lookup {
     }
 }
 
-/// Stores one delivery's result under `key`, replacing any earlier entry. The files land
-/// whole or not at all (temp file, rename), `.arrow` first and `.json` last.
+/// Stores one delivery's result under `key`, replacing any earlier entry. The file lands
+/// whole or not at all (temp file, rename).
 ///
-/// Nothing is synced to disk: an entry is only ever a shortcut, and [`load`] checks the
-/// `.arrow` against the size and hash the `.json` names, so an entry that a power cut left
-/// torn or empty is a miss, never wrong data. Syncing 2 files per delivery cost more than a
+/// Nothing is synced to disk: an entry is only ever a shortcut, and [`load`] checks both parts
+/// against the lengths and hashes the header and the sidecar name, so an entry that a power cut
+/// left torn or empty is a miss, never wrong data. Syncing a file per delivery cost more than a
 /// tenth of a cold run.
 pub fn store(
     state_dir: &Path,
@@ -108,18 +117,15 @@ pub fn store(
     check_key(key)?;
     let dir = state_dir.join(CACHE_DIR);
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let arrow = match &harmonised.batch {
-        Some(batch) => {
-            let bytes = encode_batch(batch, codebook)?;
-            write_atomically(&dir, &format!("{key}.arrow"), &bytes)?;
-            Some(ArrowRef {
-                bytes: bytes.len() as u64,
-                blake3: blake3::hash(&bytes).to_hex().to_string(),
-                rows: batch.len() as u64,
-            })
-        }
-        None => None,
+    let arrow_bytes = match &harmonised.batch {
+        Some(batch) => encode_batch(batch, codebook)?,
+        None => Vec::new(),
     };
+    let arrow = harmonised.batch.as_ref().map(|batch| ArrowRef {
+        bytes: arrow_bytes.len() as u64,
+        blake3: blake3::hash(&arrow_bytes).to_hex().to_string(),
+        rows: batch.len() as u64,
+    });
     let sidecar = Sidecar {
         format: FORMAT,
         key: key.to_string(),
@@ -140,12 +146,18 @@ pub fn store(
         harmonise_findings: harmonised.findings.iter().map(StoredFinding::from).collect(),
         findings: findings.iter().map(StoredFinding::from).collect(),
     };
-    write_atomically(&dir, &format!("{key}.json"), &serde_json::to_vec(&sidecar)?)?;
-    // The stale `.arrow` of an earlier entry under this key whose new result has no batch.
-    if harmonised.batch.is_none() {
-        remove_if_present(&dir.join(format!("{key}.arrow")))?;
-    }
-    Ok(())
+    let json = serde_json::to_vec(&sidecar)?;
+    let mut entry = Vec::with_capacity(HEADER_LEN + json.len() + arrow_bytes.len());
+    entry.extend_from_slice(MAGIC);
+    entry.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    entry.extend_from_slice(blake3::hash(&json).as_bytes());
+    entry.extend_from_slice(&json);
+    entry.extend_from_slice(&arrow_bytes);
+    write_atomically(&dir, &entry_name(key), &entry)
+}
+
+fn entry_name(key: &str) -> String {
+    format!("{key}.{ENTRY_EXT}")
 }
 
 /// Looks up the entry under `key`. Never fails: a missing entry is [`Lookup::Miss`], anything
@@ -155,8 +167,9 @@ pub fn load(state_dir: &Path, key: &str, codebook: &Codebook) -> Lookup {
 }
 
 /// As [`load`], without decoding the rows: the entry's `harmonised.batch` is `None` and its
-/// [`Cached::summary`] stands for the batch. The `.arrow` file is only checked for its size;
-/// [`load`] checks the rest when the rows are needed.
+/// [`Cached::summary`] stands for the batch. Only the header and the sidecar are read; the
+/// Arrow part is only checked for its length, and [`load`] checks the rest when the rows are
+/// needed.
 pub fn load_summary(state_dir: &Path, key: &str) -> Lookup {
     lookup(state_dir, key, None)
 }
@@ -166,14 +179,14 @@ fn lookup(state_dir: &Path, key: &str, codebook: Option<&Codebook>) -> Lookup {
     if check_key(key).is_err() {
         return Lookup::Corrupt(format!("{key:?} is not a cache key"));
     }
-    let dir = state_dir.join(CACHE_DIR);
-    let json = match fs::read(dir.join(format!("{key}.json"))) {
-        Ok(b) => b,
+    let path = state_dir.join(CACHE_DIR).join(entry_name(key));
+    let file = match File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Lookup::Miss,
-        Err(e) => return Lookup::Corrupt(format!("cannot read {key}.json: {e}")),
+        Err(e) => return Lookup::Corrupt(format!("cannot open {}: {e}", entry_name(key))),
     };
     // The decoders are not expected to panic on any input, but a run must survive even that.
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_entry(&dir, key, &json, codebook)));
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_entry(file, key, codebook)));
     match decoded {
         Ok(Ok(cached)) => Lookup::Hit(Box::new(cached)),
         Ok(Err(e)) => Lookup::Corrupt(format!("cache entry {key}: {e:#}")),
@@ -199,7 +212,10 @@ pub fn prune(state_dir: &Path, keep: &BTreeSet<String>) -> Result<Vec<String>> {
             remove_if_present(&path)?;
             continue;
         }
-        let Some(key) = name.strip_suffix(".arrow").or_else(|| name.strip_suffix(".json")) else { continue };
+        // `.arrow` and `.json`: the two files of a format-2 entry, whose keys are never current.
+        let Some(key) = [".entry", ".arrow", ".json"].iter().find_map(|suffix| name.strip_suffix(suffix)) else {
+            continue;
+        };
         if !keep.contains(key) {
             remove_if_present(&path)?;
             removed.insert(key.to_string());
@@ -235,7 +251,7 @@ struct Sidecar {
     findings: Vec<StoredFinding>,
 }
 
-/// Which `.arrow` bytes belong to the sidecar.
+/// Which Arrow bytes belong to the sidecar: the rest of the entry file after it.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ArrowRef {
@@ -315,7 +331,7 @@ fn questionnaire(s: &str) -> Result<Questionnaire> {
     }
 }
 
-/// The per-row columns of the `.arrow` file, before the answer columns. Answer columns follow
+/// The per-row columns of the Arrow part, before the answer columns. Answer columns follow
 /// under their codebook names, Int16.
 /// The batch columns a cache file holds besides the answers, in file order after the
 /// municipality index. Their types and nullability are the lake's (`lake::respondent_schema`):
@@ -392,35 +408,51 @@ fn encode_batch(b: &Batch, codebook: &Codebook) -> Result<Vec<u8>> {
     Ok(writer.into_inner()?)
 }
 
-fn decode_entry(dir: &Path, key: &str, json: &[u8], codebook: Option<&Codebook>) -> Result<Cached> {
-    let s: Sidecar = serde_json::from_slice(json).context("the .json is not a cache sidecar")?;
+/// Reads the header and the sidecar of an entry file, checks them, and with a `codebook` also
+/// reads, checks and decodes the Arrow part.
+fn decode_entry(mut file: File, key: &str, codebook: Option<&Codebook>) -> Result<Cached> {
+    let file_len = file.metadata().context("cannot read the entry's size")?.len();
+    let mut header = [0u8; HEADER_LEN];
+    file.read_exact(&mut header).context("the entry is shorter than its header")?;
+    if &header[..8] != MAGIC {
+        bail!("the entry does not start with the cache's magic bytes");
+    }
+    let json_len = u64::from_le_bytes(header[8..16].try_into().context("header")?);
+    if json_len > file_len.saturating_sub(HEADER_LEN as u64) {
+        bail!("the entry is shorter than the sidecar its header names");
+    }
+    let mut json = vec![0u8; usize::try_from(json_len).context("sidecar length out of range")?];
+    file.read_exact(&mut json).context("cannot read the sidecar")?;
+    if blake3::hash(&json).as_bytes() != &header[16..] {
+        bail!("the sidecar is not the one the header was written with");
+    }
+    let s: Sidecar = serde_json::from_slice(&json).context("the sidecar is not a cache sidecar")?;
     if s.format != FORMAT || s.key != key {
         bail!("format {} / key {} is not this entry's", s.format, s.key);
     }
     if s.arrow.is_some() != s.summary.is_some() {
-        bail!("the .json names a batch without its summary");
+        bail!("the sidecar names a batch without its summary");
+    }
+    let arrow_len = file_len - HEADER_LEN as u64 - json_len;
+    if arrow_len != s.arrow.as_ref().map_or(0, |a| a.bytes) {
+        bail!("the Arrow part is not the one the sidecar was written with");
     }
     let batch = match (s.arrow, s.batch, codebook) {
-        (Some(arrow), Some(_), None) => {
-            let bytes = fs::metadata(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?.len();
-            if bytes != arrow.bytes {
-                bail!("the .arrow is not the one the .json was written with");
-            }
-            None
-        }
+        (Some(_), Some(_), None) => None,
         (Some(arrow), Some(meta), Some(codebook)) => {
-            let bytes = fs::read(dir.join(format!("{key}.arrow"))).context("cannot read the .arrow")?;
+            let mut bytes = Vec::with_capacity(usize::try_from(arrow_len).context("Arrow length out of range")?);
+            file.read_to_end(&mut bytes).context("cannot read the Arrow part")?;
             if bytes.len() as u64 != arrow.bytes || blake3::hash(&bytes).to_hex().as_str() != arrow.blake3 {
-                bail!("the .arrow is not the one the .json was written with");
+                bail!("the Arrow part is not the one the sidecar was written with");
             }
             let batch = decode_batch(&bytes, meta, codebook)?;
             if batch.len() as u64 != arrow.rows {
-                bail!("the .arrow has {} rows, the .json says {}", batch.len(), arrow.rows);
+                bail!("the Arrow part has {} rows, the sidecar says {}", batch.len(), arrow.rows);
             }
             Some(batch)
         }
         (None, None, _) => None,
-        _ => bail!("the .json names a batch half"),
+        _ => bail!("the sidecar names a batch half"),
     };
     let findings = |v: Vec<StoredFinding>| v.into_iter().map(StoredFinding::into_finding).collect::<Result<Vec<_>>>();
     let harmonised = Harmonised {
@@ -447,12 +479,12 @@ fn decode_batch(bytes: &[u8], meta: BatchMeta, codebook: &Codebook) -> Result<Ba
     let mut reader = arrow_ipc::reader::FileReader::try_new(Cursor::new(bytes), None)?;
     let expected = schema(codebook);
     if reader.schema().fields() != expected.fields() {
-        bail!("the .arrow's columns are not those of this codebook");
+        bail!("the Arrow part's columns are not those of this codebook");
     }
-    let Some(batch) = reader.next() else { bail!("the .arrow holds no record batch") };
+    let Some(batch) = reader.next() else { bail!("the Arrow part holds no record batch") };
     let batch = batch?;
     if reader.next().is_some() {
-        bail!("the .arrow holds more than one record batch");
+        bail!("the Arrow part holds more than one record batch");
     }
     let column = |i: usize| batch.column(i).as_any();
     let int16 = |i: usize| -> Result<Vec<Option<i16>>> {

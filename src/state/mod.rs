@@ -6,8 +6,7 @@
 //! ```text
 //! <state>/lock                 advisory lock held by the run (flock / LockFileEx)
 //! <state>/ledger.sqlite        the ledger (`ledger`)
-//! <state>/cache/<key>.arrow    one delivery's harmonised batch (Arrow IPC file)
-//! <state>/cache/<key>.json     what the reports need besides the batch, and the .arrow's hash
+//! <state>/cache/<key>.entry    one delivery's harmonised result: header, sidecar (JSON), batch (Arrow IPC)
 //! <state>/years/<key>.json     what building a survey year found (dedup, weighting), by build key
 //! ```
 //!
