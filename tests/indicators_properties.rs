@@ -1,6 +1,7 @@
 //! Property tests of the indicators module: an indicator of a constant answer is that answer
 //! with standard error 0; doubling every weight changes no estimate; a respondent whose items
-//! of a score are all missing gets a null score, not 0.
+//! of a score are all missing gets a null score, not 0. The figures stage's column path
+//! (`estimate_domain`) gives the same bits as the golden-tested row path (`estimate_domains`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +14,7 @@ use burgerpeiling::codebook::Codebook;
 use burgerpeiling::indicators::definitions::items_needed;
 use burgerpeiling::indicators::dont_know::dont_know_codes;
 use burgerpeiling::indicators::{
-    DEFINITIONS, DesignRow, Items, Kind, ScoringRules, Statistic, estimate_domains, score,
+    DEFINITIONS, DesignRow, Items, Kind, ScoringRules, Statistic, estimate_domain, estimate_domains, score,
 };
 use proptest::prelude::*;
 
@@ -40,6 +41,29 @@ proptest! {
             prop_assert!((f.estimate - scale * c).abs() <= 1e-12 * scale * c.max(1.0));
             prop_assert!(f.se.abs() <= 1e-12 * scale * c.max(1.0), "se {}", f.se);
             prop_assert!((f.ci_high - f.ci_low).abs() <= 1e-10 * scale * c.max(1.0));
+        }
+    }
+
+    #[test]
+    fn one_domain_from_columns_is_bit_for_bit_the_domain_of_the_rows(
+        rows in prop::collection::vec(
+            (prop::option::weighted(0.85, 0.0f64..10.0), prop::option::weighted(0.9, -1.0f64..20.0), 0u8..4),
+            1..200,
+        ),
+        percent in any::<bool>(),
+    ) {
+        let statistic = if percent { Statistic::Percent } else { Statistic::Mean };
+        let y: Vec<Option<f64>> = rows.iter().map(|r| r.0.map(|y| if percent { (y > 5.0) as u8 as f64 } else { y })).collect();
+        let w: Vec<Option<f64>> = rows.iter().map(|r| r.1).collect();
+        let design: Vec<DesignRow<u8>> =
+            (0..rows.len()).map(|r| DesignRow { y: y[r], w: w[r], domain: Some(rows[r].2) }).collect();
+        let by_rows = estimate_domains(&design, statistic);
+        let size = burgerpeiling::indicators::aggregate::design_size(&w);
+        for k in 0u8..4 {
+            let members = (0..rows.len()).filter(|&r| rows[r].2 == k);
+            let from_columns = estimate_domain(&y, &w, size, members, statistic);
+            let from_rows = by_rows.iter().find(|(d, _)| *d == k).map(|(_, f)| f.clone());
+            prop_assert_eq!(format!("{from_columns:?}"), format!("{from_rows:?}"), "domain {}", k);
         }
     }
 

@@ -62,10 +62,14 @@ struct Domain {
     rows: Vec<(f64, f64)>,
 }
 
+/// A weight that puts its row in the design: finite and not negative.
+fn usable(w: Option<f64>) -> Option<f64> {
+    w.filter(|w| w.is_finite() && *w >= 0.0)
+}
+
 /// The figure of every domain that has at least one answer with a positive weight sum, in
 /// domain order. With a design of a single row the standard error is NaN, as in R.
 pub fn estimate_domains<K: Ord + Clone>(rows: &[DesignRow<K>], statistic: Statistic) -> Vec<(K, Figure)> {
-    let usable = |w: Option<f64>| w.filter(|w| w.is_finite() && *w >= 0.0);
     let design_size = rows.iter().filter(|r| usable(r.w).is_some()).count() as f64;
     let mut domains: BTreeMap<K, Domain> = BTreeMap::new();
     for r in rows {
@@ -76,12 +80,52 @@ pub fn estimate_domains<K: Ord + Clone>(rows: &[DesignRow<K>], statistic: Statis
         d.sum_wy += w * y;
         d.rows.push((w, y));
     }
-    domains.into_iter().filter(|(_, d)| d.sum_w > 0.0).map(|(k, d)| (k, figure(&d, design_size, statistic))).collect()
+    domains
+        .into_iter()
+        .filter(|(_, d)| d.sum_w > 0.0)
+        .map(|(k, d)| {
+            let mean = d.sum_wy / d.sum_w;
+            let squares: f64 = d.rows.iter().map(|(w, y)| (w * (y - mean)).powi(2)).sum();
+            (k, figure(&d, squares, design_size, statistic))
+        })
+        .collect()
 }
 
-fn figure(d: &Domain, design_size: f64, statistic: Statistic) -> Figure {
+/// How many rows a design of columns has: those with a usable weight.
+pub fn design_size(w: &[Option<f64>]) -> usize {
+    w.iter().filter(|w| usable(**w).is_some()).count()
+}
+
+/// The figure of one domain, the design given as columns (`design_size` of its rows have a
+/// usable weight, [`design_size`]) and the domain as its rows in ascending order; a row
+/// counts when its weight is usable and its `y` finite. The same sums in the same order as
+/// [`estimate_domains`] (so the same bits), without building the design's rows: a survey year's
+/// catalogue asks for tens of thousands of such figures.
+pub fn estimate_domain(
+    y: &[Option<f64>],
+    w: &[Option<f64>],
+    design_size: usize,
+    domain: impl Iterator<Item = usize> + Clone,
+    statistic: Statistic,
+) -> Option<Figure> {
+    let answers = domain.filter_map(|r| Some((usable(w[r])?, y[r].filter(|y| y.is_finite())?)));
+    let mut d = Domain::default();
+    for (w, y) in answers.clone() {
+        d.n += 1;
+        d.sum_w += w;
+        d.sum_wy += w * y;
+    }
+    if d.sum_w <= 0.0 || d.sum_w.is_nan() {
+        return None;
+    }
     let mean = d.sum_wy / d.sum_w;
-    let squares: f64 = d.rows.iter().map(|(w, y)| (w * (y - mean)).powi(2)).sum();
+    let squares: f64 = answers.map(|(w, y)| (w * (y - mean)).powi(2)).sum();
+    Some(figure(&d, squares, design_size as f64, statistic))
+}
+
+/// A domain's figure from its sums and `squares`, the sum over its answers of `(w (y - mean))²`.
+fn figure(d: &Domain, squares: f64, design_size: f64, statistic: Statistic) -> Figure {
+    let mean = d.sum_wy / d.sum_w;
     let se = (design_size / (design_size - 1.0) * squares).sqrt() / d.sum_w;
     let scale = match statistic {
         Statistic::Mean => 1.0,

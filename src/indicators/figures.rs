@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::aggregate::{DesignRow, Figure, Statistic, estimate_domains, multiple_response_values, percent_values};
+use super::aggregate::{Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values};
 use super::catalogue::{Catalogue, Domain, Indicator, Kind};
 use super::respondent::{Items, RespondentIndicators};
 use crate::codebook::MIN_COMPLETE;
@@ -88,27 +89,66 @@ pub struct YearRows<'a> {
 }
 
 /// Every catalogue figure of the year, municipalities in lake order, indicators in catalogue order.
+///
+/// One indicator at a time: its `y` column lives only while its figures are made (all of them
+/// at once took hundreds of megabytes a year).
 pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationRules) -> YearFigures {
-    let values: Vec<Option<Vec<Option<f64>>>> = catalogue.indicators.iter().map(|i| y_values(i, rows)).collect();
     let masks = DomainMasks::of(catalogue, rows);
-    let mut out = YearFigures::default();
-    for run in municipality_runs(rows.gemeente_code) {
-        let complete = rows.complete[run.0..run.1].iter().filter(|c| **c).count();
-        for (indicator, y) in catalogue.indicators.iter().zip(&values) {
+    let runs: Vec<MunicipalityRun> = municipality_runs(rows.gemeente_code)
+        .into_iter()
+        .map(|(start, end)| MunicipalityRun {
+            start,
+            end,
+            complete: rows.complete[start..end].iter().filter(|c| **c).count(),
+            design_size: design_size(&rows.weight[start..end]),
+        })
+        .collect();
+    let national_design = design_size(rows.weight_national);
+    // Indicators are independent of each other; `collect` keeps catalogue order.
+    let per_indicator: Vec<(Vec<MunicipalityFigure>, Vec<NationalFigure>)> = catalogue
+        .indicators
+        .par_iter()
+        .map(|indicator| {
+            let y = y_values(indicator, rows);
             let member = masks.of_domain(indicator.domain);
-            out.municipality.push(municipality_figure(indicator, y.as_deref(), member, rows, run, complete, rules));
-        }
+            let municipal =
+                runs.iter().map(|run| municipality_figure(indicator, y.as_deref(), member, rows, run, rules)).collect();
+            (municipal, national_figures(indicator, y.as_deref(), &masks, national_design, rows, rules))
+        })
+        .collect();
+    let mut municipality = Vec::with_capacity(runs.len() * per_indicator.len());
+    let mut national = Vec::new();
+    let mut by_indicator = Vec::with_capacity(per_indicator.len());
+    for (municipal, nat) in per_indicator {
+        by_indicator.push(municipal.into_iter());
+        national.extend(nat);
     }
-    for (indicator, y) in catalogue.indicators.iter().zip(&values) {
-        out.national.extend(national_figures(indicator, y.as_deref(), &masks, rows, rules));
+    for _ in &runs {
+        municipality.extend(by_indicator.iter_mut().filter_map(Iterator::next));
     }
-    out
+    YearFigures { municipality, national }
+}
+
+/// One municipality's rows of the year, `[start, end)`, and what every figure of it shares.
+struct MunicipalityRun {
+    start: usize,
+    end: usize,
+    /// Rows that are complete questionnaires (the 475 rule).
+    complete: usize,
+    /// Rows with a usable `weight`: the municipality's design.
+    design_size: usize,
 }
 
 /// Per row, whether it is in each domain the catalogue uses (age class, typology,
-/// self-reliance), computed once per year.
+/// self-reliance), and each domain's rows in order, computed once per year.
 struct DomainMasks {
-    masks: Vec<(Domain, Vec<bool>)>,
+    masks: Vec<DomainMask>,
+}
+
+struct DomainMask {
+    domain: Domain,
+    member: Vec<bool>,
+    rows: Vec<usize>,
 }
 
 impl DomainMasks {
@@ -120,25 +160,36 @@ impl DomainMasks {
                 None => vec![false; n],
             }
         };
-        let mut masks: Vec<(Domain, Vec<bool>)> = vec![(Domain::All, vec![true; n])];
-        let wanted = catalogue.indicators.iter().map(|i| i.domain).chain((1..=4).map(Domain::AgeClass));
-        for domain in wanted {
-            if masks.iter().any(|(d, _)| *d == domain) {
+        let mut masks: Vec<DomainMask> = Vec::new();
+        let wanted = [Domain::All].into_iter().chain(catalogue.indicators.iter().map(|i| i.domain));
+        for domain in wanted.chain((1..=4).map(Domain::AgeClass)) {
+            if masks.iter().any(|m| m.domain == domain) {
                 continue;
             }
-            let mask = match domain {
+            let member = match domain {
                 Domain::All => vec![true; n],
                 Domain::AgeClass(k) => class("lft_cy", k),
                 Domain::Typology(k) => class("typology", k),
                 Domain::Zelfredzaam(k) => class("zelfredzaam", k),
             };
-            masks.push((domain, mask));
+            let rows = (0..n).filter(|&r| member[r]).collect();
+            masks.push(DomainMask { domain, member, rows });
         }
         DomainMasks { masks }
     }
 
+    fn find(&self, domain: Domain) -> Option<&DomainMask> {
+        self.masks.iter().find(|m| m.domain == domain)
+    }
+
+    /// Per row, whether it is in `domain`.
     fn of_domain(&self, domain: Domain) -> &[bool] {
-        self.masks.iter().find(|(d, _)| *d == domain).map(|(_, m)| m.as_slice()).unwrap_or(&[])
+        self.find(domain).map_or(&[], |m| m.member.as_slice())
+    }
+
+    /// The rows of `domain`, in order.
+    fn rows_of(&self, domain: Domain) -> &[usize] {
+        self.find(domain).map_or(&[], |m| m.rows.as_slice())
     }
 }
 
@@ -203,16 +254,14 @@ fn municipality_figure(
     y: Option<&[Option<f64>]>,
     member: &[bool],
     rows: &YearRows,
-    (start, end): (usize, usize),
-    complete: usize,
+    run: &MunicipalityRun,
     rules: &PublicationRules,
 ) -> MunicipalityFigure {
+    let (start, end, complete) = (run.start, run.end, run.complete);
     let figure = match y {
         Some(y) => {
-            let design: Vec<DesignRow<()>> = (start..end)
-                .map(|r| DesignRow { y: y[r], w: rows.weight[r], domain: member[r].then_some(()) })
-                .collect();
-            estimate_domains(&design, statistic(indicator.kind)).into_iter().next().map(|(_, f)| f)
+            let domain = (start..end).filter(|&r| member[r]);
+            estimate_domain(y, rows.weight, run.design_size, domain, statistic(indicator.kind))
         }
         None => Some(count_figure((start..end).filter(|&r| member[r]).count())),
     };
@@ -281,25 +330,21 @@ fn national_figures(
     indicator: &Indicator,
     y: Option<&[Option<f64>]>,
     masks: &DomainMasks,
+    design: usize,
     rows: &YearRows,
     rules: &PublicationRules,
 ) -> Vec<NationalFigure> {
-    let n_rows = rows.gemeente_code.len();
     let classes: Vec<Option<u8>> =
         if indicator.domain == Domain::All { vec![None, Some(1), Some(2), Some(3), Some(4)] } else { vec![None] };
-    let own = masks.of_domain(indicator.domain);
     let mut by_class: BTreeMap<Option<u8>, Option<Figure>> = BTreeMap::new();
     for class in &classes {
-        let age = class.map(|k| masks.of_domain(Domain::AgeClass(k)));
-        let member = |r: usize| own[r] && age.is_none_or(|a| a[r]);
+        // An age class is only asked of an indicator over all respondents: its rows are the class's.
+        let members = masks.rows_of(class.map_or(indicator.domain, Domain::AgeClass));
         let figure = match y {
             Some(y) => {
-                let design: Vec<DesignRow<()>> = (0..n_rows)
-                    .map(|r| DesignRow { y: y[r], w: rows.weight_national[r], domain: member(r).then_some(()) })
-                    .collect();
-                estimate_domains(&design, statistic(indicator.kind)).into_iter().next().map(|(_, f)| f)
+                estimate_domain(y, rows.weight_national, design, members.iter().copied(), statistic(indicator.kind))
             }
-            None => Some(count_figure((0..n_rows).filter(|&r| member(r)).count())),
+            None => Some(count_figure(members.len())),
         };
         by_class.insert(*class, figure);
     }

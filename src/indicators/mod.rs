@@ -25,6 +25,8 @@ pub mod formulas;
 pub mod respondent;
 mod student_t;
 
-pub use aggregate::{DesignRow, Figure, Statistic, estimate_domains, multiple_response_values, percent_values};
+pub use aggregate::{
+    DesignRow, Figure, Statistic, estimate_domain, estimate_domains, multiple_response_values, percent_values,
+};
 pub use definitions::{DEFINITIONS, Definition, Kind};
 pub use respondent::{IndicatorColumn, Items, RespondentIndicators, ScoringRules, record_batch, score};

@@ -6,6 +6,9 @@
 //! 26.5.27); `I_x` is evaluated by its continued fraction (DLMF 8.17.22) with the modified Lentz
 //! method, and the quantile is found by bisection, which is slow but cannot fail to converge.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 /// Natural log of the gamma function (Lanczos approximation, g = 7, n = 9; relative error
 /// below 1e-15 for positive arguments).
 fn ln_gamma(x: f64) -> f64 {
@@ -82,11 +85,25 @@ pub fn t975(df: f64) -> f64 {
     if df.is_nan() || df < 1.0 {
         return f64::NAN;
     }
+    // A year's figures ask for the same few thousand `df`s tens of thousands of times, and one
+    // quantile costs some sixty incomplete-beta evaluations: remember them, per thread.
+    thread_local! {
+        static KNOWN: RefCell<HashMap<u64, f64>> = RefCell::new(HashMap::new());
+    }
+    KNOWN.with(|known| *known.borrow_mut().entry(df.to_bits()).or_insert_with(|| t975_uncached(df)))
+}
+
+fn t975_uncached(df: f64) -> f64 {
     // The upper tail at t is 0.5 * I_x(df/2, 1/2); it falls as t grows. qt(0.975, 1) = 12.7.
     let tail = |t: f64| 0.5 * incomplete_beta(df / 2.0, 0.5, df / (df + t * t));
     let (mut lo, mut hi) = (1.0_f64, 13.0_f64);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
+        // Bisection has reached the resolution of f64: every further step leaves lo and hi as
+        // they are, so stopping here gives the same bits as all 200 steps.
+        if mid == lo || mid == hi {
+            break;
+        }
         if tail(mid) > 0.025 { lo = mid } else { hi = mid }
     }
     0.5 * (lo + hi)

@@ -24,6 +24,7 @@ mod settle;
 mod years;
 
 pub use inbox::{Preview, preview};
+pub use indicators::{YearIndicators, year_indicators};
 pub use read::process;
 pub use years::{WeighedYear, weigh_year};
 

@@ -29,7 +29,10 @@ pub struct Response {
 /// Everything the pages show, read once.
 pub struct FindingsInput {
     pub national: Vec<NationalFigure>,
-    pub municipality: Vec<MunicipalityFigure>,
+    /// Municipality figures by indicator code, each in the file's order: a page looks up a few
+    /// indicators among hundreds, for every municipality (a scan of the whole table per lookup
+    /// made the pages of the benchmark corpus take seconds).
+    pub municipality: BTreeMap<String, Vec<MunicipalityFigure>>,
     pub response: Vec<Response>,
     pub deliveries: Vec<DeliveryRecord>,
     /// Indicator code → Dutch label (catalogue).
@@ -47,7 +50,7 @@ pub struct FindingsInput {
 impl FindingsInput {
     /// The municipalities with figures, in code order.
     pub fn municipality_codes(&self) -> Vec<String> {
-        let codes: BTreeSet<&String> = self.municipality.iter().map(|f| &f.gemeente_code).collect();
+        let codes: BTreeSet<&String> = self.municipality.values().flatten().map(|f| &f.gemeente_code).collect();
         codes.into_iter().cloned().collect()
     }
 
@@ -79,8 +82,10 @@ pub fn load(
         None => manifest_run_id(lake_dir)?,
     };
     let national = read_table(&lake_dir.join("indicators/national.parquet"), NationalFigure::from_record_batch)?;
-    let municipality =
-        read_table(&lake_dir.join("indicators/municipality.parquet"), MunicipalityFigure::from_record_batch)?;
+    let mut municipality: BTreeMap<String, Vec<MunicipalityFigure>> = BTreeMap::new();
+    for f in read_table(&lake_dir.join("indicators/municipality.parquet"), MunicipalityFigure::from_record_batch)? {
+        municipality.entry(f.indicator.clone()).or_default().push(f);
+    }
     let deliveries = read_table(&lake_dir.join("deliveries.parquet"), DeliveryRecord::from_record_batch)?;
     let response = read_response(&lake_dir.join("response.csv"))?;
     let mut labels = BTreeMap::new();

@@ -66,7 +66,7 @@ struct MunicipalityJson<'a> {
 
 /// One municipality's page as HTML and JSON; an error when the lake has no figures for it.
 pub fn municipality_page(input: &FindingsInput, code: &str) -> Result<Page> {
-    if !input.municipality.iter().any(|f| f.gemeente_code == code) {
+    if !input.municipality.values().flatten().any(|f| f.gemeente_code == code) {
         return Err(anyhow!("het meer heeft geen indicatoren voor gemeente {code}"));
     }
     let name = input.name_of(code);
@@ -110,7 +110,7 @@ pub fn municipality_page(input: &FindingsInput, code: &str) -> Result<Page> {
 /// years; `None` when the municipality has no figure of it.
 fn benchmark_chart(input: &FindingsInput, code: &str, indicator: &str) -> Option<Chart> {
     let mut own: Vec<&MunicipalityFigure> =
-        input.municipality.iter().filter(|f| f.gemeente_code == code && f.indicator == indicator).collect();
+        input.municipality.get(indicator)?.iter().filter(|f| f.gemeente_code == code).collect();
     if own.is_empty() {
         return None;
     }
@@ -186,8 +186,9 @@ fn class_point(input: &FindingsInput, code: &str, indicator: &str, jaar: i16) ->
     let class = size_class(*input.inhabitants.get(&(code.to_string(), jaar))?);
     let members: Vec<&MunicipalityFigure> = input
         .municipality
+        .get(indicator)?
         .iter()
-        .filter(|f| f.indicator == indicator && f.jaar == jaar && f.published)
+        .filter(|f| f.jaar == jaar && f.published)
         .filter(|f| f.estimate.is_some() && f.se.is_some())
         .filter(|f| input.inhabitants.get(&(f.gemeente_code.clone(), jaar)).is_some_and(|n| size_class(*n) == class))
         .collect();
