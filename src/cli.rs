@@ -622,6 +622,7 @@ fn synthesise(cli: &Cli, args: &SynthArgs) -> Result<i32> {
         years: args.years,
         respondents: args.respondents,
         messy: args.messy,
+        ..SynthOptions::default()
     };
     let (summary, planted) = match &args.formats {
         // Planting duplicates keeps the default formats; a mix is for benchmark corpora.

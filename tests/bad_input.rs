@@ -69,6 +69,7 @@ fn every_bad_file_gets_its_rule_and_the_rest_is_published() {
         years: (2022, 2023),
         respondents: 40,
         messy: false,
+        ..SynthOptions::default()
     };
     let generated = synth::synth(&opts, &cb, &m).unwrap().deliveries;
     let inbox = dir.path().join("sample/inbox");

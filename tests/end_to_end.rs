@@ -28,6 +28,7 @@ fn options(out: &Path) -> SynthOptions {
         years: (2021, 2023),
         respondents: 60,
         messy: false,
+        ..SynthOptions::default()
     }
 }
 

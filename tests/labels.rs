@@ -29,7 +29,15 @@ fn config() -> (Codebook, Municipalities) {
 }
 
 fn options(out: &Path, municipalities: usize, years: (u16, u16)) -> SynthOptions {
-    SynthOptions { out: out.to_path_buf(), seed: 16, municipalities, years, respondents: 40, messy: false }
+    SynthOptions {
+        out: out.to_path_buf(),
+        seed: 16,
+        municipalities,
+        years,
+        respondents: 40,
+        messy: false,
+        ..SynthOptions::default()
+    }
 }
 
 fn run(sample: &Path, lake: &Path) -> std::process::Output {

@@ -56,6 +56,7 @@ pub fn corpus() -> Corpus {
             years: YEARS,
             respondents: RESPONDENTS,
             messy: false,
+            ..SynthOptions::default()
         };
         let mix = FormatMix::parse(FORMATS).expect("the benchmark's format mix parses");
         synth::synth_with_formats(&opts, &mix, &config.codebook, &config.municipalities)

@@ -2,11 +2,14 @@
 //! plausible answer distribution per variable, and the routing that blanks skipped questions.
 //!
 //! A [`FormatPlan`] is built once per dataformat and shared by every delivery in that format,
-//! so per-respondent work is one random number per variable and a short table lookup.
+//! so per-respondent work is one random number per variable and a short table lookup. The
+//! variables the findings pages chart are drawn by age class and year ([`YearDraws`], shares
+//! from [`super::article`]); the rest the same for everyone.
 
-use rand::RngExt;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::article::{self, CANNOT, CLASSES, ChartedAnswers, DONT_KNOW, ITEMS, Item, KINDS, SET_BLANK, WILL_NOT};
 use super::population::AGE_BANDS;
 use crate::codebook::{Codebook, Dataformat, Questionnaire, ResearchVariable, Target, Variable};
 
@@ -88,6 +91,36 @@ pub struct FormatPlan {
     exclusive: Vec<Exclusive>,
     /// Index of `ch02` in `names`.
     pub age: Option<usize>,
+    /// The charted closed questions this format has.
+    charted: Vec<ChartedItem>,
+    /// The willingness set `zw13`, when the format has all of it.
+    willingness: Option<WillingnessSet>,
+}
+
+/// A charted closed question in one format: its place and its codebook codes.
+#[derive(Clone, Debug)]
+struct ChartedItem {
+    position: usize,
+    item: &'static Item,
+    dont_know: Vec<i16>,
+    missing: Vec<i16>,
+}
+
+/// The willingness set `zw13` in one format: places of the kinds (in [`KINDS`] order), of
+/// "cannot" and "will not", and the kinds' tick probabilities for the willing.
+#[derive(Clone, Debug)]
+struct WillingnessSet {
+    kinds: Vec<usize>,
+    cannot: usize,
+    will_not: usize,
+    ticks: Vec<f64>,
+}
+
+/// The charted questions' answer distributions for one survey year: per question its place and
+/// one distribution per `lft_cy` class, then one with the national share for a blank age.
+#[derive(Clone, Debug)]
+pub struct YearDraws {
+    items: Vec<(usize, [Kind; CLASSES + 1])>,
 }
 
 impl FormatPlan {
@@ -140,12 +173,34 @@ impl FormatPlan {
             .collect();
 
         let age = index(AGE_VARIABLE);
-        FormatPlan { dataformat, research, names, kinds, routes, exclusive, age }
+        let charted = charted_items(&written, &names);
+        let willingness = willingness_set(&index);
+        FormatPlan { dataformat, research, names, kinds, routes, exclusive, age, charted, willingness }
     }
 
-    /// One respondent's answers, aligned with `names`, routing already applied.
-    pub fn answer(&self, rng: &mut ChaCha8Rng) -> Vec<Option<i16>> {
-        let mut answers: Vec<Option<i16>> = self.kinds.iter().map(|k| draw(k, rng.random::<f64>())).collect();
+    /// The charted questions' distributions in `year` under `model`.
+    pub fn year_draws(&self, model: ChartedAnswers, year: u16) -> YearDraws {
+        let items = self
+            .charted
+            .iter()
+            .map(|c| {
+                let shares = c.item.shares(model, year);
+                let kind =
+                    |p: f64| Kind::Closed { cdf: charted_cdf(c.item, p, &c.dont_know), missing: c.missing.clone() };
+                let kinds: [Kind; CLASSES + 1] =
+                    std::array::from_fn(|k| kind(if k < CLASSES { shares[k] } else { c.item.national(year) }));
+                (c.position, kinds)
+            })
+            .collect();
+        YearDraws { items }
+    }
+
+    /// One respondent's answers, aligned with `names`, routing already applied. One random
+    /// number per variable, always, so the other variables do not depend on the charted ones.
+    pub fn answer(&self, rng: &mut ChaCha8Rng, charted: &YearDraws) -> Vec<Option<i16>> {
+        let u: Vec<f64> = self.kinds.iter().map(|_| rng.random::<f64>()).collect();
+        let mut answers: Vec<Option<i16>> = self.kinds.iter().zip(&u).map(|(k, &u)| draw(k, u)).collect();
+        self.draw_charted(charted, &u, &mut answers);
         for x in &self.exclusive {
             if answers[x.option].is_some() {
                 for &i in &x.others {
@@ -162,6 +217,98 @@ impl FormatPlan {
         }
         answers
     }
+
+    /// Replaces the charted answers by draws for the respondent's age class, with the same
+    /// uniform numbers `u`.
+    fn draw_charted(&self, charted: &YearDraws, u: &[f64], answers: &mut [Option<i16>]) {
+        // Without an age the respondent has weight 1 nationally; answering with the national
+        // share keeps the national figure an estimate of exactly that share.
+        let class = self.age.and_then(|a| answers[a]).and_then(article::class_of).unwrap_or(CLASSES);
+        for (position, kinds) in &charted.items {
+            answers[*position] = draw(&kinds[class], u[*position]);
+        }
+        if let Some(set) = &self.willingness {
+            set.draw(u, answers);
+        }
+    }
+}
+
+impl WillingnessSet {
+    /// The set for one respondent: blank (no box), "cannot", "will not", or willing with at
+    /// least one kind ticked. `u` of "cannot" decides which; each kind's `u` its box.
+    fn draw(&self, u: &[f64], answers: &mut [Option<i16>]) {
+        for &i in self.kinds.iter().chain([&self.cannot, &self.will_not]) {
+            answers[i] = None;
+        }
+        let v = u[self.cannot];
+        if v < SET_BLANK {
+            return;
+        }
+        let v = (v - SET_BLANK) / (1.0 - SET_BLANK);
+        if v < CANNOT.1 {
+            answers[self.cannot] = Some(1);
+            return;
+        }
+        if v < CANNOT.1 + WILL_NOT.1 {
+            answers[self.will_not] = Some(1);
+            return;
+        }
+        let mut ticks: Vec<bool> = self.kinds.iter().zip(&self.ticks).map(|(&i, q)| u[i] < *q).collect();
+        if !ticks.contains(&true) {
+            // Drawn again until a box is ticked (the targets assume it), from a stream seeded by
+            // this respondent's own number, so the main stream keeps one number per variable.
+            let mut again = ChaCha8Rng::seed_from_u64(v.to_bits());
+            while !ticks.contains(&true) {
+                ticks = self.ticks.iter().map(|q| again.random::<f64>() < *q).collect();
+            }
+        }
+        for (&i, ticked) in self.kinds.iter().zip(ticks) {
+            if ticked {
+                answers[i] = Some(1);
+            }
+        }
+    }
+}
+
+/// The charted closed questions among the written variables whose codes the codebook labels.
+fn charted_items(written: &[&Variable], names: &[String]) -> Vec<ChartedItem> {
+    ITEMS
+        .iter()
+        .filter_map(|item| {
+            let position = names.iter().position(|n| n == item.variable)?;
+            let v = written[position];
+            let labelled = |c: &i16| v.value_labels.iter().any(|(code, _)| code == c);
+            let codes_known = item.positive.iter().chain(item.negative).all(|(c, _)| labelled(c));
+            codes_known.then(|| ChartedItem {
+                position,
+                item,
+                dont_know: v.nonsubstantive.clone(),
+                missing: v.user_missing.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The willingness set, when every one of its boxes is written.
+fn willingness_set(index: &dyn Fn(&str) -> Option<usize>) -> Option<WillingnessSet> {
+    let kinds: Option<Vec<usize>> = KINDS.iter().map(|(name, _)| index(name)).collect();
+    Some(WillingnessSet {
+        kinds: kinds?,
+        cannot: index(CANNOT.0)?,
+        will_not: index(WILL_NOT.0)?,
+        ticks: article::tick_probabilities(&article::willing_targets()),
+    })
+}
+
+/// A charted question's distribution: `p` of the substantive answers on its positive codes,
+/// the rest on the others, plus [`DONT_KNOW`] on its "don't know" code(s).
+fn charted_cdf(item: &Item, p: f64, dont_know: &[i16]) -> Vec<(f64, i16)> {
+    let d = if dont_know.is_empty() { 0.0 } else { DONT_KNOW };
+    let mut weights: Vec<(i16, f64)> = Vec::new();
+    weights.extend(item.positive.iter().map(|&(c, w)| (c, (1.0 - d) * p * w)));
+    weights.extend(item.negative.iter().map(|&(c, w)| (c, (1.0 - d) * (1.0 - p) * w)));
+    weights.extend(dont_know.iter().map(|&c| (c, d / dont_know.len() as f64)));
+    cumulative(&weights)
 }
 
 /// Numeric questionnaire variables: no research variables, no text, nothing the codebook
@@ -265,6 +412,12 @@ fn distribution(v: &Variable, rng: &mut ChaCha8Rng) -> Vec<(f64, i16)> {
         let each = total * share / (1.0 - share) / dont_know.len() as f64;
         weights.extend(dont_know.iter().map(|&c| (c, each)));
     }
+    cumulative(&weights)
+}
+
+/// Cumulative probabilities over codes from weights (normalised); the last is infinite, so
+/// rounding never leaves a gap below 1.
+fn cumulative(weights: &[(i16, f64)]) -> Vec<(f64, i16)> {
     let total: f64 = weights.iter().map(|(_, w)| w).sum();
     let mut acc = 0.0;
     let mut cdf: Vec<(f64, i16)> = weights

@@ -162,6 +162,7 @@ fn plant_rows(
     rate: f64,
 ) -> (Vec<PlantedDuplicate>, Vec<usize>) {
     let mut rng = super::rng_for(plan.seed, &["duplicates", &d.gemeente_code, &d.year.to_string()]);
+    let charted = fp.year_draws(plan.charted, d.year);
     let n = d.respondents.len();
     let per_kind = stochastic_round(&mut rng, rate * n as f64).min(n / 4);
     let mut order: Vec<usize> = (0..n).collect();
@@ -196,7 +197,7 @@ fn plant_rows(
                     }
                 }
                 PlantedKind::ConflictingNumber => {
-                    row.answers = fp.answer(&mut rng);
+                    row.answers = fp.answer(&mut rng, &charted);
                     row.answers != source.answers
                 }
                 PlantedKind::NearDuplicate => {

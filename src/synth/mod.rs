@@ -16,6 +16,7 @@
 //! year or a municipality leaves the other deliveries unchanged.
 
 mod answers;
+pub mod article;
 pub mod bundle;
 pub mod duplicates;
 pub mod labelled;
@@ -41,6 +42,7 @@ use answers::FormatPlan;
 use population::{PopulationProfile, RegionYear};
 
 pub use answers::{AGE_VARIABLE, RESPONDENT_AGE_SHARES};
+pub use article::ChartedAnswers;
 pub use duplicates::{PlantedDuplicate, PlantedKind, generate_with_duplicates, synth_with_duplicates};
 pub use messy::{Expected, Quirks, expected_table};
 pub use population::{AGE_BANDS, POPULATION_SHARES};
@@ -76,6 +78,9 @@ pub struct SynthOptions {
     pub respondents: usize,
     /// Write every delivery in one of the messy variants agencies deliver ([`Quirks`]).
     pub messy: bool,
+    /// How the answers the findings pages chart are drawn: by default with the shares, age
+    /// pattern and trend of the VNG article ([`article`]).
+    pub charted: ChartedAnswers,
 }
 
 impl Default for SynthOptions {
@@ -87,6 +92,7 @@ impl Default for SynthOptions {
             years: (2019, 2024),
             respondents: 600,
             messy: false,
+            charted: ChartedAnswers::Article,
         }
     }
 }
@@ -248,6 +254,7 @@ struct Profile {
 struct Plan {
     seed: u64,
     messy: bool,
+    charted: ChartedAnswers,
     /// Formats of plain deliveries.
     formats: FormatMix,
     respondents: usize,
@@ -389,6 +396,7 @@ fn plan(opts: &SynthOptions, codebook: &Codebook, municipalities: &Municipalitie
     Plan {
         seed: opts.seed,
         messy: opts.messy,
+        charted: opts.charted,
         formats: FormatMix::default(),
         respondents: opts.respondents,
         profiles,
@@ -438,6 +446,7 @@ fn delivery(plan: &Plan, p: &Profile, year: u16, index: usize, quirks: Option<Qu
     let mean = plan.respondents as f64;
     let n = (mean * rng.random_range(1.0 - RESPONDENT_SPREAD..=1.0 + RESPONDENT_SPREAD)).round() as usize;
     let district_total: f64 = p.districts.iter().map(|(_, w)| w).sum();
+    let charted = fp.year_draws(plan.charted, year);
     let mut number: u32 = rng.random_range(1..=20_000);
     let mut respondents = Vec::with_capacity(n);
     for _ in 0..n {
@@ -458,7 +467,7 @@ fn delivery(plan: &Plan, p: &Profile, year: u16, index: usize, quirks: Option<Qu
             }
             Some(code.clone())
         };
-        let answers = fp.answer(&mut rng);
+        let answers = fp.answer(&mut rng, &charted);
         respondents.push(GeneratedRespondent { respondent: number, veldwerkmodus, weging: 1.0, wijknr, answers });
     }
     let shares = population::shares(&p.population.counts(year));

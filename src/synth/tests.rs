@@ -31,6 +31,7 @@ fn small(out: &Path, seed: u64) -> SynthOptions {
         years: (2020, 2023),
         respondents: 120,
         messy: false,
+        ..SynthOptions::default()
     }
 }
 
@@ -229,7 +230,8 @@ fn answers_look_like_survey_data() {
                     assert_eq!(&w[..6], &format!("WK{}", &d.gemeente_code[2..]));
                 }
             }
-            if let Some(i) = d.variables.iter().position(|v| v == "zw13_0") {
+            // A checkbox the article does not chart (zw13 follows the article's shares).
+            if let Some(i) = d.variables.iter().position(|v| v == "zw05_0") {
                 ticked.0 += usize::from(r.answers[i] == Some(1));
                 ticked.1 += 1;
             }
@@ -247,6 +249,44 @@ fn answers_look_like_survey_data() {
     assert!((0.01..0.08).contains(&ratio(dont_know_wl02)), "don't know {}", ratio(dont_know_wl02));
     assert!((0.62..0.68).contains(&ratio(modes)), "web {}", ratio(modes));
     assert!((0.005..0.02).contains(&ratio((wijk_blank, modes.1))));
+}
+
+#[test]
+fn charted_answers_follow_the_article_by_age_class() {
+    let (cb, m) = (codebook(), municipalities());
+    let opts = SynthOptions { municipalities: 12, years: (2023, 2023), ..SynthOptions::default() };
+    let mut help = [(0usize, 0usize); article::CLASSES];
+    let mut kinds = [0usize; 11];
+    let (mut base, mut dont_know, mut answered) = (0usize, 0usize, 0usize);
+    for d in &generate(&opts, &cb, &m) {
+        for r in &d.respondents {
+            let class = value(d, r, "ch02").and_then(article::class_of);
+            if let (Some(c), Some(a @ 1..=3)) = (class, value(d, r, "zw06_1")) {
+                help[c].0 += usize::from(a < 3);
+                help[c].1 += 1;
+            }
+            let ticks: Vec<bool> = (0..11).map(|k| value(d, r, &format!("zw13_{k}")) == Some(1)).collect();
+            if ticks.contains(&true) {
+                base += 1;
+                kinds.iter_mut().zip(&ticks).for_each(|(n, &t)| *n += usize::from(t));
+            }
+            let wl02 = value(d, r, "wl02_0");
+            dont_know += usize::from(wl02 == Some(6));
+            answered += usize::from(wl02.is_some());
+        }
+    }
+    let item = article::ITEMS.iter().find(|i| i.variable == "zw06_1").unwrap();
+    for (c, (yes, n)) in help.iter().enumerate() {
+        let share = *yes as f64 / *n as f64;
+        assert!((share - item.by_class(2023)[c]).abs() < 0.05, "class {c}: {share}");
+    }
+    let targets = article::KINDS.iter().chain([&article::CANNOT, &article::WILL_NOT]);
+    for ((name, p), n) in targets.zip(kinds) {
+        let share = n as f64 / base as f64;
+        assert!((share - p).abs() < 0.025, "{name}: {share} for {p}");
+    }
+    let share = dont_know as f64 / answered as f64;
+    assert!((0.015..0.045).contains(&share), "don't know {share}");
 }
 
 /// `population.csv` → (region, year) → counts per band.
