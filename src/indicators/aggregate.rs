@@ -9,6 +9,7 @@
 //! golden fixtures check it to 1e-12). Plain data in, plain data out: no file system, no
 //! catalogue of published figures, and no VNG post-processing (a 0 stays 0, no weight filter).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::student_t::t975;
@@ -105,22 +106,31 @@ pub fn estimate_domain(
     y: &[Option<f64>],
     w: &[Option<f64>],
     design_size: usize,
-    domain: impl Iterator<Item = usize> + Clone,
+    domain: impl Iterator<Item = usize>,
     statistic: Statistic,
 ) -> Option<Figure> {
-    let answers = domain.filter_map(|r| Some((usable(w[r])?, y[r].filter(|y| y.is_finite())?)));
-    let mut d = Domain::default();
-    for (w, y) in answers.clone() {
-        d.n += 1;
-        d.sum_w += w;
-        d.sum_wy += w * y;
+    // The domain's answers are gathered once for both passes, into a buffer each thread keeps:
+    // a national domain has tens of thousands, asked for hundreds of times a year.
+    thread_local! {
+        static ANSWERS: RefCell<Vec<(f64, f64)>> = const { RefCell::new(Vec::new()) };
     }
-    if d.sum_w <= 0.0 || d.sum_w.is_nan() {
-        return None;
-    }
-    let mean = d.sum_wy / d.sum_w;
-    let squares: f64 = answers.map(|(w, y)| (w * (y - mean)).powi(2)).sum();
-    Some(figure(&d, squares, design_size as f64, statistic))
+    ANSWERS.with(|answers| {
+        let mut answers = answers.borrow_mut();
+        answers.clear();
+        answers.extend(domain.filter_map(|r| Some((usable(w[r])?, y[r].filter(|y| y.is_finite())?))));
+        let mut d = Domain::default();
+        for &(w, y) in answers.iter() {
+            d.n += 1;
+            d.sum_w += w;
+            d.sum_wy += w * y;
+        }
+        if d.sum_w <= 0.0 || d.sum_w.is_nan() {
+            return None;
+        }
+        let mean = d.sum_wy / d.sum_w;
+        let squares: f64 = answers.iter().map(|(w, y)| (w * (y - mean)).powi(2)).sum();
+        Some(figure(&d, squares, design_size as f64, statistic))
+    })
 }
 
 /// A domain's figure from its sums and `squares`, the sum over its answers of `(w (y - mean))²`.
