@@ -480,6 +480,28 @@ struct FigureLine {
     reason: Option<String>,
 }
 
+/// The [`FigureLine`] of a municipality or national figure (`$f`, a binding, moved from field by
+/// field) with its `gemeente_code` and `lft_cy`, the fields only one of the two kinds has. A macro
+/// rather than a function: the two figure types are distinct lake records that merely name the
+/// shared fields alike.
+macro_rules! figure_line {
+    ($f:ident, $gemeente_code:expr, $lft_cy:expr) => {
+        FigureLine {
+            indicator: $f.indicator,
+            gemeente_code: $gemeente_code,
+            jaar: $f.jaar,
+            lft_cy: $lft_cy,
+            estimate: $f.estimate,
+            se: $f.se,
+            ci_low: $f.ci_low,
+            ci_high: $f.ci_high,
+            n: $f.n,
+            published: $f.published,
+            reason: $f.reason,
+        }
+    };
+}
+
 /// `indicators`: the published figures from `indicators/national.parquet` or
 /// `indicators/municipality.parquet`, as they are in the file.
 fn print_figures(lake: &std::path::Path, query: &FigureQuery, format: FigureFormat) -> Result<()> {
@@ -495,34 +517,10 @@ fn print_figures(lake: &std::path::Path, query: &FigureQuery, format: FigureForm
     for batch in crate::lake::read_parquet(&path)? {
         if query.municipality.is_some() {
             let rows = MunicipalityFigure::from_record_batch(&batch).ok_or_else(unreadable)?;
-            lines.extend(rows.into_iter().map(|f| FigureLine {
-                indicator: f.indicator,
-                gemeente_code: Some(f.gemeente_code),
-                jaar: f.jaar,
-                lft_cy: None,
-                estimate: f.estimate,
-                se: f.se,
-                ci_low: f.ci_low,
-                ci_high: f.ci_high,
-                n: f.n,
-                published: f.published,
-                reason: f.reason,
-            }));
+            lines.extend(rows.into_iter().map(|f| figure_line!(f, Some(f.gemeente_code), None)));
         } else {
             let rows = NationalFigure::from_record_batch(&batch).ok_or_else(unreadable)?;
-            lines.extend(rows.into_iter().map(|f| FigureLine {
-                indicator: f.indicator,
-                gemeente_code: None,
-                jaar: f.jaar,
-                lft_cy: f.lft_cy,
-                estimate: f.estimate,
-                se: f.se,
-                ci_low: f.ci_low,
-                ci_high: f.ci_high,
-                n: f.n,
-                published: f.published,
-                reason: f.reason,
-            }));
+            lines.extend(rows.into_iter().map(|f| figure_line!(f, None, f.lft_cy)));
         }
     }
     lines.retain(|l| {

@@ -2,30 +2,21 @@
 //! each is rejected or kept as its severity says, and the good deliveries are published as if
 //! the bad ones were not there. Findings are read from the JSON log lines (`--log-format json`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Cursor, Write};
 use std::path::Path;
 use std::process::Command;
 
-use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_array::Array;
 use burgerpeiling::codebook::Codebook;
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::{self, SynthOptions};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use common::{read_parquet, strings as column};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn read_parquet(path: &Path) -> RecordBatch {
-    let file = fs::File::open(path).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
-}
-
-fn column<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
-    b.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
-}
 
 /// A zip whose one entry unpacks to `bytes` zeros: a small file that declares a large size.
 fn zip_bomb(bytes: usize) -> Vec<u8> {

@@ -4,6 +4,8 @@
 //! log, report, ledger or lake file; zip bombs, unsafe names and nesting are handled without
 //! writing anything.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Cursor, Write};
@@ -11,8 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use arrow_array::{Array, RecordBatch, StringArray};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use common::{read_parquet, strings};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const ENV: &str = "BURGERPEILING_PASSWORDS";
@@ -40,10 +41,8 @@ fn run(sample: &Path, pipeline: &Path, env: Option<&Path>) -> Output {
     if let Some(file) = env {
         c.env(ENV, file);
     }
-    c.args(["--log-format", "json", "-vv", "--pipeline"]).arg(pipeline).args(["run", "--inbox"]);
-    c.arg(sample.join("inbox")).arg("--lake").arg(sample.join("lake")).arg("--state").arg(sample.join("state"));
-    c.arg("--population").arg(sample.join("population"));
-    c.output().unwrap()
+    c.args(["--log-format", "json", "-vv", "--pipeline"]).arg(pipeline);
+    common::run_args(&mut c, sample, &sample.join("lake"), &sample.join("state")).output().unwrap()
 }
 
 fn pipeline(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -56,17 +55,6 @@ fn private(path: &Path, text: &str) -> PathBuf {
     fs::write(path, text).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
     path.to_path_buf()
-}
-
-fn read_parquet(path: &Path) -> RecordBatch {
-    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
-}
-
-fn strings<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
-    b.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
 }
 
 /// `deliveries.parquet`: file name → status.

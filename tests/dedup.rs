@@ -737,13 +737,7 @@ mod corpus {
     #[ignore]
     fn corpus_340k() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SynthOptions {
-            out: dir.path().to_path_buf(),
-            municipalities: 57,
-            years: (2015, 2024),
-            respondents: 600,
-            ..SynthOptions::default()
-        };
+        let opts = SynthOptions::full_scale(dir.path().to_path_buf());
         let (respondents, stage) = check(&opts, 0.02);
         eprintln!("dedup stage: {respondents} respondents in {:.3} s", stage.as_secs_f64());
     }

@@ -1,17 +1,18 @@
 //! End to end: `synth` writes deliveries, the `run` binary publishes them, and the lake read
 //! back with the parquet crate holds exactly what was generated.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use arrow_array::{Array, BooleanArray, Float64Array, Int16Array, RecordBatch, StringArray};
+use arrow_array::{Array, BooleanArray, Float64Array, Int16Array, RecordBatch};
 use arrow_schema::DataType;
 use burgerpeiling::codebook::{Codebook, Questionnaire, Target};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::{self, GeneratedDelivery, SynthOptions};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use common::{binary, read_parquet, strings};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -32,35 +33,9 @@ fn options(out: &Path) -> SynthOptions {
     }
 }
 
-fn binary() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"));
-    c.current_dir(ROOT).arg("--progress").arg("never");
-    c
-}
-
+/// `run` on `inbox` (beside its `population/`) into `lake`, its state beside the lake.
 fn run(inbox: &Path, lake: &Path) -> std::process::Output {
-    binary()
-        .args(["run", "--inbox"])
-        .arg(inbox)
-        .arg("--lake")
-        .arg(lake)
-        .arg("--population")
-        .arg(inbox.parent().unwrap().join("population"))
-        .arg("--state")
-        .arg(lake.with_extension("state"))
-        .output()
-        .unwrap()
-}
-
-fn read_parquet(path: &Path) -> RecordBatch {
-    let file = fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
-}
-
-fn strings<'a>(b: &'a RecordBatch, name: &str) -> &'a StringArray {
-    b.column_by_name(name).unwrap().as_any().downcast_ref().unwrap()
+    common::run_args(&mut binary(), inbox.parent().unwrap(), lake, &lake.with_extension("state")).output().unwrap()
 }
 
 fn int16s<'a>(b: &'a RecordBatch, name: &str) -> &'a Int16Array {

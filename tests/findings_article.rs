@@ -10,9 +10,10 @@
 //!    bars: the latest year), but for as many misses as chance allows 95% intervals, and
 //!    neighbour help and standing ready lie below them in 2019 (the rise since 2014).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 
 use burgerpeiling::codebook::Codebook;
 use burgerpeiling::indicators::figures::NationalFigure;
@@ -27,16 +28,7 @@ fn synth_and_run(dir: &Path, opts: SynthOptions) {
     let config = Path::new(ROOT).join("config");
     let (cb, m) = (Codebook::load(&config).unwrap(), Municipalities::load(&config).unwrap());
     synth::synth(&SynthOptions { out: dir.join("s"), ..opts }, &cb, &m).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"))
-        .current_dir(ROOT)
-        .args(["--progress", "never", "run", "--inbox"])
-        .arg(dir.join("s/inbox"))
-        .arg("--lake")
-        .arg(dir.join("lake"))
-        .arg("--population")
-        .arg(dir.join("s/population"))
-        .arg("--state")
-        .arg(dir.join("state"))
+    let out = common::run_args(&mut common::binary(), &dir.join("s"), &dir.join("lake"), &dir.join("state"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

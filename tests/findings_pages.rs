@@ -6,6 +6,8 @@
 //! series and points as the JSON says, overflows neither 1280 nor 390 px, and loads nothing.
 //! Screenshots go to `<target>/findings-screenshots/`.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,16 +38,7 @@ fn lake() -> &'static Path {
             };
             synth::synth(&opts, &cb, &m).unwrap();
             let lake = dir.path().join("lake");
-            let out = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"))
-                .current_dir(ROOT)
-                .args(["--progress", "never", "run", "--inbox"])
-                .arg(dir.path().join("s/inbox"))
-                .arg("--lake")
-                .arg(&lake)
-                .arg("--population")
-                .arg(dir.path().join("s/population"))
-                .arg("--state")
-                .arg(dir.path().join("state"))
+            let out = common::run_args(&mut common::binary(), &dir.path().join("s"), &lake, &dir.path().join("state"))
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

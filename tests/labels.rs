@@ -5,6 +5,8 @@
 //! respondents with their codes, and report the skipped rows. A walk over the codebook proves
 //! that every value label of every column decodes to the code it labels.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -18,7 +20,6 @@ use burgerpeiling::ingest::{Cell, RawTable};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::labelled::{ExtraRows, synth_labelled};
 use burgerpeiling::synth::{GeneratedDelivery, SynthOptions};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -60,10 +61,7 @@ fn read_partitions(lake: &Path) -> Vec<(u16, RecordBatch)> {
     for e in fs::read_dir(lake.join("respondents")).unwrap() {
         let dir = e.unwrap().path();
         let year: u16 = dir.file_name().unwrap().to_str().unwrap().trim_start_matches("jaar=").parse().unwrap();
-        let file = fs::File::open(dir.join("part-0000.parquet")).unwrap();
-        let batches: Vec<RecordBatch> =
-            ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(|b| b.unwrap()).collect();
-        out.push((year, arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()));
+        out.push((year, common::read_parquet(&dir.join("part-0000.parquet"))));
     }
     out.sort_by_key(|(y, _)| *y);
     out

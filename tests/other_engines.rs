@@ -3,6 +3,8 @@
 //! pyarrow, Polars and DuckDB each show every lake file's metadata (product version, codebook,
 //! hashes, delivery ids), which the product puts into the footer and into the Arrow schema.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -31,16 +33,7 @@ fn duckdb_reads_the_lake_with_hive_partitioning() {
         *expected.entry(d.year.to_string()).or_default() += d.respondents.len();
     }
     let lake = dir.path().join("lake");
-    let out = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"))
-        .current_dir(ROOT)
-        .args(["--progress", "never", "-q", "run", "--inbox"])
-        .arg(dir.path().join("s/inbox"))
-        .arg("--lake")
-        .arg(&lake)
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .arg("--population")
-        .arg(dir.path().join("s/population"))
+    let out = common::run_args(common::binary().arg("-q"), &dir.path().join("s"), &lake, &dir.path().join("state"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -3,22 +3,18 @@
 //! parse as HTML and hold no script and no external reference; `response.csv` counts what was
 //! published.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use burgerpeiling::codebook::Codebook;
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::{self, SynthOptions};
+use common::binary;
 use serde_json::Value;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn binary() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_burgerpeiling"));
-    c.current_dir(ROOT).args(["--progress", "never"]);
-    c
-}
 
 /// Title row, a personal-data column, an invalid code, text, a label, a routed-out answer, a
 /// weight of 6, a weight without an age.
@@ -132,17 +128,8 @@ fn run_reports_validate_and_are_self_contained_html() {
     fs::write(inbox.join("BP-2023-3-Delft.csv"), DELFT).unwrap();
     fs::write(inbox.join("BP-2023-3-Delft_v2.csv"), format!("{DELFT}3;503;2023;3;6;1;2;4;3;1,0\n")).unwrap();
     let lake = dir.path().join("lake");
-    let out = binary()
-        .args(["run", "--inbox"])
-        .arg(&inbox)
-        .arg("--lake")
-        .arg(&lake)
-        .arg("--population")
-        .arg(dir.path().join("s/population"))
-        .arg("--state")
-        .arg(dir.path().join("state"))
-        .output()
-        .unwrap();
+    let out =
+        common::run_args(&mut binary(), &dir.path().join("s"), &lake, &dir.path().join("state")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     findings_are_logged_once_per_rule(&String::from_utf8_lossy(&out.stderr));
 

@@ -14,6 +14,11 @@ use burgerpeiling::ingest::{Cell, RawTable};
 /// The delivery id the targets pass; every finding must carry it.
 pub const DELIVERY_ID: &str = "fuzz";
 
+/// The spreadsheet targets' limit on a workbook's unpacked size: lower than production's 1 GiB
+/// so one input cannot make the fuzzer unpack hundreds of MB; the zip-bomb check itself is still
+/// exercised on both sides of the limit.
+pub const MAX_DECOMPRESSED: u64 = 64 << 20;
+
 /// The real codebook (`config/`), loaded once, so header detection sees the same variable names
 /// as in production.
 fn codebook() -> &'static Codebook {
@@ -50,6 +55,19 @@ pub fn check_findings(findings: &[Finding]) {
             assert!(f.rows[0] >= 1, "finding {:?}: row numbers are 1-based: {:?}", f.rule, f.rows);
         }
     }
+}
+
+/// What a table reader returned passes the checks every reader's does (findings, outcome, table
+/// shape, header found); the table is handed back for the target's own checks.
+pub fn check_read(table: Option<RawTable>, findings: &[Finding]) -> Option<RawTable> {
+    show(table.as_ref().map(|t| (t.header.len(), t.rows.len())), findings);
+    check_findings(findings);
+    check_outcome(table.is_some(), findings);
+    if let Some(t) = &table {
+        check_table(t);
+        check_header_found(t);
+    }
+    table
 }
 
 /// The outcome contract of `ingest::read`: a table and no error, or no table and at least one

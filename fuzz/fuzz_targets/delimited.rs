@@ -11,12 +11,7 @@ fuzz_target!(
     init: { common::init(); },
     |data: &[u8]| {
         let (table, findings) = delimited::read(data, common::DELIVERY_ID, &common::known);
-        common::show(table.as_ref().map(|t| (t.header.len(), t.rows.len())), &findings);
-        common::check_findings(&findings);
-        common::check_outcome(table.is_some(), &findings);
-        if let Some(t) = table {
-            common::check_table(&t);
-            common::check_header_found(&t);
+        if let Some(t) = common::check_read(table, &findings) {
             assert!(t.sheet.is_none(), "a delimited table has no sheet");
             // Reading interprets nothing: every field is text.
             for row in &t.rows {

@@ -12,9 +12,6 @@ mod common;
 use burgerpeiling::ingest::excel;
 use libfuzzer_sys::fuzz_target;
 
-/// As the `excel` target: the zip-bomb check runs first, with a lower limit than production's.
-const MAX_DECOMPRESSED: u64 = 64 << 20;
-
 fuzz_target!(
     init: { common::init(); common::record_panics(); },
     |data: &[u8]| common::no_escaping_panic(|| check(data))
@@ -23,7 +20,7 @@ fuzz_target!(
 fn check(data: &[u8]) {
     let Some((_, bytes)) = data.split_first() else { return };
     // What `excel::read` gives the xlsx readers: a zip within the size limit.
-    if !bytes.starts_with(b"PK\x03\x04") || excel::check_zip_sizes(bytes, MAX_DECOMPRESSED).is_err() {
+    if !bytes.starts_with(b"PK\x03\x04") || excel::check_zip_sizes(bytes, common::MAX_DECOMPRESSED).is_err() {
         return;
     }
     let Ok(fast) = excel::read_xlsx_fast(bytes) else { return };

@@ -45,6 +45,25 @@ pub struct Point {
     pub differs: Option<bool>,
 }
 
+/// The [`Point`] of a municipality or national figure (`$f`, a binding), with its `note` and
+/// `differs`. A macro rather than a function: the two figure types are distinct lake records that
+/// merely name these fields alike, and a trait over them would need an accessor per field.
+macro_rules! point_of_figure {
+    ($f:ident, $note:expr, $differs:expr) => {
+        $crate::report::findings::Point {
+            jaar: $f.jaar,
+            estimate: $f.estimate,
+            ci_low: $f.ci_low,
+            ci_high: $f.ci_high,
+            n: $f.n,
+            published: $f.published,
+            note: $note,
+            differs: $differs,
+        }
+    };
+}
+use point_of_figure;
+
 /// One line (or one bar) of a chart.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Series {

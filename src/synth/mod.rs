@@ -97,6 +97,14 @@ impl Default for SynthOptions {
     }
 }
 
+impl SynthOptions {
+    /// The scale target the synthesiser and the dedup stage are measured on: 57 municipalities
+    /// × 2015-2024 × 600 respondents (~340,000 respondents), written to `out`.
+    pub fn full_scale(out: PathBuf) -> SynthOptions {
+        SynthOptions { out, municipalities: 57, years: (2015, 2024), respondents: 600, ..SynthOptions::default() }
+    }
+}
+
 /// How plain (non-messy) deliveries are spread over file formats: `--formats
 /// xlsx=50,csv=40,sav=5,xls=5`. Shares are whole numbers, normalised (only their ratios count).
 ///

@@ -544,13 +544,7 @@ fn every_format_of_a_mix_reads_back_as_its_expected_table() {
 fn full_scale_generation_time() {
     let (cb, m) = (codebook(), municipalities());
     let dir = tempfile::tempdir().unwrap();
-    let opts = SynthOptions {
-        out: dir.path().to_path_buf(),
-        municipalities: 57,
-        years: (2015, 2024),
-        respondents: 600,
-        ..SynthOptions::default()
-    };
+    let opts = SynthOptions::full_scale(dir.path().to_path_buf());
     let start = Instant::now();
     let ds = generate(&opts, &cb, &m);
     let generated = start.elapsed();

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::chart::figure;
 use super::data::{FindingsInput, Response};
 use super::national::{HELP, footnotes};
-use super::{Chart, ChartKind, Page, Point, Series};
+use super::{Chart, ChartKind, Page, Point, Series, point_of_figure};
 use crate::indicators::figures::MunicipalityFigure;
 use crate::report::nl;
 
@@ -121,16 +121,7 @@ fn benchmark_chart(input: &FindingsInput, code: &str, indicator: &str) -> Option
         .filter_map(|m| {
             let f =
                 input.national.iter().find(|f| f.indicator == indicator && f.lft_cy.is_none() && f.jaar == m.jaar)?;
-            Some(Point {
-                jaar: f.jaar,
-                estimate: f.estimate,
-                ci_low: f.ci_low,
-                ci_high: f.ci_high,
-                n: f.n,
-                published: f.published,
-                note: f.reason.clone(),
-                differs: None,
-            })
+            Some(point_of_figure!(f, f.reason.clone(), None))
         })
         .collect();
     let own_points: Vec<Point> = own.iter().map(|f| own_point(f, &national)).collect();
@@ -168,16 +159,7 @@ fn own_point(f: &MunicipalityFigure, national: &[Point]) -> Point {
         },
         _ => None,
     };
-    Point {
-        jaar: f.jaar,
-        estimate: f.estimate,
-        ci_low: f.ci_low,
-        ci_high: f.ci_high,
-        n: f.n,
-        published: f.published,
-        note: f.reason.clone(),
-        differs,
-    }
+    point_of_figure!(f, f.reason.clone(), differs)
 }
 
 /// The unweighted mean of the published figures of the municipalities in the same size class

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::chart::figure;
 use super::data::FindingsInput;
-use super::{Chart, ChartKind, Page, Point, Series};
+use super::{Chart, ChartKind, Page, Point, Series, point_of_figure};
 use crate::indicators::figures::NationalFigure;
 
 /// The neighbourhood figures of the article: feel at home, trust, stand ready for each other.
@@ -100,16 +100,7 @@ fn point_of(f: &NationalFigure, input: &FindingsInput) -> Point {
         (None, true) => Some("vragenlijsten 2019 en 2022 samen".to_string()),
         (None, false) => None,
     };
-    Point {
-        jaar: f.jaar,
-        estimate: f.estimate,
-        ci_low: f.ci_low,
-        ci_high: f.ci_high,
-        n: f.n,
-        published: f.published,
-        note,
-        differs: None,
-    }
+    point_of_figure!(f, note, None)
 }
 
 /// One indicator's national figures for one domain, years in order.
