@@ -79,33 +79,61 @@ const ID_COLUMNS: [(&str, DataType, bool); 14] = [
 
 /// The Arrow schema of `respondents`, derived from the codebook.
 pub fn respondent_schema(codebook: &Codebook) -> SchemaRef {
-    let mut fields: Vec<Field> = ID_COLUMNS.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect();
-    for c in &codebook.columns {
-        let labels: Vec<String> = c.value_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let metadata = HashMap::from([
-            ("label".to_string(), c.label.clone()),
-            ("value_labels".to_string(), labels.join("|")),
-            ("comparable".to_string(), c.comparability.as_str().to_string()),
-        ]);
-        fields.push(Field::new(&c.name, DataType::Int16, true).with_metadata(metadata));
-    }
-    let weging = codebook.formats[0].variables.iter().find(|v| v.name == "weging");
-    let mut weging_field = Field::new("weging", DataType::Float64, true);
-    if let Some(v) = weging {
-        weging_field = weging_field.with_metadata(HashMap::from([("label".to_string(), v.label.clone())]));
-    }
-    fields.push(weging_field);
-    let described = |name: &str, label: &str| {
-        Field::new(name, DataType::Float64, true)
-            .with_metadata(HashMap::from([("label".to_string(), label.to_string())]))
-    };
-    fields.push(described("weight", "weight recomputed by the product: municipality x year, sums to its respondents"));
-    fields.push(described("weight_national", "weight for pooled national figures of the year (NL01 age distribution)"));
-    fields.push(
-        Field::new("weight_cell", DataType::Utf8, true)
-            .with_metadata(HashMap::from([("label".to_string(), "weighting cell of the row".to_string())])),
-    );
+    let mut labels = field_labels(codebook);
+    let fields: Vec<Field> = respondent_fields(codebook)
+        .into_iter()
+        .map(|f| match labels.remove(f.name()) {
+            Some(metadata) => f.with_metadata(metadata),
+            None => f,
+        })
+        .collect();
     Arc::new(Schema::new(fields))
+}
+
+/// The respondent schema's fields (names, types, nullability, order) without the labels the
+/// lake file carries as field metadata: the delivery cache's view of the same schema. Cheap
+/// enough to build for every delivery, which the labelled schema is not (it formats every
+/// value label of the codebook).
+pub fn respondent_fields(codebook: &Codebook) -> Vec<Field> {
+    let mut fields: Vec<Field> = ID_COLUMNS.iter().map(|(n, t, null)| Field::new(*n, t.clone(), *null)).collect();
+    fields.extend(codebook.columns.iter().map(|c| Field::new(&c.name, DataType::Int16, true)));
+    fields.push(Field::new("weging", DataType::Float64, true));
+    fields.push(Field::new("weight", DataType::Float64, true));
+    fields.push(Field::new("weight_national", DataType::Float64, true));
+    fields.push(Field::new("weight_cell", DataType::Utf8, true));
+    fields
+}
+
+/// Each labelled field's metadata: the codebook's label, value labels and comparability for the
+/// questionnaire columns, a label for `weging` and the product's weights.
+fn field_labels(codebook: &Codebook) -> HashMap<String, HashMap<String, String>> {
+    let label = |text: &str| HashMap::from([("label".to_string(), text.to_string())]);
+    let mut out: HashMap<String, HashMap<String, String>> = codebook
+        .columns
+        .iter()
+        .map(|c| {
+            let values: Vec<String> = c.value_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let metadata = HashMap::from([
+                ("label".to_string(), c.label.clone()),
+                ("value_labels".to_string(), values.join("|")),
+                ("comparable".to_string(), c.comparability.as_str().to_string()),
+            ]);
+            (c.name.clone(), metadata)
+        })
+        .collect();
+    if let Some(v) = codebook.formats[0].variables.iter().find(|v| v.name == "weging") {
+        out.insert("weging".into(), label(&v.label));
+    }
+    out.insert(
+        "weight".into(),
+        label("weight recomputed by the product: municipality x year, sums to its respondents"),
+    );
+    out.insert(
+        "weight_national".into(),
+        label("weight for pooled national figures of the year (NL01 age distribution)"),
+    );
+    out.insert("weight_cell".into(), label("weighting cell of the row"));
+    out
 }
 
 /// The product's weights of one survey year, aligned with [`YearTable::rows`].

@@ -14,7 +14,7 @@
 //! [`Lookup::Corrupt`] and the caller reads the delivery again. It never holds anything the
 //! lake would not hold: the batch is already harmonised, with personal-data columns dropped.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, File};
 use std::io::{Cursor, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -334,7 +334,7 @@ fn questionnaire(s: &str) -> Result<Questionnaire> {
 /// The per-row columns of the Arrow part, before the answer columns. Answer columns follow
 /// under their codebook names, Int16.
 /// The batch columns a cache file holds besides the answers, in file order after the
-/// municipality index. Their types and nullability are the lake's (`lake::respondent_schema`):
+/// municipality index. Their types and nullability are the lake's (`lake::respondent_fields`):
 /// one definition of the respondent schema.
 const CACHED_COLUMNS: [&str; 10] =
     ["source_row", "respondent", "gemnr", "jr", "kw", "veldwerkmodus", "org", "wijknr", "weging", "complete"];
@@ -343,13 +343,14 @@ const CACHED_COLUMNS: [&str; 10] =
 /// only the cache needs), [`CACHED_COLUMNS`], then the questionnaire columns; every field as the
 /// lake's respondent schema defines it, without the lake's labels.
 fn schema(codebook: &Codebook) -> Schema {
-    let lake = lake::respondent_schema(codebook);
+    let lake = lake::respondent_fields(codebook);
+    let by_name: HashMap<&str, &Field> = lake.iter().map(|f| (f.name().as_str(), f)).collect();
     let bare = |name: &str| -> Field {
-        match lake.field_with_name(name) {
-            Ok(f) => Field::new(name, f.data_type().clone(), f.is_nullable()),
+        match by_name.get(name) {
+            Some(f) => (*f).clone(),
             // Both lists are the code's own: a missing name is a programming error that every
             // cache test would catch at once.
-            Err(_) => unreachable!("{name} is a column of the lake's respondent schema"),
+            None => unreachable!("{name} is a column of the lake's respondent schema"),
         }
     };
     let mut fields = vec![Field::new("gemeente", DataType::UInt32, false)];
