@@ -6,6 +6,8 @@
 //! What it must NOT do: compute or round a figure differently from the Parquet file beyond the
 //! text formatting (six decimals in the WSJG file, as printed; full precision stays in Parquet).
 
+use std::fmt::Write;
+
 use super::catalogue::Catalogue;
 use super::figures::MunicipalityFigure;
 use crate::municipality::code_number;
@@ -14,6 +16,10 @@ use crate::municipality::code_number;
 pub const WSJG_MISSING: &str = "-99998";
 
 /// `gemeenten.csv`: every municipality figure with its Dutch label, for Excel.
+///
+/// Written cell by cell into one buffer: the file has a line per municipality, year and
+/// indicator (hundreds of thousands), and a `String` per cell made it a visible part of every
+/// nightly run.
 pub fn dutch_csv(figures: &[MunicipalityFigure], catalogue: &Catalogue) -> Vec<u8> {
     let mut out = String::from("\u{feff}");
     out.push_str(
@@ -22,21 +28,18 @@ pub fn dutch_csv(figures: &[MunicipalityFigure], catalogue: &Catalogue) -> Vec<u
     );
     for f in figures {
         let label = catalogue.indicator(&f.indicator).map_or("", |i| i.label.as_str());
-        let cells = [
-            f.indicator.clone(),
-            quoted(label),
-            f.gemeente_code.clone(),
-            f.jaar.to_string(),
-            decimal(f.estimate),
-            decimal(f.se),
-            decimal(f.ci_low),
-            decimal(f.ci_high),
-            f.n.to_string(),
-            decimal(f.n_weighted),
-            if f.published { "ja" } else { "nee" }.to_string(),
-            quoted(f.reason.as_deref().unwrap_or("")),
-        ];
-        out.push_str(&cells.join(";"));
+        out.push_str(&f.indicator);
+        out.push(';');
+        push_quoted(&mut out, label);
+        let _ = write!(out, ";{};{};", f.gemeente_code, f.jaar);
+        for v in [f.estimate, f.se, f.ci_low, f.ci_high] {
+            push_decimal(&mut out, v);
+            out.push(';');
+        }
+        let _ = write!(out, "{};", f.n);
+        push_decimal(&mut out, f.n_weighted);
+        out.push_str(if f.published { ";ja;" } else { ";nee;" });
+        push_quoted(&mut out, f.reason.as_deref().unwrap_or(""));
         out.push_str("\r\n");
     }
     out.into_bytes()
@@ -47,24 +50,39 @@ pub fn dutch_csv(figures: &[MunicipalityFigure], catalogue: &Catalogue) -> Vec<u
 pub fn wsjg_csv(figures: &[MunicipalityFigure]) -> Vec<u8> {
     let mut out = String::from("indicator;geoitem;period;value\n");
     for f in figures {
-        let geoitem = code_number(&f.gemeente_code).map_or_else(|| f.gemeente_code.clone(), |n| n.to_string());
-        let value = match f.estimate.filter(|_| f.published) {
-            Some(v) => format!("{v:.6}"),
-            None => WSJG_MISSING.to_string(),
+        let _ = match code_number(&f.gemeente_code) {
+            Some(n) => write!(out, "{};{n};{};", f.indicator, f.jaar),
+            None => write!(out, "{};{};{};", f.indicator, f.gemeente_code, f.jaar),
         };
-        out.push_str(&format!("{};{geoitem};{};{value}\n", f.indicator, f.jaar));
+        let _ = match f.estimate.filter(|_| f.published) {
+            Some(v) => writeln!(out, "{v:.6}"),
+            None => writeln!(out, "{WSJG_MISSING}"),
+        };
     }
     out.into_bytes()
 }
 
-/// A number with a decimal comma, full precision; empty for null.
-fn decimal(v: Option<f64>) -> String {
-    v.map(|v| v.to_string().replace('.', ",")).unwrap_or_default()
+/// Appends a number with a decimal comma, full precision; nothing for null.
+fn push_decimal(out: &mut String, v: Option<f64>) {
+    if let Some(v) = v {
+        let start = out.len();
+        let _ = write!(out, "{v}");
+        // `f64`'s Display is ASCII with at most one '.': swap it in place.
+        if let Some(dot) = out[start..].find('.') {
+            out.replace_range(start + dot..start + dot + 1, ",");
+        }
+    }
 }
 
-/// A text cell, quoted when it holds the separator, a quote or a line break.
-fn quoted(text: &str) -> String {
-    if text.contains([';', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+/// Appends a text cell, quoted when it holds the separator, a quote or a line break.
+fn push_quoted(out: &mut String, text: &str) {
+    if text.contains([';', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&text.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(text);
+    }
 }
 
 #[cfg(test)]
