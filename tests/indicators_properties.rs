@@ -155,7 +155,7 @@ proptest! {
             arrays.push(Arc::new(b.finish()));
         }
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
-        let scores = score(&Items::from_batch(&batch, &lake.rules).unwrap(), &lake.rules);
+        let scores = score(&Items::from_batch(&batch, &lake.rules).unwrap(), &lake.rules).unwrap();
         let mut checked = 0;
         for def in DEFINITIONS.iter().filter(|d| d.kind == Kind::Score) {
             let needed = items_needed(def.name);

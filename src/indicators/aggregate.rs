@@ -176,15 +176,20 @@ pub fn percent_values(values: &[Option<f64>], codes: &[f64]) -> Vec<Option<f64>>
     values.iter().map(|v| v.map(|v| if codes.contains(&v) { 1.0 } else { 0.0 })).collect()
 }
 
-/// `y` of the share of one option of a multiple-response set: the base is the respondents
-/// who ticked (code 1) at least one box of the set; for them an unticked box counts 0 (VNG's
-/// `recode.R`); everyone else is outside the base (`None`).
-pub fn multiple_response_values(set: &[&[Option<f64>]], option: usize) -> Vec<Option<f64>> {
-    let rows = set.first().map_or(0, |c| c.len());
+/// Per row, whether a box of a multiple-response set is ticked (code 1).
+pub fn ticked(values: &[Option<f64>]) -> Vec<bool> {
+    values.iter().map(|v| *v == Some(1.0)).collect()
+}
+
+/// `y` of the share of one option of a multiple-response set, from each box's [`ticked`]: the
+/// base is the respondents who ticked at least one box of the set; for them an unticked box
+/// counts 0 (VNG's `recode.R`); everyone else is outside the base (`None`).
+pub fn multiple_response_values(set: &[Vec<bool>], option: usize) -> Vec<Option<f64>> {
+    let rows = set.first().map_or(0, Vec::len);
     (0..rows)
         .map(|i| {
-            let ticked = |c: &[Option<f64>]| c.get(i).copied().flatten() == Some(1.0);
-            set.iter().any(|c| ticked(c)).then(|| if set.get(option).is_some_and(|c| ticked(c)) { 1.0 } else { 0.0 })
+            let ticked = |c: &Vec<bool>| c.get(i).copied().unwrap_or(false);
+            set.iter().any(ticked).then(|| if set.get(option).is_some_and(ticked) { 1.0 } else { 0.0 })
         })
         .collect()
 }

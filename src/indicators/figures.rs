@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::aggregate::{Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values};
+use super::aggregate::{
+    Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values, ticked,
+};
 use super::catalogue::{Catalogue, Domain, Indicator, Kind};
 use super::respondent::{Items, RespondentIndicators};
 use crate::codebook::MIN_COMPLETE;
@@ -80,9 +82,9 @@ pub struct YearFigures {
 /// One survey year's rows as the figures need them, all aligned with `items`.
 pub struct YearRows<'a> {
     pub year: u16,
-    pub items: &'a Items,
+    pub items: &'a Items<'a>,
     pub indicators: &'a RespondentIndicators,
-    pub gemeente_code: &'a [String],
+    pub gemeente_code: &'a [&'a str],
     pub complete: &'a [bool],
     pub weight: &'a [Option<f64>],
     pub weight_national: &'a [Option<f64>],
@@ -199,38 +201,35 @@ fn y_values(indicator: &Indicator, rows: &YearRows) -> Option<Vec<Option<f64>>> 
     let source = || rows.indicators.column(&indicator.source).or_else(|| rows.items.get(&indicator.source));
     match indicator.kind {
         Kind::Count => None,
-        Kind::Mean => source().map(<[Option<f64>]>::to_vec),
+        Kind::Mean => source(),
         Kind::Percent => {
             let codes: Vec<f64> = indicator.codes.iter().map(|&c| f64::from(c)).collect();
-            source().map(|v| percent_values(v, &codes))
+            source().map(|v| percent_values(&v, &codes))
         }
         Kind::MrPercent => {
             let set = indicator.set.as_deref()?;
             let boxes = multiple_response_set(rows.items, set);
-            let option = boxes.iter().position(|(name, _)| *name == indicator.source)?;
-            let columns: Vec<&[Option<f64>]> = boxes.iter().map(|(_, c)| *c).collect();
-            Some(multiple_response_values(&columns, option))
+            let option = boxes.iter().position(|name| *name == indicator.source)?;
+            let ticked: Vec<Vec<bool>> =
+                boxes.iter().map(|name| rows.items.get(name).map_or_else(Vec::new, |v| ticked(&v))).collect();
+            Some(multiple_response_values(&ticked, option))
         }
     }
 }
 
 /// The boxes of a multiple-response set (`zw13` → `zw13_0`, `zw13_1`, … in number order).
-fn multiple_response_set<'a>(items: &'a Items, set: &str) -> Vec<(&'a str, &'a [Option<f64>])> {
+fn multiple_response_set<'a>(items: &Items<'a>, set: &str) -> Vec<&'a str> {
     let prefix = format!("{set}_");
-    let mut boxes: Vec<(u32, &str, &[Option<f64>])> = items
-        .columns
-        .iter()
-        .filter_map(|(name, values)| {
-            let number = name.strip_prefix(&prefix)?.parse::<u32>().ok()?;
-            Some((number, name.as_str(), values.as_slice()))
-        })
+    let mut boxes: Vec<(u32, &str)> = items
+        .names()
+        .filter_map(|name| Some((name.strip_prefix(&prefix)?.parse::<u32>().ok()?, name)))
         .collect();
     boxes.sort_by_key(|b| b.0);
-    boxes.into_iter().map(|(_, name, values)| (name, values)).collect()
+    boxes.into_iter().map(|(_, name)| name).collect()
 }
 
 /// `[start, end)` of each municipality's rows: the lake is sorted by municipality.
-fn municipality_runs(codes: &[String]) -> Vec<(usize, usize)> {
+fn municipality_runs(codes: &[&str]) -> Vec<(usize, usize)> {
     let mut runs = Vec::new();
     let mut start = 0;
     while start < codes.len() {
@@ -272,7 +271,7 @@ fn municipality_figure(
     let finite = |v: f64| Some(v).filter(|v| v.is_finite());
     MunicipalityFigure {
         indicator: indicator.code.clone(),
-        gemeente_code: rows.gemeente_code[start].clone(),
+        gemeente_code: rows.gemeente_code[start].to_string(),
         jaar: rows.year as i16,
         estimate: figure.as_ref().and_then(|f| finite(f.estimate)),
         se: figure.as_ref().and_then(|f| finite(f.se)),

@@ -22,15 +22,14 @@ const NA: f64 = f64::NAN;
 /// Clean item columns by name; an item a delivery lacks is all missing.
 pub struct ItemColumns<'a> {
     pub rows: usize,
-    pub items: &'a BTreeMap<String, Vec<Option<f64>>>,
+    /// An item's clean column, NaN for missing; `None` when the year has no such item. A
+    /// column is decoded when asked for, so the caller need not hold every item at once.
+    pub column: &'a dyn Fn(&str) -> Option<Col>,
 }
 
 impl ItemColumns<'_> {
     fn get(&self, name: &str) -> Col {
-        match self.items.get(name) {
-            Some(v) => v.iter().map(|x| x.unwrap_or(NA)).collect(),
-            None => vec![NA; self.rows],
-        }
+        (self.column)(name).unwrap_or_else(|| vec![NA; self.rows])
     }
 }
 

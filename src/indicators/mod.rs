@@ -7,7 +7,8 @@
 //!   lake column or respondent-level indicator, as what;
 //! - `definitions`: every respondent-level indicator's name, Dutch label, definition and inputs;
 //! - `formulas`: VNG's R formulas with R's missing-value semantics;
-//! - `respondent`: lake batch → clean items → indicators (with the 2019 rule) → record batch;
+//! - `respondent`: lake batch → clean items (a view) → indicators (with the 2019 rule), kept as
+//!   the record batch that is written;
 //! - `aggregate`: domain estimates, standard errors, Wald and logit intervals, shares of a
 //!   multiple-response set.
 //!
@@ -26,7 +27,7 @@ pub mod respondent;
 mod student_t;
 
 pub use aggregate::{
-    DesignRow, Figure, Statistic, estimate_domain, estimate_domains, multiple_response_values, percent_values,
+    DesignRow, Figure, Statistic, estimate_domain, estimate_domains, multiple_response_values, percent_values, ticked,
 };
 pub use definitions::{DEFINITIONS, Definition, Kind};
-pub use respondent::{IndicatorColumn, Items, RespondentIndicators, ScoringRules, record_batch, score};
+pub use respondent::{Items, RespondentIndicators, ScoringRules, score};

@@ -11,8 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow_array::builder::{Float64Builder, Int16Builder, StringBuilder};
-use arrow_array::{Array, ArrayRef, Int16Array, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, Float64Array, Int16Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
 use super::definitions::{DEFINITIONS, Kind, items_needed};
@@ -50,22 +49,44 @@ impl ScoringRules {
     }
 }
 
-/// The clean questionnaire items of one survey year: every int16 column of the lake batch,
-/// dk codes missing, checkbox sets filled with 0 as `recode.R` does.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Items {
-    pub respondent_key: Vec<String>,
+/// The clean questionnaire items of one survey year: a view of every int16 column of the lake
+/// batch, dk codes missing, checkbox sets filled with 0 as `recode.R` does.
+///
+/// A view, not a copy: a column is decoded when a formula or a figure asks for it, and lives
+/// only as long as that caller needs it. At ten times the benchmark corpus a year's 196 items
+/// as `Option<f64>` columns took a gigabyte, two years at a time (issue 17).
+pub struct Items<'a> {
+    respondent_key: &'a ArrayRef,
     /// True for rows of a 2019 questionnaire (`vragenlijst` = "2019").
     pub is_2019: Vec<bool>,
-    pub columns: BTreeMap<String, Vec<Option<f64>>>,
+    columns: BTreeMap<&'a str, ItemColumn<'a>>,
 }
 
-impl Items {
+/// One lake column and how to clean it.
+struct ItemColumn<'a> {
+    codes: &'a Int16Array,
+    dont_know: &'a [i16],
+    /// An unticked box of a checkbox set counts 0 (`CHECKBOX_ZERO`).
+    zero: bool,
+}
+
+impl ItemColumn<'_> {
+    fn value(&self, row: usize) -> Option<f64> {
+        let code = self.codes.is_valid(row).then(|| self.codes.value(row)).filter(|c| !self.dont_know.contains(c));
+        match code {
+            Some(c) => Some(f64::from(c)),
+            None => self.zero.then_some(0.0),
+        }
+    }
+}
+
+impl<'a> Items<'a> {
     /// Reads the lake batch. `Err` only when `respondent_key` or `vragenlijst` is absent or of
     /// the wrong type, or `vragenlijst` holds another value than 2019 or 2022: the lake's schema
     /// guarantees all three, so this is a wiring error, not a data problem.
-    pub fn from_batch(batch: &RecordBatch, rules: &ScoringRules) -> Result<Items> {
-        let keys = string_column(batch, "respondent_key")?;
+    pub fn from_batch(batch: &'a RecordBatch, rules: &'a ScoringRules) -> Result<Items<'a>> {
+        string_column(batch, "respondent_key")?;
+        let respondent_key = batch.column_by_name("respondent_key").context("the batch has no respondent_key")?;
         let versions = string_column(batch, "vragenlijst")?;
         let mut is_2019 = Vec::with_capacity(batch.num_rows());
         for i in 0..batch.num_rows() {
@@ -76,28 +97,34 @@ impl Items {
             }
         }
         let mut columns = BTreeMap::new();
-        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
             let Some(codes) = array.as_any().downcast_ref::<Int16Array>() else { continue };
-            let dk = rules.dont_know.get(field.name()).map(Vec::as_slice).unwrap_or(&[]);
-            let zero = CHECKBOX_ZERO.contains(&field.name().as_str());
-            let values = codes
-                .iter()
-                .map(|c| match c {
-                    Some(c) if dk.contains(&c) => None,
-                    Some(c) => Some(f64::from(c)),
-                    None => None,
-                })
-                .map(|v| if zero { v.or(Some(0.0)) } else { v })
-                .collect();
-            columns.insert(field.name().clone(), values);
+            let name = field.name().as_str();
+            let dont_know = rules.dont_know.get(name).map(Vec::as_slice).unwrap_or(&[]);
+            columns.insert(name, ItemColumn { codes, dont_know, zero: CHECKBOX_ZERO.contains(&name) });
         }
-        let respondent_key = (0..keys.len()).map(|i| keys.value(i).to_string()).collect();
         Ok(Items { respondent_key, is_2019, columns })
     }
 
+    pub fn rows(&self) -> usize {
+        self.is_2019.len()
+    }
+
     /// A clean item column, `None` when the batch has no such column.
-    pub fn get(&self, name: &str) -> Option<&[Option<f64>]> {
-        self.columns.get(name).map(Vec::as_slice)
+    pub fn get(&self, name: &str) -> Option<Vec<Option<f64>>> {
+        let c = self.columns.get(name)?;
+        Some((0..self.rows()).map(|r| c.value(r)).collect())
+    }
+
+    /// A clean item column with NaN for missing, as the formulas take it.
+    pub fn get_nan(&self, name: &str) -> Option<Vec<f64>> {
+        let c = self.columns.get(name)?;
+        Some((0..self.rows()).map(|r| c.value(r).unwrap_or(f64::NAN)).collect())
+    }
+
+    /// The item columns' names, in name order.
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.columns.keys().copied()
     }
 }
 
@@ -110,45 +137,74 @@ fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArr
         .with_context(|| format!("column {name} is not a string column"))
 }
 
-/// One indicator column of the output.
-#[derive(Clone, Debug, PartialEq)]
-pub struct IndicatorColumn {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub values: Vec<Option<f64>>,
-}
-
-/// The respondent-level indicators of one survey year, in `definitions::DEFINITIONS` order.
+/// The respondent-level indicators of one survey year: the record batch of
+/// `indicators/respondents/jaar=YYYY/part-0000.parquet` itself (`respondent_key`, then every
+/// indicator in `definitions::DEFINITIONS` order: Int16 for 0/1 and whole numbers, Float64 for
+/// scores, each field with its Dutch `label` and `definition`).
+///
+/// The figures read their columns from it too, so a year's indicators exist once, in the
+/// compact form they are written in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RespondentIndicators {
-    pub respondent_key: Vec<String>,
-    pub columns: Vec<IndicatorColumn>,
+    batch: RecordBatch,
 }
 
 impl RespondentIndicators {
-    pub fn column(&self, name: &str) -> Option<&[Option<f64>]> {
-        self.columns.iter().find(|c| c.name == name).map(|c| c.values.as_slice())
+    /// An indicator's values, `None` when there is no such indicator.
+    pub fn column(&self, name: &str) -> Option<Vec<Option<f64>>> {
+        let array = self.batch.column_by_name(name)?;
+        if let Some(a) = array.as_any().downcast_ref::<Int16Array>() {
+            return Some(a.iter().map(|v| v.map(f64::from)).collect());
+        }
+        array.as_any().downcast_ref::<Float64Array>().map(|a| a.iter().collect())
+    }
+
+    /// The indicators' names, in `DEFINITIONS` order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.batch.schema_ref().fields().iter().skip(1).map(|f| f.name().as_str())
+    }
+
+    pub fn respondent_key(&self, row: usize) -> &str {
+        self.batch.column(0).as_any().downcast_ref::<StringArray>().map_or("", |a| a.value(row))
+    }
+
+    pub fn record_batch(&self) -> &RecordBatch {
+        &self.batch
+    }
+
+    pub fn into_record_batch(self) -> RecordBatch {
+        self.batch
     }
 }
 
-/// Computes every indicator, then applies the 2019 rule.
-pub fn score(items: &Items, rules: &ScoringRules) -> RespondentIndicators {
-    let rows = items.respondent_key.len();
-    let mut computed = formulas::compute(&ItemColumns { rows, items: &items.columns });
-    let columns = DEFINITIONS
-        .iter()
-        .map(|def| {
-            let raw = computed.remove(def.name).unwrap_or_else(|| vec![f64::NAN; rows]);
-            let changed = items_needed(def.name).iter().any(|i| rules.changed_in_2022.contains(*i));
-            let values = raw
-                .iter()
-                .zip(&items.is_2019)
-                .map(|(&v, &is_2019)| (v.is_finite() && !(changed && is_2019)).then_some(v))
-                .collect();
-            IndicatorColumn { name: def.name, kind: def.kind, values }
-        })
-        .collect();
-    RespondentIndicators { respondent_key: items.respondent_key.clone(), columns }
+/// Computes every indicator, then applies the 2019 rule, into the record batch to write.
+pub fn score(items: &Items, rules: &ScoringRules) -> Result<RespondentIndicators> {
+    let rows = items.rows();
+    let mut computed = formulas::compute(&ItemColumns { rows, column: &|name| items.get_nan(name) });
+    let mut fields = vec![Field::new("respondent_key", DataType::Utf8, false)];
+    let mut arrays: Vec<ArrayRef> = vec![items.respondent_key.clone()];
+    for def in DEFINITIONS {
+        // Each formula column is dropped as soon as its output column is built.
+        let raw = computed.remove(def.name).unwrap_or_else(|| vec![f64::NAN; rows]);
+        let changed = items_needed(def.name).iter().any(|i| rules.changed_in_2022.contains(*i));
+        let values = raw.iter().zip(&items.is_2019).map(|(&v, &is_2019)| (v.is_finite() && !(changed && is_2019)).then_some(v));
+        let (data_type, array): (DataType, ArrayRef) = match def.kind {
+            // Whole-number indicators are small counts and codes (at most 8).
+            Kind::Binary | Kind::Whole => {
+                (DataType::Int16, Arc::new(values.map(|v| v.map(|x| x as i16)).collect::<Int16Array>()))
+            }
+            Kind::Score => (DataType::Float64, Arc::new(values.collect::<Float64Array>())),
+        };
+        let metadata = HashMap::from([
+            ("label".to_string(), def.label.to_string()),
+            ("definition".to_string(), def.definition.to_string()),
+        ]);
+        fields.push(Field::new(def.name, data_type, true).with_metadata(metadata));
+        arrays.push(array);
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema_metadata()));
+    let batch = RecordBatch::try_new(schema, arrays).context("building the indicators record batch")?;
+    Ok(RespondentIndicators { batch })
 }
 
 /// Schema metadata of the indicators file: the frozen breaks and where the formulas come from.
@@ -172,44 +228,10 @@ pub fn schema_metadata() -> HashMap<String, String> {
     ])
 }
 
-/// The record batch to write: `respondent_key`, then every indicator (Int16 for 0/1 and whole
-/// numbers, Float64 for scores), each field with its Dutch `label` and `definition`.
-pub fn record_batch(indicators: &RespondentIndicators) -> Result<RecordBatch> {
-    let mut fields = vec![Field::new("respondent_key", DataType::Utf8, false)];
-    let mut keys = StringBuilder::new();
-    for k in &indicators.respondent_key {
-        keys.append_value(k);
-    }
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(keys.finish())];
-    for col in &indicators.columns {
-        let def = DEFINITIONS.iter().find(|d| d.name == col.name).context("indicator without definition")?;
-        let metadata = HashMap::from([
-            ("label".to_string(), def.label.to_string()),
-            ("definition".to_string(), def.definition.to_string()),
-        ]);
-        let (data_type, array): (DataType, ArrayRef) = match col.kind {
-            Kind::Binary | Kind::Whole => {
-                let mut b = Int16Builder::with_capacity(col.values.len());
-                // Whole-number indicators are small counts and codes (at most 8).
-                col.values.iter().for_each(|v| b.append_option(v.map(|x| x as i16)));
-                (DataType::Int16, Arc::new(b.finish()))
-            }
-            Kind::Score => {
-                let mut b = Float64Builder::with_capacity(col.values.len());
-                col.values.iter().for_each(|v| b.append_option(*v));
-                (DataType::Float64, Arc::new(b.finish()))
-            }
-        };
-        fields.push(Field::new(col.name, data_type, true).with_metadata(metadata));
-        arrays.push(array);
-    }
-    let schema = Arc::new(Schema::new_with_metadata(fields, schema_metadata()));
-    RecordBatch::try_new(schema, arrays).context("building the indicators record batch")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::builder::{Int16Builder, StringBuilder};
     use std::path::Path;
 
     fn rules() -> ScoringRules {
@@ -274,19 +296,16 @@ mod tests {
         let rules = rules();
         for code in [1, 2, 3] {
             let full = answers(code);
-            let base = score(&Items::from_batch(&batch(&[("2022", full.clone())]), &rules).unwrap(), &rules);
+            let full_batch = batch(&[("2022", full.clone())]);
+            let base = score(&Items::from_batch(&full_batch, &rules).unwrap(), &rules).unwrap();
             for item in lake_items() {
                 let mut blanked = full.clone();
                 blanked.insert(item.clone(), -1);
                 let b = batch(&[("2022", blanked)]);
-                let got = score(&Items::from_batch(&b, &rules).unwrap(), &rules);
-                for (before, after) in base.columns.iter().zip(&got.columns) {
-                    if before.values != after.values {
-                        assert!(
-                            items_needed(before.name).contains(&item.as_str()),
-                            "{} depends on {item}",
-                            before.name
-                        );
+                let got = score(&Items::from_batch(&b, &rules).unwrap(), &rules).unwrap();
+                for name in base.names() {
+                    if base.column(name) != got.column(name) {
+                        assert!(items_needed(name).contains(&item.as_str()), "{name} depends on {item}");
                     }
                 }
             }
@@ -306,8 +325,8 @@ mod tests {
         a2019.insert("wl06_2019".into(), 2);
         a2022.insert("wl06_2019".into(), -1);
         let b = batch(&[("2019", a2019), ("2022", a2022)]);
-        let s = score(&Items::from_batch(&b, &rules).unwrap(), &rules);
-        let get = |n: &str| s.column(n).unwrap().to_vec();
+        let s = score(&Items::from_batch(&b, &rules).unwrap(), &rules).unwrap();
+        let get = |n: &str| s.column(n).unwrap();
         for name in
             ["safe_ss", "samenredzaam_ss", "betrouwbaar_ss", "alone", "socrel_ss", "mz_ob", "qol_score", "typology"]
         {
@@ -326,17 +345,19 @@ mod tests {
         let mut a = BTreeMap::new();
         a.insert("wl01".to_string(), 11);
         a.insert("zw02".to_string(), 7);
-        let items = Items::from_batch(&batch(&[("2022", a.clone())]), &rules).unwrap();
-        assert_eq!(items.get("wl01"), Some(&[None][..]));
-        assert_eq!(items.get("zw02"), Some(&[Some(7.0)][..]));
+        let b = batch(&[("2022", a.clone())]);
+        let items = Items::from_batch(&b, &rules).unwrap();
+        assert_eq!(items.get("wl01"), Some(vec![None]));
+        assert_eq!(items.get("zw02"), Some(vec![Some(7.0)]));
         assert!(Items::from_batch(&batch(&[("2024", a)]), &rules).is_err());
     }
 
     #[test]
     fn record_batch_carries_labels_definitions_and_breaks() {
         let rules = rules();
-        let s = score(&Items::from_batch(&batch(&[("2022", answers(1))]), &rules).unwrap(), &rules);
-        let b = record_batch(&s).unwrap();
+        let lake = batch(&[("2022", answers(1))]);
+        let s = score(&Items::from_batch(&lake, &rules).unwrap(), &rules).unwrap();
+        let b = s.record_batch();
         let schema = b.schema();
         assert_eq!(schema.metadata()["part_score_bin_breaks"], "-Inf,1,3,4,7,Inf");
         let typology = schema.field_with_name("typology").unwrap();

@@ -27,14 +27,11 @@ pub fn year_indicators(
     rules: &PublicationRules,
 ) -> Result<YearIndicators> {
     let items = Items::from_batch(lake_rows, &config.scoring)?;
-    let scored = indicators::score(&items, &config.scoring);
-    let strings = |name: &str| -> Result<Vec<String>> {
-        let a = column::<StringArray>(lake_rows, name)?;
-        Ok((0..a.len()).map(|i| a.value(i).to_string()).collect())
-    };
+    let scored = indicators::score(&items, &config.scoring)?;
+    let codes = column::<StringArray>(lake_rows, "gemeente_code")?;
+    let gemeente_code: Vec<&str> = (0..codes.len()).map(|i| codes.value(i)).collect();
     let floats =
         |name: &str| -> Result<Vec<Option<f64>>> { Ok(column::<Float64Array>(lake_rows, name)?.iter().collect()) };
-    let gemeente_code = strings("gemeente_code")?;
     let complete: Vec<bool> = column::<BooleanArray>(lake_rows, "complete")?.iter().map(|c| c == Some(true)).collect();
     let (weight, weight_national) = (floats("weight")?, floats("weight_national")?);
     let rows = YearRows {
@@ -47,7 +44,7 @@ pub fn year_indicators(
         weight_national: &weight_national,
     };
     let figures = year_figures(&config.catalogue, &rows, rules);
-    Ok(YearIndicators { respondents: indicators::record_batch(&scored)?, figures })
+    Ok(YearIndicators { respondents: scored.into_record_batch(), figures })
 }
 
 /// A column of the lake's respondents batch by name and type: the lake's schema guarantees

@@ -174,24 +174,35 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     crate::assemble::check_year(&table)?;
     let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
     let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
+    let respondents = table.rows.len();
+    drop(table);
+    // The batches go before the indicators are computed, and the lake's rows as soon as the
+    // figures are made: a year's peak memory is then the larger of the two, not their sum
+    // (two years are built at a time).
+    let duplicates = deduplicated.totals;
+    let deliveries = year_deliveries(deduplicated.deliveries, weighed.findings, &config.codebook);
+    let staged_respondents = match plan.rebuild {
+        Some(_) => Some(stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch)?),
+        None => None,
+    };
     let started = std::time::Instant::now();
     let indicators = year_indicators(plan.year, &record_batch, config, &opts.indicators)
         .with_context(|| format!("indicators of survey year {}", plan.year))?;
     // For the benchmark of the indicators stage (BENCHMARKS.md): `-v` shows it per year.
     tracing::debug!(year = plan.year, seconds = started.elapsed().as_secs_f64(), "indicators computed");
-    let staged = match &plan.rebuild {
-        Some(_) => Some(stage(plan, config, cx.staging, &record_batch, &indicators.respondents)?),
+    drop(record_batch);
+    let staged = match staged_respondents {
+        Some(respondents) => Some(StagedYear {
+            respondents,
+            indicators: stage(plan, config, cx.staging, YearPartition::Indicators, &indicators.respondents)?,
+        }),
         None => None,
     };
-    drop(record_batch);
-    let respondents = table.rows.len();
-    drop(table);
-    let deliveries = year_deliveries(deduplicated.deliveries, weighed.findings, &config.codebook);
     Ok(BuiltYear {
         result: YearResult {
             respondents,
             figures: indicators.figures,
-            duplicates: deduplicated.totals,
+            duplicates,
             deliveries,
             weighting_records: weighed.records,
             weighting_summaries: weighed.summaries,
@@ -201,24 +212,18 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     })
 }
 
-/// Writes both partitions of a rebuilt year into the staging directory.
+/// Writes one partition of a rebuilt year into the staging directory.
 fn stage(
     plan: &YearPlan,
     config: &Config,
     staging: &Path,
-    respondents: &arrow_array::RecordBatch,
-    indicators: &arrow_array::RecordBatch,
-) -> Result<StagedYear> {
+    table: YearPartition,
+    batch: &arrow_array::RecordBatch,
+) -> Result<PublishedFile> {
     let ids: Vec<&str> = plan.ids.iter().map(String::as_str).collect();
     let metadata = lake::file_metadata(config, &plan.year_hash, &ids);
-    let write = |table: YearPartition, batch: &arrow_array::RecordBatch| {
-        lake::stage_year(staging, table, plan.year, batch, lake::writer_properties(&metadata)?)
-            .with_context(|| format!("writing survey year {} ({})", plan.year, table.dir()))
-    };
-    Ok(StagedYear {
-        respondents: write(YearPartition::Respondents, respondents)?,
-        indicators: write(YearPartition::Indicators, indicators)?,
-    })
+    lake::stage_year(staging, table, plan.year, batch, lake::writer_properties(&metadata)?)
+        .with_context(|| format!("writing survey year {} ({})", plan.year, table.dir()))
 }
 
 /// What the year did to each of its deliveries: dedup's record, with the weighting findings
