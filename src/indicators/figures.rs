@@ -220,10 +220,8 @@ fn y_values(indicator: &Indicator, rows: &YearRows) -> Option<Vec<Option<f64>>> 
 /// The boxes of a multiple-response set (`zw13` → `zw13_0`, `zw13_1`, … in number order).
 fn multiple_response_set<'a>(items: &Items<'a>, set: &str) -> Vec<&'a str> {
     let prefix = format!("{set}_");
-    let mut boxes: Vec<(u32, &str)> = items
-        .names()
-        .filter_map(|name| Some((name.strip_prefix(&prefix)?.parse::<u32>().ok()?, name)))
-        .collect();
+    let mut boxes: Vec<(u32, &str)> =
+        items.names().filter_map(|name| Some((name.strip_prefix(&prefix)?.parse::<u32>().ok()?, name))).collect();
     boxes.sort_by_key(|b| b.0);
     boxes.into_iter().map(|(_, name)| name).collect()
 }

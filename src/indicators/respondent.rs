@@ -187,7 +187,8 @@ pub fn score(items: &Items, rules: &ScoringRules) -> Result<RespondentIndicators
         // Each formula column is dropped as soon as its output column is built.
         let raw = computed.remove(def.name).unwrap_or_else(|| vec![f64::NAN; rows]);
         let changed = items_needed(def.name).iter().any(|i| rules.changed_in_2022.contains(*i));
-        let values = raw.iter().zip(&items.is_2019).map(|(&v, &is_2019)| (v.is_finite() && !(changed && is_2019)).then_some(v));
+        let values =
+            raw.iter().zip(&items.is_2019).map(|(&v, &is_2019)| (v.is_finite() && !(changed && is_2019)).then_some(v));
         let (data_type, array): (DataType, ArrayRef) = match def.kind {
             // Whole-number indicators are small counts and codes (at most 8).
             Kind::Binary | Kind::Whole => {
