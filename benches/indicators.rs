@@ -18,7 +18,8 @@ fn lake_rows(corpus: &common::Corpus, year: u16) -> RecordBatch {
     let batches = common::kept_batches(corpus, year);
     let table = assemble::assemble(year, batches.iter().collect());
     let weights = common::weigh(corpus, &table);
-    lake::year_record_batch(&table, &corpus.config.codebook, &weights).expect("the year's lake rows")
+    let rows = table.rows;
+    lake::year_record_batch(&rows, batches, &corpus.config.codebook, &weights).expect("the year's lake rows")
 }
 
 fn figure_count(year: u16, rows: &RecordBatch, corpus: &common::Corpus) -> usize {

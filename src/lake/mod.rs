@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int16Builder, Int32Builder, StringBuilder};
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -31,9 +31,10 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::Serialize;
 
-use crate::assemble::YearTable;
+use crate::assemble::RowRef;
 use crate::codebook::Codebook;
 use crate::config::{Config, PRODUCT_VERSION};
+use crate::harmonise::Batch;
 
 /// Key-value metadata of every lake file: product and codebook version, the hashes of config
 /// and pipeline inputs (`inputs_hash`: pipeline file and population tables), the delivery ids
@@ -136,7 +137,8 @@ fn field_labels(codebook: &Codebook) -> HashMap<String, HashMap<String, String>>
     out
 }
 
-/// The product's weights of one survey year, aligned with [`YearTable::rows`].
+/// The product's weights of one survey year, aligned with the year's rows in lake order
+/// (`assemble::YearTable::rows`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowWeights {
     pub weight: Vec<Option<f64>>,
@@ -144,59 +146,53 @@ pub struct RowWeights {
     pub weight_cell: Vec<Option<String>>,
 }
 
-/// Builds the Arrow record batch of one survey year.
-pub fn year_record_batch(table: &YearTable, codebook: &Codebook, weights: &RowWeights) -> Result<RecordBatch> {
-    let n = table.rows.len();
-    let rows = || table.rows.iter().map(|r| (table.batches[r.batch], r.row));
-    let strings = |f: &dyn Fn(&crate::harmonise::Batch, usize) -> Option<String>| -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(n, n * 8);
-        for (batch, r) in rows() {
-            b.append_option(f(batch, r));
-        }
-        Arc::new(b.finish())
-    };
-    let int16 = |f: &dyn Fn(&crate::harmonise::Batch, usize) -> Option<i16>| -> ArrayRef {
-        let mut b = Int16Builder::with_capacity(n);
-        for (batch, r) in rows() {
-            b.append_option(f(batch, r));
-        }
-        Arc::new(b.finish())
-    };
+/// Builds the Arrow record batch of one survey year from its rows in lake order and the
+/// batches they point into. Takes the batches: each answer column is freed as soon as it is
+/// copied, so a year's rows are never in memory twice over (two years are built at a time;
+/// issue 17's 10x peak memory).
+pub fn year_record_batch(
+    rows: &[RowRef],
+    mut batches: Vec<Batch>,
+    codebook: &Codebook,
+    weights: &RowWeights,
+) -> Result<RecordBatch> {
+    let n = rows.len();
     let mut columns: Vec<ArrayRef> = Vec::new();
     let mut keys = StringBuilder::with_capacity(n, n * 24);
-    for r in &table.rows {
+    for r in rows {
         keys.append_value(&r.respondent_key);
     }
     columns.push(Arc::new(keys.finish()));
-    columns.push(strings(&|b, _| Some(b.delivery_id.clone())));
-    let mut source_row = Int32Builder::with_capacity(n);
-    for (batch, r) in rows() {
-        source_row.append_value(batch.source_row[r]);
+    {
+        let batches = &batches;
+        let strings = |f: &dyn Fn(&Batch, usize) -> Option<String>| -> ArrayRef {
+            let mut b = StringBuilder::with_capacity(n, n * 8);
+            rows.iter().for_each(|r| b.append_option(f(&batches[r.batch], r.row)));
+            Arc::new(b.finish())
+        };
+        let int16 = |f: &dyn Fn(&Batch, usize) -> Option<i16>| -> ArrayRef {
+            Arc::new(rows.iter().map(|r| f(&batches[r.batch], r.row)).collect::<Int16Array>())
+        };
+        columns.push(strings(&|b, _| Some(b.delivery_id.clone())));
+        columns.push(Arc::new(rows.iter().map(|r| batches[r.batch].source_row[r.row]).collect::<Int32Array>()));
+        columns.push(strings(&|b, r| Some(b.municipality(r).code.clone())));
+        columns.push(strings(&|b, r| Some(b.municipality(r).name.clone())));
+        columns.push(int16(&|b, r| b.gemnr[r]));
+        columns.push(int16(&|b, r| b.jr[r]));
+        columns.push(int16(&|b, r| b.kw[r]));
+        columns.push(int16(&|b, r| b.veldwerkmodus[r]));
+        columns.push(int16(&|b, r| b.org[r]));
+        columns.push(strings(&|b, r| b.respondent[r].clone()));
+        columns.push(strings(&|b, r| b.wijknr[r].clone()));
+        columns.push(strings(&|b, _| Some(b.vragenlijst.as_str().to_string())));
+        columns.push(Arc::new(rows.iter().map(|r| Some(batches[r.batch].complete[r.row])).collect::<BooleanArray>()));
     }
-    columns.push(Arc::new(source_row.finish()));
-    columns.push(strings(&|b, r| Some(b.municipality(r).code.clone())));
-    columns.push(strings(&|b, r| Some(b.municipality(r).name.clone())));
-    columns.push(int16(&|b, r| b.gemnr[r]));
-    columns.push(int16(&|b, r| b.jr[r]));
-    columns.push(int16(&|b, r| b.kw[r]));
-    columns.push(int16(&|b, r| b.veldwerkmodus[r]));
-    columns.push(int16(&|b, r| b.org[r]));
-    columns.push(strings(&|b, r| b.respondent[r].clone()));
-    columns.push(strings(&|b, r| b.wijknr[r].clone()));
-    columns.push(strings(&|b, _| Some(b.vragenlijst.as_str().to_string())));
-    let mut complete = BooleanBuilder::with_capacity(n);
-    for (batch, r) in rows() {
-        complete.append_value(batch.complete[r]);
-    }
-    columns.push(Arc::new(complete.finish()));
     for c in 0..codebook.columns.len() {
-        columns.push(int16(&|b, r| b.answers[c][r]));
+        let answers: Vec<Vec<Option<i16>>> = batches.iter_mut().map(|b| std::mem::take(&mut b.answers[c])).collect();
+        columns.push(Arc::new(rows.iter().map(|r| answers[r.batch][r.row]).collect::<Int16Array>()));
     }
-    let mut weging = Float64Builder::with_capacity(n);
-    for (batch, r) in rows() {
-        weging.append_option(batch.weging[r]);
-    }
-    columns.push(Arc::new(weging.finish()));
+    columns.push(Arc::new(rows.iter().map(|r| batches[r.batch].weging[r.row]).collect::<Float64Array>()));
+    drop(batches);
     columns.push(Arc::new(Float64Array::from(weights.weight.clone())));
     columns.push(Arc::new(Float64Array::from(weights.weight_national.clone())));
     columns.push(Arc::new(StringArray::from(weights.weight_cell.clone())));

@@ -326,7 +326,7 @@ pub fn check(
     for indexes in by_year.values() {
         let batches: Vec<Cow<Batch>> = indexes.iter().filter_map(|&i| outcomes[i].batch()).map(Cow::Borrowed).collect();
         let deduplicated = years::dedup_rows(batches, &config.codebook, &settings);
-        let records = years::year_deliveries(deduplicated.deliveries, Vec::new(), &config.codebook);
+        let (records, _) = years::year_deliveries(deduplicated.deliveries, Vec::new(), &config.codebook);
         year_deliveries.extend(records.into_iter().map(|d| (d.delivery_id.clone(), d)));
     }
     Ok(settle::settle(outcomes, year_deliveries))

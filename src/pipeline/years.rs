@@ -173,14 +173,15 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     let table = assemble(plan.year, kept);
     crate::assemble::check_year(&table)?;
     let weighed = weigh_year(&table, &config.codebook, &opts.population, &opts.weighting)?;
-    let record_batch = lake::year_record_batch(&table, &config.codebook, &weighed.weights)?;
-    let respondents = table.rows.len();
-    drop(table);
-    // The batches go before the indicators are computed, and the lake's rows as soon as the
-    // figures are made: a year's peak memory is then the larger of the two, not their sum
-    // (two years are built at a time).
+    // The batches go into the lake's record batch column by column, and the lake's rows go as
+    // soon as the figures are made: a year's rows are never in memory twice over (two years
+    // are built at a time).
+    let rows = table.rows;
     let duplicates = deduplicated.totals;
-    let deliveries = year_deliveries(deduplicated.deliveries, weighed.findings, &config.codebook);
+    let (deliveries, batches) = year_deliveries(deduplicated.deliveries, weighed.findings, &config.codebook);
+    let record_batch = lake::year_record_batch(&rows, batches, &config.codebook, &weighed.weights)?;
+    let respondents = rows.len();
+    drop(rows);
     let staged_respondents = match plan.rebuild {
         Some(_) => Some(stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch)?),
         None => None,
@@ -227,12 +228,12 @@ fn stage(
 }
 
 /// What the year did to each of its deliveries: dedup's record, with the weighting findings
-/// sorted onto the deliveries they name.
+/// sorted onto the deliveries they name; and the kept batches, given back in the same order.
 pub fn year_deliveries(
     deduplicated: Vec<DeliveryDedup>,
     weighting: Vec<Finding>,
     codebook: &Codebook,
-) -> Vec<YearDelivery> {
+) -> (Vec<YearDelivery>, Vec<Batch>) {
     let mut weighting_findings: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     for f in weighting {
         weighting_findings.entry(f.delivery_id.clone()).or_default().push(f);
@@ -240,15 +241,18 @@ pub fn year_deliveries(
     let age = codebook.age_column();
     deduplicated
         .into_iter()
-        .map(|d| YearDelivery {
-            weighting_findings: weighting_findings.remove(&d.kept.delivery_id).unwrap_or_default(),
-            delivery_id: d.kept.delivery_id.clone(),
-            rows_dropped_duplicate: d.rows_dropped_duplicate,
-            dropped_rows: d.dropped_rows,
-            dedup_findings: d.findings,
-            kept: BatchSummary::of(&d.kept, age),
+        .map(|d| {
+            let record = YearDelivery {
+                weighting_findings: weighting_findings.remove(&d.kept.delivery_id).unwrap_or_default(),
+                delivery_id: d.kept.delivery_id.clone(),
+                rows_dropped_duplicate: d.rows_dropped_duplicate,
+                dropped_rows: d.dropped_rows,
+                dedup_findings: d.findings,
+                kept: BatchSummary::of(&d.kept, age),
+            };
+            (record, d.kept)
         })
-        .collect()
+        .unzip()
 }
 
 /// The rows of a published delivery: in memory when the run still holds them (`check`, or a
