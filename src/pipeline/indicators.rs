@@ -8,6 +8,7 @@
 
 use anyhow::{Context, Result};
 use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray};
+use arrow_schema::DataType;
 
 use crate::config::Config;
 use crate::indicators::figures::{PublicationRules, YearFigures, YearRows, year_figures};
@@ -19,13 +20,23 @@ pub struct YearIndicators {
     pub figures: YearFigures,
 }
 
-/// Scores every respondent of the year and computes every catalogue figure.
+/// The lake columns the stage reads besides the Int16 items.
+const READS: [&str; 6] = ["respondent_key", "vragenlijst", "gemeente_code", "complete", "weight", "weight_national"];
+
+/// Scores every respondent of the year and computes every catalogue figure. Takes the year's
+/// rows and keeps only the columns it reads, so the rest (mostly strings) is freed before the
+/// figures are made.
 pub fn year_indicators(
     year: u16,
-    lake_rows: &RecordBatch,
+    lake_rows: RecordBatch,
     config: &Config,
     rules: &PublicationRules,
 ) -> Result<YearIndicators> {
+    let keep: Vec<usize> = (lake_rows.schema_ref().fields().iter().enumerate())
+        .filter(|(_, f)| f.data_type() == &DataType::Int16 || READS.contains(&f.name().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let lake_rows = &lake_rows.project(&keep).context("keeping the columns the indicators read")?;
     let items = Items::from_batch(lake_rows, &config.scoring)?;
     let scored = indicators::score(&items, &config.scoring)?;
     let codes = column::<StringArray>(lake_rows, "gemeente_code")?;

@@ -187,11 +187,10 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
         None => None,
     };
     let started = std::time::Instant::now();
-    let indicators = year_indicators(plan.year, &record_batch, config, &opts.indicators)
+    let indicators = year_indicators(plan.year, record_batch, config, &opts.indicators)
         .with_context(|| format!("indicators of survey year {}", plan.year))?;
     // For the benchmark of the indicators stage (BENCHMARKS.md): `-v` shows it per year.
     tracing::debug!(year = plan.year, seconds = started.elapsed().as_secs_f64(), "indicators computed");
-    drop(record_batch);
     let staged = match staged_respondents {
         Some(respondents) => Some(StagedYear {
             respondents,
