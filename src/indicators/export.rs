@@ -15,17 +15,22 @@ use crate::municipality::code_number;
 /// VNG's export code for a figure that is missing or not published (`wsjg.R`).
 pub const WSJG_MISSING: &str = "-99998";
 
-/// `gemeenten.csv`: every municipality figure with its Dutch label, for Excel.
+/// The first line of `gemeenten.csv`, after a UTF-8 byte-order mark for Excel.
+pub const DUTCH_CSV_HEADING: &str = "\u{feff}indicator;omschrijving;gemeente;jaar;waarde;standaardfout;ondergrens 95%;\
+     bovengrens 95%;aantal geldige antwoorden;gewogen aantal;gepubliceerd;reden\r\n";
+
+/// The first line of `wsjg.csv`.
+pub const WSJG_HEADING: &str = "indicator;geoitem;period;value\n";
+
+/// The lines of `gemeenten.csv` for `figures`, after [`DUTCH_CSV_HEADING`]: every municipality
+/// figure with its Dutch label, for Excel. A line depends on its figure alone, so the file is
+/// the heading and the lines of each year, concatenated.
 ///
 /// Written cell by cell into one buffer: the file has a line per municipality, year and
 /// indicator (hundreds of thousands), and a `String` per cell made it a visible part of every
 /// nightly run.
-pub fn dutch_csv(figures: &[MunicipalityFigure], catalogue: &Catalogue) -> Vec<u8> {
-    let mut out = String::from("\u{feff}");
-    out.push_str(
-        "indicator;omschrijving;gemeente;jaar;waarde;standaardfout;ondergrens 95%;bovengrens 95%;\
-         aantal geldige antwoorden;gewogen aantal;gepubliceerd;reden\r\n",
-    );
+pub fn dutch_csv_lines(figures: &[MunicipalityFigure], catalogue: &Catalogue) -> Vec<u8> {
+    let mut out = String::new();
     for f in figures {
         let label = catalogue.indicator(&f.indicator).map_or("", |i| i.label.as_str());
         out.push_str(&f.indicator);
@@ -45,10 +50,11 @@ pub fn dutch_csv(figures: &[MunicipalityFigure], catalogue: &Catalogue) -> Vec<u
     out.into_bytes()
 }
 
-/// `wsjg.csv`: `indicator;geoitem;period;value`, the municipality number as `geoitem`, the survey
-/// year as `period`, the figure with a decimal point, -99998 when missing or not published.
-pub fn wsjg_csv(figures: &[MunicipalityFigure]) -> Vec<u8> {
-    let mut out = String::from("indicator;geoitem;period;value\n");
+/// The lines of `wsjg.csv` for `figures`, after [`WSJG_HEADING`]: `indicator;geoitem;period;value`,
+/// the municipality number as `geoitem`, the survey year as `period`, the figure with a decimal
+/// point, -99998 when missing or not published. A line depends on its figure alone.
+pub fn wsjg_lines(figures: &[MunicipalityFigure]) -> Vec<u8> {
+    let mut out = String::new();
     for f in figures {
         let _ = match code_number(&f.gemeente_code) {
             Some(n) => write!(out, "{};{n};{};", f.indicator, f.jaar),
@@ -107,9 +113,8 @@ mod tests {
 
     #[test]
     fn wsjg_codes_missing_and_unpublished_figures_as_minus_99998() {
-        let text =
-            String::from_utf8(wsjg_csv(&[figure(Some(7.25), true), figure(Some(7.0), false), figure(None, true)]))
-                .unwrap();
+        let lines = wsjg_lines(&[figure(Some(7.25), true), figure(Some(7.0), false), figure(None, true)]);
+        let text = format!("{WSJG_HEADING}{}", String::from_utf8(lines).unwrap());
         assert_eq!(
             text,
             "indicator;geoitem;period;value\nwl01;363;2023;7.250000\nwl01;363;2023;-99998\nwl01;363;2023;-99998\n"
@@ -119,7 +124,8 @@ mod tests {
     #[test]
     fn the_dutch_csv_has_a_bom_decimal_commas_and_quotes_what_needs_them() {
         let catalogue = Catalogue { indicators: Vec::new(), not_computable: Vec::new() };
-        let text = String::from_utf8(dutch_csv(&[figure(Some(7.25), false)], &catalogue)).unwrap();
+        let lines = dutch_csv_lines(&[figure(Some(7.25), false)], &catalogue);
+        let text = format!("{DUTCH_CSV_HEADING}{}", String::from_utf8(lines).unwrap());
         assert!(text.starts_with('\u{feff}'));
         let row = text.lines().nth(1).unwrap();
         assert_eq!(

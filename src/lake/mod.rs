@@ -480,11 +480,35 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 
 /// Writes `bytes` to `<lake>/<relative>` by write-to-temp and rename.
 pub fn publish_bytes(lake: &Path, staging: &Path, relative: &str, bytes: &[u8]) -> Result<()> {
+    publish_parts(lake, staging, relative, &[bytes], 0).map(drop)
+}
+
+/// As [`publish_bytes`] for a file made of `parts` one after the other (a CSV export's heading
+/// and each year's lines), without joining them in memory first; returns the file's
+/// description (`rows` as given), hashed as it is written rather than read back.
+pub fn publish_parts(
+    lake: &Path,
+    staging: &Path,
+    relative: &str,
+    parts: &[&[u8]],
+    rows: usize,
+) -> Result<PublishedFile> {
     let tmp = staging.join(relative.replace('/', "__"));
-    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    File::open(&tmp)?.sync_all()?;
+    let mut hasher = blake3::Hasher::new();
+    let mut file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    for part in parts {
+        std::io::Write::write_all(&mut file, part).with_context(|| format!("cannot write {}", tmp.display()))?;
+        hasher.update(part);
+    }
+    file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
     kill_point("bytes-staged");
-    move_into_lake(lake, &tmp, relative)
+    move_into_lake(lake, &tmp, relative)?;
+    Ok(PublishedFile {
+        path: relative.to_string(),
+        rows,
+        bytes: parts.iter().map(|p| p.len() as u64).sum(),
+        blake3: hasher.finalize().to_hex().to_string(),
+    })
 }
 
 /// As [`publish_bytes`] for many files at once (the delivery reports): written in parallel,

@@ -213,9 +213,9 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     let (records, deliveries_file, response) =
         publish::tables(&outcomes, &published.weighting_records, &cx, ledger, unix_now())?;
     stages.done("ledger, deliveries, weighting and response");
-    let indicator_files = publish::indicator_tables(&published.figures, &cx)?;
+    let indicator_files = publish::indicator_tables(&published.figures, &published.figure_spans, &cx)?;
     stages.done("indicator tables");
-    publish::findings_pages(&cx)?;
+    publish::findings_pages(&published.figures, &cx)?;
     stages.done("findings pages");
     let delivery_reports = publish::render_delivery_reports(&outcomes, &cx)?;
     stages.done("render delivery reports");

@@ -41,14 +41,25 @@ use crate::weight::{self, WeightOptions};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct YearResult {
     pub respondents: usize,
-    /// The year's published indicator figures (no default: a result stored before figures
-    /// existed does not load, so the year is built again).
+    /// The year's published indicator figures. Stored apart from the rest, as Arrow IPC
+    /// (`state::StoredYear`).
+    #[serde(skip)]
     pub figures: YearFigures,
     pub duplicates: dedup::RuleTotals,
     /// In the order of the year's deliveries in the run (by file name).
     pub deliveries: Vec<YearDelivery>,
     pub weighting_records: Vec<lake::WeightingRecord>,
     pub weighting_summaries: Vec<report::WeightingSummary>,
+}
+
+impl state::StoredYear for YearResult {
+    fn figures(&self) -> &YearFigures {
+        &self.figures
+    }
+
+    fn set_figures(&mut self, figures: YearFigures) {
+        self.figures = figures;
+    }
 }
 
 /// What the year did to one of its deliveries.

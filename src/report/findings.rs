@@ -19,13 +19,19 @@ use std::path::Path;
 use anyhow::Result;
 use serde::Serialize;
 
-pub use data::{FindingsInput, load};
+pub use data::{Figures, FindingsInput, load, load_with_figures};
 pub use municipality::municipality_page;
 pub use national::national_page;
 
 /// The year the 2022 questionnaire took over (`../shared/domain/README.md`): a trend line of a
 /// figure that is not comparable across versions is never drawn from the year before into it.
 pub const BREAK_YEAR: i16 = 2022;
+
+/// Whether the pages chart an indicator's municipality figures (the national page charts
+/// national figures only).
+pub fn charted(indicator: &str) -> bool {
+    municipality::KEY_INDICATORS.contains(&indicator)
+}
 
 /// One point of a series: a survey year (or, in a bar chart, the latest year) and the
 /// indicator stage's numbers for it, unchanged.

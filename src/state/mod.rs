@@ -7,7 +7,8 @@
 //! <state>/lock                 advisory lock held by the run (flock / LockFileEx)
 //! <state>/ledger.sqlite        the ledger (`ledger`)
 //! <state>/cache/<key>.entry    one delivery's harmonised result: header, sidecar (JSON), batch (Arrow IPC)
-//! <state>/years/<key>.json     what building a survey year found (dedup, weighting), by build key
+//! <state>/years/<key>.year     what building a survey year found (dedup, weighting: JSON; figures: Arrow IPC), by build key
+//! <state>/years/<key>.csv      a survey year's lines of the CSV exports, by build key
 //! ```
 //!
 //! What it must NOT do: decide what a run rebuilds, read the inbox, or write into the lake (the
@@ -23,7 +24,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 pub use cache::{CACHE_DIR, Cached, Lookup, cache_key, load, load_summary, prune, store};
-pub use years::{YEARS_DIR, load_year, prune_years, store_year};
+pub use years::{StoredYear, YEARS_DIR, load_exports, load_year, prune_years, store_exports, store_year};
 
 /// The lock file's name inside the state directory.
 pub const LOCK_FILE: &str = "lock";

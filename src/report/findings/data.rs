@@ -1,6 +1,9 @@
 //! What the findings pages read: the published lake's indicator tables, `response.csv` and
 //! `deliveries.parquet`, the catalogue's labels, the codebook's comparability of each source
-//! column and each municipality's inhabitants from the population tables.
+//! column and each municipality's inhabitants from the population tables. A run that has just
+//! written the indicator tables passes their figures in instead of reading them back
+//! ([`load_with_figures`]): Parquet keeps every `f64` and string exactly, so they are the
+//! lake's numbers, and reading 280,000 figures back took a tenth of a second of every run.
 //!
 //! What it must NOT do: change a number it reads (the pages show the lake's `f64`s) or write.
 
@@ -29,10 +32,17 @@ pub struct Response {
 /// Everything the pages show, read once.
 pub struct FindingsInput {
     pub national: Vec<NationalFigure>,
-    /// Municipality figures by indicator code, each in the file's order: a page looks up a few
-    /// indicators among hundreds, for every municipality (a scan of the whole table per lookup
-    /// made the pages of the benchmark corpus take seconds).
+    /// Indexes into `national` of each charted indicator's all-ages figures, in file order: a
+    /// municipality page looks one up per year and indicator (a scan of the national table per
+    /// lookup took a tenth of a second of every run).
+    pub national_all_ages: BTreeMap<String, Vec<usize>>,
+    /// Municipality figures of the charted indicators ([`super::charted`]) by indicator code,
+    /// each in the file's order: a page looks up a few indicators among hundreds, for every
+    /// municipality (a scan of the whole table per lookup made the pages of the benchmark corpus
+    /// take seconds).
     pub municipality: BTreeMap<String, Vec<MunicipalityFigure>>,
+    /// Every municipality with figures (of any indicator), in code order.
+    pub codes: BTreeSet<String>,
     pub response: Vec<Response>,
     pub deliveries: Vec<DeliveryRecord>,
     /// Indicator code → Dutch label (catalogue).
@@ -50,8 +60,7 @@ pub struct FindingsInput {
 impl FindingsInput {
     /// The municipalities with figures, in code order.
     pub fn municipality_codes(&self) -> Vec<String> {
-        let codes: BTreeSet<&String> = self.municipality.values().flatten().map(|f| &f.gemeente_code).collect();
-        codes.into_iter().cloned().collect()
+        self.codes.iter().cloned().collect()
     }
 
     pub fn label(&self, code: &str) -> String {
@@ -68,7 +77,6 @@ impl FindingsInput {
     }
 }
 
-/// Reads the pages' inputs from a published lake.
 /// Reads the pages' inputs from a published lake; `run_id` is the run that is publishing it, or
 /// `None` to take it from `_manifest.json`.
 pub fn load(
@@ -77,14 +85,45 @@ pub fn load(
     population: &PopulationTable,
     run_id: Option<&str>,
 ) -> Result<FindingsInput> {
+    let national = read_table(&lake_dir.join("indicators/national.parquet"), NationalFigure::from_record_batch)?;
+    let municipality =
+        read_table(&lake_dir.join("indicators/municipality.parquet"), MunicipalityFigure::from_record_batch)?;
+    load_with_figures(lake_dir, config, population, run_id, Figures { national, municipality: &municipality })
+}
+
+/// The indicator figures the pages show: the contents of `indicators/national.parquet` and
+/// `indicators/municipality.parquet`, in the files' order.
+pub struct Figures<'a> {
+    pub national: Vec<NationalFigure>,
+    pub municipality: &'a [MunicipalityFigure],
+}
+
+/// As [`load`], with the indicator tables' figures given: exactly those the lake's files hold
+/// (the run that has just written them).
+pub fn load_with_figures(
+    lake_dir: &Path,
+    config: &Config,
+    population: &PopulationTable,
+    run_id: Option<&str>,
+    figures: Figures,
+) -> Result<FindingsInput> {
     let run_id = match run_id {
         Some(r) => r.to_string(),
         None => manifest_run_id(lake_dir)?,
     };
-    let national = read_table(&lake_dir.join("indicators/national.parquet"), NationalFigure::from_record_batch)?;
     let mut municipality: BTreeMap<String, Vec<MunicipalityFigure>> = BTreeMap::new();
-    for f in read_table(&lake_dir.join("indicators/municipality.parquet"), MunicipalityFigure::from_record_batch)? {
-        municipality.entry(f.indicator.clone()).or_default().push(f);
+    let mut codes: BTreeSet<&str> = BTreeSet::new();
+    for f in figures.municipality {
+        codes.insert(&f.gemeente_code);
+        if super::charted(&f.indicator) {
+            municipality.entry(f.indicator.clone()).or_default().push(f.clone());
+        }
+    }
+    let codes = codes.into_iter().map(str::to_string).collect();
+    let national = figures.national;
+    let mut national_all_ages: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, f) in national.iter().enumerate().filter(|(_, f)| f.lft_cy.is_none() && super::charted(&f.indicator)) {
+        national_all_ages.entry(f.indicator.clone()).or_default().push(i);
     }
     let deliveries = read_table(&lake_dir.join("deliveries.parquet"), DeliveryRecord::from_record_batch)?;
     let response = read_response(&lake_dir.join("response.csv"))?;
@@ -107,7 +146,9 @@ pub fn load(
     let mixed_years = mixed_years(&deliveries);
     Ok(FindingsInput {
         national,
+        national_all_ages,
         municipality,
+        codes,
         response,
         deliveries,
         labels,

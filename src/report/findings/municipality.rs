@@ -20,7 +20,7 @@ use crate::indicators::figures::MunicipalityFigure;
 use crate::report::nl;
 
 /// The article's figures, each on its own chart.
-const KEY_INDICATORS: [&str; 6] = ["wl02_0", "wl18_pin_1", "wl18_pin_2", "wl03_2", "wl03_1", HELP];
+pub const KEY_INDICATORS: [&str; 6] = ["wl02_0", "wl18_pin_1", "wl18_pin_2", "wl03_2", "wl03_1", HELP];
 
 /// CBS municipality size classes (gemeentegrootteklassen, inhabitants): lower bounds and names.
 const SIZE_CLASSES: [(u64, &str); 8] = [
@@ -66,7 +66,7 @@ struct MunicipalityJson<'a> {
 
 /// One municipality's page as HTML and JSON; an error when the lake has no figures for it.
 pub fn municipality_page(input: &FindingsInput, code: &str) -> Result<Page> {
-    if !input.municipality.values().flatten().any(|f| f.gemeente_code == code) {
+    if !input.codes.contains(code) {
         return Err(anyhow!("het meer heeft geen indicatoren voor gemeente {code}"));
     }
     let name = input.name_of(code);
@@ -116,11 +116,11 @@ fn benchmark_chart(input: &FindingsInput, code: &str, indicator: &str) -> Option
     }
     own.sort_by_key(|f| f.jaar);
     let comparable = input.comparable.get(indicator).copied().unwrap_or(true);
+    let all_ages = input.national_all_ages.get(indicator).map_or(&[][..], Vec::as_slice);
     let national: Vec<Point> = own
         .iter()
         .filter_map(|m| {
-            let f =
-                input.national.iter().find(|f| f.indicator == indicator && f.lft_cy.is_none() && f.jaar == m.jaar)?;
+            let f = all_ages.iter().map(|&i| &input.national[i]).find(|f| f.jaar == m.jaar)?;
             Some(point_of_figure!(f, f.reason.clone(), None))
         })
         .collect();
