@@ -1,7 +1,7 @@
 //! Cells and the text arena they point into.
 //!
 //! A table's texts live in one `String` ([`Texts`]); a text [`Cell`] holds only the span of its
-//! text there, so a cell is 16 bytes and `Copy`, and reading a file of 34 million text cells
+//! text there, so a cell is 16 bytes and `Copy`, and reading 340,000 rows of ~100 text cells
 //! costs a few growing buffers instead of 34 million `String`s. Whoever reads a cell's text
 //! goes through the arena: [`Texts::value`] or [`super::RawTable::value`] give a [`Value`],
 //! the same cell with its text borrowed.
