@@ -9,7 +9,7 @@ use std::path::Path;
 use burgerpeiling::codebook::Codebook;
 use burgerpeiling::harmonise::{Batch, Context, harmonise};
 use burgerpeiling::ingest::discover::parse_name;
-use burgerpeiling::ingest::{self, Cell, RawTable};
+use burgerpeiling::ingest::{self, RawTable, Value};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::{self, SynthOptions};
 use proptest::prelude::*;
@@ -99,12 +99,32 @@ fn header_name() -> impl Strategy<Value = String> {
     ]
 }
 
-fn cell() -> impl Strategy<Value = Cell> {
+/// A cell that owns its text, for the strategy; the table stores it in its arena.
+#[derive(Clone, Debug)]
+enum Loose {
+    Empty,
+    Number(f64),
+    Text(String),
+    Date(f64),
+}
+
+impl Loose {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Loose::Empty => Value::Empty,
+            Loose::Number(n) => Value::Number(*n),
+            Loose::Text(t) => Value::Text(t),
+            Loose::Date(d) => Value::Date(*d),
+        }
+    }
+}
+
+fn cell() -> impl Strategy<Value = Loose> {
     prop_oneof![
-        Just(Cell::Empty),
-        (-3i32..120).prop_map(|v| Cell::Number(v as f64)),
-        any::<f64>().prop_map(Cell::Number),
-        (0.0f64..50000.0).prop_map(Cell::Date),
+        Just(Loose::Empty),
+        (-3i32..120).prop_map(|v| Loose::Number(v as f64)),
+        any::<f64>().prop_map(Loose::Number),
+        (0.0f64..50000.0).prop_map(Loose::Date),
         prop::sample::select(vec![
             "1",
             "2,0",
@@ -119,19 +139,18 @@ fn cell() -> impl Strategy<Value = Cell> {
             "1.234,5",
             "x@y.nl"
         ])
-        .prop_map(|s| Cell::Text(s.to_string())),
-        ".{0,12}".prop_map(Cell::Text),
+        .prop_map(|s| Loose::Text(s.to_string())),
+        ".{0,12}".prop_map(Loose::Text),
     ]
 }
 
 fn table() -> impl Strategy<Value = RawTable> {
     (prop::collection::vec(header_name(), 1..14), 1usize..12).prop_flat_map(|(header, rows)| {
         let width = header.len();
-        prop::collection::vec(prop::collection::vec(cell(), width), rows).prop_map(move |rows| RawTable {
-            sheet: None,
-            header: header.clone(),
-            source_rows: (1..=rows.len() as u32).collect(),
-            rows,
+        prop::collection::vec(prop::collection::vec(cell(), width), rows).prop_map(move |rows| {
+            let source_rows = (1..=rows.len() as u32).collect();
+            let values = rows.iter().map(|r| r.iter().map(Loose::value).collect());
+            RawTable::from_values(None, header.clone(), values, source_rows)
         })
     })
 }

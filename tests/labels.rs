@@ -16,7 +16,7 @@ use arrow_array::{Array, Int16Array, RecordBatch, StringArray};
 use burgerpeiling::codebook::{Codebook, Questionnaire, Target, canonical_name};
 use burgerpeiling::harmonise::{Batch, Context, harmonise};
 use burgerpeiling::ingest::discover::NameHints;
-use burgerpeiling::ingest::{Cell, RawTable};
+use burgerpeiling::ingest::{self, RawTable};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::synth::labelled::{ExtraRows, synth_labelled};
 use burgerpeiling::synth::{GeneratedDelivery, SynthOptions};
@@ -195,7 +195,7 @@ fn an_unknown_agency_is_a_warning_not_a_silent_null() {
 fn single_variable(
     q: Questionnaire,
     name: &str,
-    cells: Vec<Cell>,
+    cells: Vec<ingest::Value>,
     (codebook, m): (&Codebook, &Municipalities),
 ) -> Option<Batch> {
     let year = if q == Questionnaire::V2019 { "2021" } else { "2023" };
@@ -206,18 +206,20 @@ fn single_variable(
     if filler {
         header.push("wl01".into());
     }
-    let rows: Vec<Vec<Cell>> = cells
+    let rows: Vec<Vec<ingest::Value>> = cells
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            let mut row = vec![Cell::Number(i as f64 + 1.0), Cell::Number(363.0), Cell::Text(year.into()), c];
+            let mut row =
+                vec![ingest::Value::Number(i as f64 + 1.0), ingest::Value::Number(363.0), ingest::Value::Text(year), c];
             if filler {
-                row.push(Cell::Number(7.0));
+                row.push(ingest::Value::Number(7.0));
             }
             row
         })
         .collect();
-    let table = RawTable { sheet: None, source_rows: (1..=rows.len() as u32).collect(), header, rows };
+    let source_rows = (1..=rows.len() as u32).collect();
+    let table = RawTable::from_values(None, header, rows, source_rows);
     let hints = NameHints::default();
     let context = Context { delivery_id: "walk", hints: &hints, forced_version: Some(q) };
     let h = harmonise(&table, &context, codebook, m);
@@ -254,9 +256,11 @@ fn every_value_label_in_the_codebook_decodes_to_its_code() {
             }
             // The same answers as codes and as labels (three spellings each) must give the same
             // lake values: every label decodes to the code it labels.
-            let codes: Vec<Cell> = v.value_labels.iter().map(|(c, _)| Cell::Number(f64::from(*c))).collect();
+            let codes: Vec<ingest::Value> =
+                v.value_labels.iter().map(|(c, _)| ingest::Value::Number(f64::from(*c))).collect();
             let spellings = |l: &str| [l.to_string(), format!("  {}. ", l.to_uppercase()), l.replace(' ', "  ")];
-            let labels: Vec<Cell> = v.value_labels.iter().flat_map(|(_, l)| spellings(l)).map(Cell::Text).collect();
+            let spelled: Vec<String> = v.value_labels.iter().flat_map(|(_, l)| spellings(l)).collect();
+            let labels: Vec<ingest::Value> = spelled.iter().map(|l| ingest::Value::Text(l)).collect();
             let by_code = single_variable(q, &name, codes, (&cb, &m)).expect("codes publish");
             let by_label = single_variable(q, &name, labels, (&cb, &m)).expect("labels publish");
             let expected: Vec<Option<i16>> =

@@ -10,7 +10,7 @@ use burgerpeiling::codebook::Codebook;
 use burgerpeiling::config::{self, Config, Limits};
 use burgerpeiling::harmonise::{self, Harmonised};
 use burgerpeiling::ingest::discover::NameHints;
-use burgerpeiling::ingest::{Cell, RawTable};
+use burgerpeiling::ingest::{RawTable, Value};
 use burgerpeiling::municipality::Municipalities;
 use burgerpeiling::outcome::Status;
 use burgerpeiling::pipeline;
@@ -350,13 +350,15 @@ fn config() -> (Codebook, Municipalities) {
 }
 
 fn table(header: &[&str], rows: &[&[&str]]) -> RawTable {
-    let cell = |s: &&str| if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) };
-    RawTable {
-        sheet: Some("Data".into()),
-        header: header.iter().map(|s| s.to_string()).collect(),
-        rows: rows.iter().map(|r| r.iter().map(cell).collect()).collect(),
-        source_rows: (1..=rows.len() as u32).map(|r| r + 1).collect(),
+    fn cell(s: &str) -> Value<'_> {
+        if s.is_empty() { Value::Empty } else { Value::Text(s) }
     }
+    RawTable::from_values(
+        Some("Data".into()),
+        header.iter().map(|s| s.to_string()).collect(),
+        rows.iter().map(|r| r.iter().map(|s| cell(s)).collect()),
+        (1..=rows.len() as u32).map(|r| r + 1).collect(),
+    )
 }
 
 /// A joint 2023 survey of two municipalities with nulls, odd weights, districts, an unknown

@@ -5,7 +5,7 @@
 mod common;
 use common::shared;
 
-use burgerpeiling::ingest::Cell;
+use burgerpeiling::ingest::Value;
 use burgerpeiling::ingest::spss::{self, SavValue};
 
 /// Codes as the codebook writes them: whole numbers without a decimal point.
@@ -49,11 +49,11 @@ fn check(template: &str, codebook: &str, expected_variables: usize) {
     assert_eq!(file.table.header, file.variables.iter().map(|v| v.name.clone()).collect::<Vec<_>>());
     assert_eq!(file.table.rows.len(), 1, "{template}: one dummy row");
     assert_eq!(file.table.source_rows, vec![1]);
-    let row = &file.table.rows[0];
-    assert_eq!(row[0], Cell::Number(0.0), "{template}: respondent = 0");
+    let row: Vec<Value> = file.table.row(0).collect();
+    assert_eq!(row[0], Value::Number(0.0), "{template}: respondent = 0");
     assert_eq!(file.table.header[0], "respondent");
     for (h, c) in file.table.header.iter().zip(row).skip(1) {
-        assert_eq!(*c, Cell::Empty, "{template}: {h} should be empty in the dummy row");
+        assert_eq!(c, Value::Empty, "{template}: {h} should be empty in the dummy row");
     }
 }
 

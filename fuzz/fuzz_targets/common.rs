@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use burgerpeiling::codebook::{Codebook, canonical_name};
 use burgerpeiling::finding::{Finding, MAX_ROWS_LISTED, RULES, Severity};
-use burgerpeiling::ingest::{Cell, RawTable};
+use burgerpeiling::ingest::{RawTable, Value};
 
 /// The delivery id the targets pass; every finding must carry it.
 pub const DELIVERY_ID: &str = "fuzz";
@@ -44,13 +44,28 @@ pub fn init() {
 pub fn check_findings(findings: &[Finding]) {
     for f in findings {
         let rule = RULES.iter().find(|r| r.id == f.rule).unwrap_or_else(|| panic!("unknown rule id {:?}", f.rule));
-        assert_eq!(f.severity, rule.severity, "finding {:?} has severity {:?}, its rule says {:?}", f.rule, f.severity, rule.severity);
+        assert_eq!(
+            f.severity, rule.severity,
+            "finding {:?} has severity {:?}, its rule says {:?}",
+            f.rule, f.severity, rule.severity
+        );
         assert!(f.rule.starts_with("ingest."), "a reader emitted a non-ingest rule {:?}", f.rule);
         assert_eq!(f.delivery_id, DELIVERY_ID, "finding {:?} carries another delivery id", f.rule);
         assert!(!f.message.is_empty(), "finding {:?} has an empty message", f.rule);
-        assert!(f.rows.len() <= MAX_ROWS_LISTED, "finding {:?} lists {} rows (cap {MAX_ROWS_LISTED})", f.rule, f.rows.len());
+        assert!(
+            f.rows.len() <= MAX_ROWS_LISTED,
+            "finding {:?} lists {} rows (cap {MAX_ROWS_LISTED})",
+            f.rule,
+            f.rows.len()
+        );
         if !f.rows.is_empty() {
-            assert!(f.count >= f.rows.len() as u64, "finding {:?}: count {} < {} listed rows", f.rule, f.count, f.rows.len());
+            assert!(
+                f.count >= f.rows.len() as u64,
+                "finding {:?}: count {} < {} listed rows",
+                f.rule,
+                f.count,
+                f.rows.len()
+            );
             assert!(f.rows.windows(2).all(|w| w[0] < w[1]), "finding {:?}: rows not increasing: {:?}", f.rule, f.rows);
             assert!(f.rows[0] >= 1, "finding {:?}: row numbers are 1-based: {:?}", f.rule, f.rows);
         }
@@ -87,16 +102,19 @@ pub fn check_table(t: &RawTable) {
     assert!(!t.rows.is_empty(), "a table is returned without data rows");
     assert_eq!(t.rows.len(), t.source_rows.len(), "rows and source_rows differ in length");
     for (i, row) in t.rows.iter().enumerate() {
-        assert_eq!(row.len(), width, "row {i} (source row {}) has {} cells, header has {width}", t.source_rows[i], row.len());
+        assert_eq!(
+            row.len(),
+            width,
+            "row {i} (source row {}) has {} cells, header has {width}",
+            t.source_rows[i],
+            row.len()
+        );
     }
     assert!(t.source_rows[0] >= 1, "source rows are 1-based, first is {}", t.source_rows[0]);
-    assert!(
-        t.source_rows.windows(2).all(|w| w[0] < w[1]),
-        "source_rows not strictly increasing"
-    );
-    for row in &t.rows {
-        for c in row {
-            if let Cell::Text(s) = c {
+    assert!(t.source_rows.windows(2).all(|w| w[0] < w[1]), "source_rows not strictly increasing");
+    for r in 0..t.rows.len() {
+        for c in t.row(r) {
+            if let Value::Text(s) = c {
                 assert!(!s.is_empty(), "an empty text cell must be Cell::Empty");
             }
         }
@@ -112,9 +130,9 @@ pub fn check_header_found(t: &RawTable) {
     assert!(t.header.iter().all(|h| h.trim() == h), "header names are not trimmed: {:?}", t.header);
     assert!(t.header.last().is_some_and(|h| !h.is_empty()), "header ends in an unnamed column: {:?}", t.header);
     // Both readers turn a whitespace-only field into `Cell::Empty`.
-    for row in &t.rows {
-        for c in row {
-            if let Cell::Text(s) = c {
+    for r in 0..t.rows.len() {
+        for c in t.row(r) {
+            if let Value::Text(s) = c {
                 assert!(!s.trim().is_empty(), "a whitespace-only text cell must be Cell::Empty");
             }
         }

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let (file, findings) = spss::read(data, common::DELIVERY_ID);
     common::show(file.as_ref().map(|f| (f.table.header.len(), f.table.rows.len())), &findings);
-        common::check_findings(&findings);
+    common::check_findings(&findings);
     common::check_outcome(file.is_some(), &findings);
     if let Some(f) = file {
         let t = &f.table;
@@ -25,16 +25,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         // `source_rows` are 1..=n for a .sav: every case is a row.
-        assert!(
-            t.source_rows.iter().copied().eq(1..=t.rows.len() as u32),
-            "source_rows are not 1..=n"
-        );
+        assert!(t.source_rows.iter().copied().eq(1..=t.rows.len() as u32), "source_rows are not 1..=n");
         assert!(t.sheet.is_none(), "a .sav table has no sheet");
         // Numeric variables give numbers or system-missing, string variables text or blank.
         for row in &t.rows {
             for (c, v) in row.iter().zip(&f.variables) {
                 use burgerpeiling::ingest::Cell;
-                match c {
+                match *c {
                     Cell::Number(x) => {
                         assert!(!v.text, "string variable {:?} holds a number", v.name);
                         assert!(x.is_finite(), "a non-finite number is system-missing, Cell::Empty ({:?})", v.name);

@@ -11,7 +11,7 @@ use super::values::{self, grouping_mark, parse_code, parse_decimal, parse_number
 use super::{Batch, ColumnMapping, privacy};
 use crate::codebook::{Answer, Codebook, Questionnaire, ResearchVariable, Target};
 use crate::finding::{self, Finding};
-use crate::ingest::{Cell, RawTable};
+use crate::ingest::{RawTable, Value};
 use crate::municipality::{municipality_code, municipality_of_district};
 
 /// Where a delivered column's cells go.
@@ -23,7 +23,7 @@ pub(super) enum Slot<'c> {
 /// Whole-number codes of column `col` (null where a cell is not one); all null without it.
 pub(super) fn codes_of(table: &RawTable, col: Option<usize>) -> Vec<Option<i16>> {
     match col {
-        Some(c) => table.rows.iter().map(|r| parse_code(&r[c]).ok().flatten()).collect(),
+        Some(c) => table.column(c).map(|v| parse_code(v).ok().flatten()).collect(),
         None => vec![None; table.rows.len()],
     }
 }
@@ -142,8 +142,8 @@ pub(super) fn fill_column(batch: &mut Batch, fill: &Fill, i: usize, slot: &Slot,
 fn fill_respondent(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Finding>) {
     let table = fill.table;
     let mut not_numbers = Vec::new();
-    for (r, row) in table.rows.iter().enumerate() {
-        let number = respondent_text(&row[i]);
+    for (r, cell) in table.column(i).enumerate() {
+        let number = respondent_text(cell);
         match number {
             Some(n) if !n.bytes().all(|b| b.is_ascii_digit()) => not_numbers.push(table.source_rows[r]),
             _ => batch.respondent[r] = number,
@@ -181,11 +181,11 @@ fn fill_labelled_research(
         _ => &mut batch.org,
     };
     let (mut bad_rows, mut from_labels, mut unknown_agencies) = (Vec::new(), Vec::new(), Vec::new());
-    for (r, row) in table.rows.iter().enumerate() {
+    for (r, cell) in table.column(i).enumerate() {
         let source_row = table.source_rows[r];
-        match (parse_code(&row[i]), &row[i]) {
+        match (parse_code(cell), cell) {
             (Ok(v), _) => target[r] = v,
-            (Err(()), Cell::Text(t)) => match fill.codebook.research_code_of_label(fill.vragenlijst, var, t) {
+            (Err(()), Value::Text(t)) => match fill.codebook.research_code_of_label(fill.vragenlijst, var, t) {
                 Some(code) => {
                     target[r] = Some(code);
                     from_labels.push(source_row);
@@ -225,10 +225,10 @@ fn fill_labelled_research(
 
 fn fill_weging(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Finding>) {
     let table = fill.table;
-    let grouping = grouping_mark(table.rows.iter().map(|row| &row[i]));
+    let grouping = grouping_mark(table.column(i));
     let mut bad_rows = Vec::new();
-    for (r, row) in table.rows.iter().enumerate() {
-        match parse_decimal(&row[i], grouping) {
+    for (r, cell) in table.column(i).enumerate() {
+        match parse_decimal(cell, grouping) {
             Ok(v) => batch.weging[r] = v,
             Err(()) => bad_rows.push(table.source_rows[r]),
         }
@@ -249,9 +249,9 @@ fn fill_weging(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Find
 fn fill_wijknr(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Finding>) {
     let table = fill.table;
     let mut elsewhere = Vec::new();
-    for (r, row) in table.rows.iter().enumerate() {
+    for (r, cell) in table.column(i).enumerate() {
         let code = &batch.municipalities[batch.gemeente[r]].code;
-        let district = place::district_code(&row[i], code);
+        let district = place::district_code(cell, code);
         // A district of the municipality as delivered (before a merger) is fine.
         let delivered = batch.gemnr[r].and_then(|n| u16::try_from(n).ok()).map(municipality_code);
         if let Some(lies_in) = district.as_deref().and_then(municipality_of_district)
@@ -279,7 +279,7 @@ fn fill_wijknr(batch: &mut Batch, fill: &Fill, i: usize, findings: &mut Vec<Find
 fn fill_answer(batch: &mut Batch, fill: &Fill, i: usize, answer: &Answer, findings: &mut Vec<Finding>) {
     let table = fill.table;
     let column_name = &table.header[i];
-    let column = values::answer_column(table.rows.iter().map(|row| &row[i]), answer);
+    let column = values::answer_column(table.column(i), answer);
     batch.answers[answer.column] = column.values;
     if let (Some(keep), Some(original)) = (answer.recode.as_ref().and_then(|r| r.keep_2019), column.original) {
         batch.answers[keep] = original;
@@ -332,21 +332,21 @@ fn fill_answer(batch: &mut Batch, fill: &Fill, i: usize, answer: &Answer, findin
 }
 
 /// A respondent number as text: whole numbers without a decimal point, text trimmed.
-fn respondent_text(cell: &Cell) -> Option<String> {
+fn respondent_text(cell: Value) -> Option<String> {
     match cell {
-        Cell::Empty => None,
-        Cell::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(format!("{}", *v as i64)),
-        Cell::Number(v) => Some(v.to_string()),
-        Cell::Text(t) => {
+        Value::Empty => None,
+        Value::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => Some(format!("{}", v as i64)),
+        Value::Number(v) => Some(v.to_string()),
+        Value::Text(t) => {
             let t = t.trim();
             // `1234.0` or `1234,00` from a tool that writes every number with decimals.
-            match parse_number(&Cell::Text(t.to_string())) {
+            match parse_number(Value::Text(t)) {
                 Ok(Some(v)) if !t.bytes().all(|b| b.is_ascii_digit()) && v >= 0.0 && v.fract() == 0.0 && v < 1e15 => {
                     Some(format!("{}", v as i64))
                 }
                 _ => Some(t.to_string()).filter(|t| !t.is_empty()),
             }
         }
-        Cell::Date(d) => Some(d.to_string()),
+        Value::Date(d) => Some(d.to_string()),
     }
 }

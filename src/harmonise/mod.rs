@@ -148,7 +148,7 @@ pub fn harmonise(
     }
     let research_col = |var: ResearchVariable| names.iter().position(|n| n == var.name());
     let jr = columns::codes_of(table, research_col(ResearchVariable::Jr));
-    let cells = |col: Option<usize>| col.map(|c| table.rows.iter().map(|r| &r[c]).collect::<Vec<_>>());
+    let cells = |col: Option<usize>| col.map(|c| table.column(c).collect::<Vec<_>>());
 
     let year = place::survey_year(&jr, hints, delivery_id, &mut findings);
     let vragenlijst = match context.forced_version {
@@ -223,7 +223,7 @@ fn screened_names(
         if name.is_empty() || !codebook.is_known(name) || codebook.is_excluded(name) {
             continue;
         }
-        if let Some(f) = privacy::check_column(delivery_id, &table.header[i], table.rows.iter().map(|r| &r[i])) {
+        if let Some(f) = privacy::check_column(delivery_id, &table.header[i], table.column(i)) {
             mapping.dropped.push((table.header[i].clone(), f.message.clone()));
             findings.push(f);
             name.clear();
@@ -458,7 +458,7 @@ pub const MAX_WEGING_MEAN_GAP: f64 = 0.05;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::Cell;
+    use crate::ingest::{Cell, Value};
     use std::path::Path;
 
     fn config() -> (Codebook, Municipalities) {
@@ -466,17 +466,17 @@ mod tests {
         (Codebook::load(&dir).unwrap(), Municipalities::load(&dir).unwrap())
     }
 
-    fn text(s: &str) -> Cell {
-        if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    fn text(s: &str) -> Value<'_> {
+        if s.is_empty() { Value::Empty } else { Value::Text(s) }
     }
 
     fn table(header: &[&str], rows: &[&[&str]]) -> RawTable {
-        RawTable {
-            sheet: None,
-            header: header.iter().map(|s| s.to_string()).collect(),
-            rows: rows.iter().map(|r| r.iter().map(|c| text(c)).collect()).collect(),
-            source_rows: (1..=rows.len() as u32).collect(),
-        }
+        RawTable::from_values(
+            None,
+            header.iter().map(|s| s.to_string()).collect(),
+            rows.iter().map(|r| r.iter().map(|c| text(c)).collect()),
+            (1..=rows.len() as u32).collect(),
+        )
     }
 
     fn ctx<'a>(id: &'a str, hints: &'a NameHints) -> Context<'a> {

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::finding::{self, Finding};
-use crate::ingest::Cell;
+use crate::ingest::Value;
 use crate::ingest::discover::NameHints;
 use crate::municipality::{
     Municipalities, Municipality, Resolution, code_number, municipality_code, municipality_of_district,
@@ -32,8 +32,8 @@ pub struct Placement {
 /// The delivered columns [`place`] reads: each column's cells (`None` when the column is absent)
 /// and the source row numbers, one per row.
 pub struct PlaceColumns<'t> {
-    pub gemnr: Option<Vec<&'t Cell>>,
-    pub wijknr: Option<Vec<&'t Cell>>,
+    pub gemnr: Option<Vec<Value<'t>>>,
+    pub wijknr: Option<Vec<Value<'t>>>,
     pub source_rows: &'t [u32],
 }
 
@@ -61,7 +61,7 @@ pub fn place(columns: &PlaceColumns, cx: &PlaceContext, findings: &mut Vec<Findi
     let rows = columns.source_rows.len();
     let hinted_code = cx.hints.municipality_name.as_deref().and_then(|n| cx.municipalities.code_by_name(n));
     let delivered: Vec<Option<String>> = match &columns.gemnr {
-        Some(cells) => cells.iter().map(|c| delivered_code(c, cx.municipalities)).collect(),
+        Some(cells) => cells.iter().map(|c| delivered_code(*c, cx.municipalities)).collect(),
         None => vec![None; rows],
     };
     if let Some(h) = hinted_code
@@ -215,11 +215,11 @@ fn unknown_rows_findings(unplaced: &Unplaced, delivery_id: &str, findings: &mut 
 }
 
 /// The CBS code a `gemnr` cell names: a number (`363`), a code (`GM0363`) or a name.
-fn delivered_code(cell: &Cell, municipalities: &Municipalities) -> Option<String> {
+fn delivered_code(cell: Value, municipalities: &Municipalities) -> Option<String> {
     if let Ok(Some(n)) = parse_code(cell) {
         return u16::try_from(n).ok().filter(|&n| n > 0).map(municipality_code);
     }
-    let Cell::Text(t) = cell else { return None };
+    let Value::Text(t) = cell else { return None };
     let t = t.trim();
     let upper = t.to_ascii_uppercase();
     if code_number(&upper).is_some() {
@@ -232,12 +232,12 @@ fn delivered_code(cell: &Cell, municipalities: &Municipalities) -> Option<String
 /// `WK 0363 01`, `036301`, `36301` (a full code that lost its leading zeros: 3 to 6 digits), or
 /// a district number within the municipality (1 or 2 digits, prefixed with `gemeente_code`'s
 /// digits). Anything else gives null.
-pub fn district_code(cell: &Cell, gemeente_code: &str) -> Option<String> {
+pub fn district_code(cell: Value, gemeente_code: &str) -> Option<String> {
     let text = match cell {
-        Cell::Empty => return None,
-        Cell::Number(v) if v.fract() == 0.0 && *v >= 0.0 => format!("{}", *v as u64),
-        Cell::Number(_) | Cell::Date(_) => return None,
-        Cell::Text(t) => t.to_ascii_uppercase(),
+        Value::Empty => return None,
+        Value::Number(v) if v.fract() == 0.0 && v >= 0.0 => format!("{}", v as u64),
+        Value::Number(_) | Value::Date(_) => return None,
+        Value::Text(t) => t.to_ascii_uppercase(),
     };
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let digits = compact.strip_prefix("WK").unwrap_or(&compact);
@@ -310,17 +310,16 @@ mod tests {
         Municipalities::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
     }
 
-    fn text(s: &str) -> Cell {
-        if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    fn text(s: &str) -> Value<'_> {
+        if s.is_empty() { Value::Empty } else { Value::Text(s) }
     }
 
     fn run(gemnr: &[&str], wijknr: &[&str], hints: &NameHints) -> (Option<Placement>, Vec<Finding>) {
-        let g: Vec<Cell> = gemnr.iter().map(|s| text(s)).collect();
-        let w: Vec<Cell> = wijknr.iter().map(|s| text(s)).collect();
+        let g: Vec<Value<'_>> = gemnr.iter().map(|s| text(s)).collect();
+        let w: Vec<Value<'_>> = wijknr.iter().map(|s| text(s)).collect();
         let rows: Vec<u32> = (1..=gemnr.len() as u32).collect();
         let mut f = Vec::new();
-        let columns =
-            PlaceColumns { gemnr: Some(g.iter().collect()), wijknr: Some(w.iter().collect()), source_rows: &rows };
+        let columns = PlaceColumns { gemnr: Some(g), wijknr: Some(w), source_rows: &rows };
         let municipalities = municipalities();
         let p = place(&columns, &PlaceContext { hints, municipalities: &municipalities, delivery_id: "d" }, &mut f);
         (p, f)
@@ -337,12 +336,12 @@ mod tests {
     #[test]
     fn district_codes_come_in_many_forms() {
         for form in ["WK036301", "wk036301", "036301", "36301", "WK 0363 01", " WK0363 01 "] {
-            assert_eq!(district_code(&text(form), "GM0363").as_deref(), Some("WK036301"), "{form:?}");
+            assert_eq!(district_code(text(form), "GM0363").as_deref(), Some("WK036301"), "{form:?}");
         }
-        assert_eq!(district_code(&Cell::Number(36301.0), "GM0363").as_deref(), Some("WK036301"));
-        assert_eq!(district_code(&text("3"), "GM0363").as_deref(), Some("WK036303"));
-        assert_eq!(district_code(&text("Noord"), "GM0363"), None);
-        assert_eq!(district_code(&text("1234567"), "GM0363"), None);
+        assert_eq!(district_code(Value::Number(36301.0), "GM0363").as_deref(), Some("WK036301"));
+        assert_eq!(district_code(text("3"), "GM0363").as_deref(), Some("WK036303"));
+        assert_eq!(district_code(text("Noord"), "GM0363"), None);
+        assert_eq!(district_code(text("1234567"), "GM0363"), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use crate::codebook::canonical_name;
 use crate::finding::{self, Finding};
-use crate::ingest::Cell;
+use crate::ingest::Value;
 
 /// What kind of personal data a column holds or is named after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -190,22 +190,22 @@ fn slot(kind: PersonalKind) -> usize {
 /// them (or all of them, in a column of fewer than 3 values). A landline stored as a number
 /// (`201234567`) is not recognised as a phone number: any 9-digit code would match.
 /// Date cells are never personal data.
-pub fn scan_column<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<(PersonalKind, usize)> {
+pub fn scan_column<'a>(cells: impl Iterator<Item = Value<'a>>) -> Option<(PersonalKind, usize)> {
     let mut non_empty = 0usize;
     // Per kind, in `SCANNED` order: cells where one match is enough, and bare-number cells.
     let mut strong = [0usize; SCANNED.len()];
     let mut bare = [0usize; SCANNED.len()];
     for cell in cells {
         match cell {
-            Cell::Empty => {}
-            Cell::Date(_) => non_empty += 1,
-            Cell::Number(x) => {
+            Value::Empty => {}
+            Value::Date(_) => non_empty += 1,
+            Value::Number(x) => {
                 non_empty += 1;
-                if let Some(digits) = whole_number_digits(*x) {
+                if let Some(digits) = whole_number_digits(x) {
                     count_bare(&digits, &mut bare);
                 }
             }
-            Cell::Text(s) => {
+            Value::Text(s) => {
                 let t = s.trim();
                 if t.is_empty() {
                     continue;
@@ -576,7 +576,7 @@ pub fn content_finding(delivery_id: &str, column: &str, kind: PersonalKind, cell
 
 /// Both checks for one column: by name first (then its cells are not read at all), else by
 /// content. `Some` means the column must be dropped, with the finding that says why.
-pub fn check_column<'a>(delivery_id: &str, column: &str, cells: impl Iterator<Item = &'a Cell>) -> Option<Finding> {
+pub fn check_column<'a>(delivery_id: &str, column: &str, cells: impl Iterator<Item = Value<'a>>) -> Option<Finding> {
     if let Some(kind) = name_kind(column) {
         return Some(name_finding(delivery_id, column, kind));
     }
@@ -589,13 +589,14 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::{BTreeMap, BTreeSet};
 
-    fn text(s: &str) -> Cell {
-        if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    fn text(s: &str) -> Value<'_> {
+        if s.is_empty() { Value::Empty } else { Value::Text(s) }
     }
 
     /// A column of ordinary survey answers with `planted` in the middle.
-    fn planted(value: &str) -> Vec<Cell> {
-        let mut col: Vec<Cell> = ["1", "2", "", "nvt", "3", "weet niet", "99", "1,5"].iter().map(|s| text(s)).collect();
+    fn planted(value: &str) -> Vec<Value<'_>> {
+        let mut col: Vec<Value<'_>> =
+            ["1", "2", "", "nvt", "3", "weet niet", "99", "1,5"].iter().map(|s| text(s)).collect();
         col.insert(4, text(value));
         col
     }
@@ -749,15 +750,15 @@ mod tests {
         ];
         for (value, kind) in cases {
             let col = planted(value);
-            assert_eq!(scan_column(col.iter()), Some((*kind, 1)), "planted {value:?}");
+            assert_eq!(scan_column(col.iter().copied()), Some((*kind, 1)), "planted {value:?}");
         }
     }
 
     #[test]
     fn bare_numbers_need_a_majority() {
         use PersonalKind::*;
-        let num = |x: f64| Cell::Number(x);
-        type Case = (Vec<Cell>, Option<(PersonalKind, usize)>);
+        let num = |x: f64| Value::Number(x);
+        type Case = (Vec<Value<'static>>, Option<(PersonalKind, usize)>);
         let cases: &[Case] = &[
             // A respondent-number column of BSNs.
             (vec![text("111222333"), text("123456782"), text("12345672"), text("")], Some((Bsn, 3))),
@@ -775,30 +776,31 @@ mod tests {
             (vec![num(301234567.0), num(401234567.0), num(501234568.0)], None),
         ];
         for (col, want) in cases {
-            assert_eq!(scan_column(col.iter()), *want, "column {col:?}");
+            assert_eq!(scan_column(col.iter().copied()), *want, "column {col:?}");
         }
     }
 
     #[test]
     fn ordinary_survey_columns_are_not_detected() {
-        let texts = |v: Vec<String>| v.into_iter().map(Cell::Text).collect::<Vec<_>>();
-        let columns: Vec<(&str, Vec<Cell>)> = vec![
-            ("codes", (0..200).map(|i| Cell::Number(f64::from(i % 12))).collect()),
+        // The texts live as long as the test: a cell borrows its text.
+        let texts = |v: Vec<String>| v.into_iter().map(|s| Value::Text(s.leak())).collect::<Vec<_>>();
+        let columns: Vec<(&str, Vec<Value<'_>>)> = vec![
+            ("codes", (0..200).map(|i| Value::Number(f64::from(i % 12))).collect()),
             ("text codes", texts((0..200).map(|i| format!("{}", [1, 2, 11, 99][i % 4])).collect())),
             ("weights", texts((0..200).map(|i| format!("{},{:03}", i % 3, i * 7 % 1000)).collect())),
-            ("weights as numbers", (0..200).map(|i| Cell::Number(0.5 + f64::from(i) / 97.0)).collect()),
-            ("respondent 1..5000", (1..=5000).map(|i| Cell::Number(f64::from(i))).collect()),
+            ("weights as numbers", (0..200).map(|i| Value::Number(0.5 + f64::from(i) / 97.0)).collect()),
+            ("respondent 1..5000", (1..=5000).map(|i| Value::Number(f64::from(i))).collect()),
             ("respondent text", texts((1..=5000).map(|i| i.to_string()).collect())),
             ("zero-padded", texts((1..=5000).map(|i| format!("{i:06}")).collect())),
             ("10-digit padded", texts((1..=5000).map(|i| format!("{i:010}")).collect())),
-            ("8-digit logins", (10_000_000..10_005_000).map(|i| Cell::Number(f64::from(i))).collect()),
+            ("8-digit logins", (10_000_000..10_005_000).map(|i| Value::Number(f64::from(i))).collect()),
             ("9-digit logins", texts((100_000_000..100_005_000).map(|i: u32| i.to_string()).collect())),
             ("districts", texts((0..300).map(|i| format!("WK0363{:02}", i % 100)).collect())),
             ("neighbourhoods", texts((0..300).map(|i| format!("BU0363{:04}", i)).collect())),
             ("iso dates", texts((1..=28).map(|d| format!("2023-05-{d:02}")).collect())),
             ("dutch dates", texts((1..=28).map(|d| format!("{d:02}-02-2023 12:30")).collect())),
             ("dutch dates with slashes", texts((1..=28).map(|d| format!("{d:02}/02/2023")).collect())),
-            ("spreadsheet dates", (0..100).map(|d| Cell::Date(45000.0 + f64::from(d))).collect()),
+            ("spreadsheet dates", (0..100).map(|d| Value::Date(45000.0 + f64::from(d))).collect()),
             ("timestamps", texts((0..60).map(|m| format!("2023-05-01 08:{m:02}:00")).collect())),
             (
                 "free text",
@@ -813,12 +815,12 @@ mod tests {
             ),
             (
                 "negative and huge numbers",
-                vec![Cell::Number(-612345678.0), Cell::Number(1e300), Cell::Number(f64::NAN)],
+                vec![Value::Number(-612345678.0), Value::Number(1e300), Value::Number(f64::NAN)],
             ),
-            ("empty", vec![Cell::Empty, text("  ")]),
+            ("empty", vec![Value::Empty, text("  ")]),
         ];
         for (what, col) in columns {
-            assert_eq!(scan_column(col.iter()), None, "{what}");
+            assert_eq!(scan_column(col.iter().copied()), None, "{what}");
         }
     }
 
@@ -863,7 +865,7 @@ mod tests {
             assert_eq!(is_iban(iban), want, "{iban}");
         }
         // A valid-looking IBAN with a wrong check digit is not found in text either.
-        assert_eq!(scan_column(planted("NL91ABNA0417164301").iter()), None);
+        assert_eq!(scan_column(planted("NL91ABNA0417164301").iter().copied()), None);
     }
 
     #[test]
@@ -871,7 +873,7 @@ mod tests {
         let values = ["jan.jansen@example.nl", "06-12345678", "1234 AB", "NL91ABNA0417164300", "mijn bsn is 111222333"];
         for value in values {
             for column in ["opmerking", "wl99"] {
-                let f = check_column("d1", column, planted(value).iter())
+                let f = check_column("d1", column, planted(value).iter().copied())
                     .unwrap_or_else(|| panic!("{value:?} in {column} not detected"));
                 let json = serde_json::to_string(&f).unwrap_or_default();
                 assert!(!json.is_empty());
@@ -882,11 +884,11 @@ mod tests {
                 assert_eq!(f.column.as_deref(), Some(column));
             }
         }
-        let by_content = check_column("d1", "wl99", planted("06-12345678").iter());
+        let by_content = check_column("d1", "wl99", planted("06-12345678").iter().copied());
         assert!(by_content.is_some_and(|f| f.rule == finding::PERSONAL_DATA_FOUND.id && f.count == 1));
-        let by_name = check_column("d1", "E-mail", planted("x").iter());
+        let by_name = check_column("d1", "E-mail", planted("x").iter().copied());
         assert!(by_name.is_some_and(|f| f.rule == finding::PERSONAL_DATA_COLUMN.id));
-        assert_eq!(check_column("d1", "wl01", planted("4").iter()), None);
+        assert_eq!(check_column("d1", "wl01", planted("4").iter().copied()), None);
     }
 
     /// A 9-digit string that passes the eleven-test, from 8 digits and the check digit they need.
@@ -903,23 +905,24 @@ mod tests {
         #[test]
         fn no_panic_on_arbitrary_strings(s in any::<String>(), t in "[0-9 +()@.,-]{0,40}[A-Za-z]{0,3}") {
             let _ = name_kind(&s);
-            let col = [Cell::Text(s.clone()), Cell::Text(t.clone()), Cell::Text(format!("{t}{s}"))];
-            let _ = scan_column(col.iter());
-            let _ = check_column("d", &s, col.iter());
+            let both = format!("{t}{s}");
+            let col = [Value::Text(&s), Value::Text(&t), Value::Text(&both)];
+            let _ = scan_column(col.iter().copied());
+            let _ = check_column("d", &s, col.iter().copied());
             let _ = is_bsn(&s);
             let _ = is_iban(&s);
         }
 
         #[test]
         fn eleven_proof_column_is_detected(bsn in eleven_proof(), n in 1usize..20) {
-            let texts: Vec<Cell> = (0..n).map(|_| Cell::Text(bsn.clone())).collect();
-            prop_assert_eq!(scan_column(texts.iter()), Some((PersonalKind::Bsn, n)));
+            let texts: Vec<Value<'_>> = (0..n).map(|_| Value::Text(&bsn)).collect();
+            prop_assert_eq!(scan_column(texts.iter().copied()), Some((PersonalKind::Bsn, n)));
             // As a number it loses its leading zeros; the official rule pads only one back, so
             // a BSN starting with `00` is not one (and no BSN is issued like that).
             if !bsn.starts_with("00") {
                 let value: f64 = bsn.parse().unwrap_or(f64::NAN);
-                let numbers: Vec<Cell> = (0..n).map(|_| Cell::Number(value)).collect();
-                prop_assert_eq!(scan_column(numbers.iter()), Some((PersonalKind::Bsn, n)));
+                let numbers: Vec<Value<'_>> = (0..n).map(|_| Value::Number(value)).collect();
+                prop_assert_eq!(scan_column(numbers.iter().copied()), Some((PersonalKind::Bsn, n)));
             }
         }
     }

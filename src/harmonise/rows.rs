@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use super::values::parse_number;
 use crate::codebook::{Codebook, ResearchVariable, fold_label};
 use crate::finding::{self, Finding};
-use crate::ingest::{Cell, RawTable};
+use crate::ingest::{Cell, RawTable, Texts, Value};
 
 /// Why a row is not a respondent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,6 +85,7 @@ pub(super) fn without_non_respondents<'t>(
         header: table.header.clone(),
         rows: Vec::new(),
         source_rows: Vec::new(),
+        texts: table.texts.clone(),
     };
     for (r, row) in table.rows.iter().enumerate().filter(|(r, _)| keep[*r]) {
         kept.rows.push(row.clone());
@@ -113,23 +114,24 @@ pub(super) fn classify(table: &RawTable, names: &[String], codebook: &Codebook) 
         .rows
         .iter()
         .enumerate()
-        .filter(|(_, row)| !respondent.is_some_and(|c| is_respondent_number(&row[c])))
-        .filter_map(|(r, row)| kind_of(row, &readable, codebook).map(|k| (r, k)))
+        .filter(|(_, row)| !respondent.is_some_and(|c| is_respondent_number(table.texts.value(row[c]))))
+        .filter_map(|(r, row)| kind_of(row, &table.texts, &readable, codebook).map(|k| (r, k)))
         .collect()
 }
 
 /// A whole, non-negative number: what a respondent number is (`F8.0` in the dataformat).
-fn is_respondent_number(cell: &Cell) -> bool {
+fn is_respondent_number(cell: Value) -> bool {
     matches!(parse_number(cell), Ok(Some(v)) if v >= 0.0 && v.fract() == 0.0)
 }
 
 /// Why a row (whose respondent cell is not a number) is not a respondent; `None` when it may
 /// be one.
-fn kind_of(row: &[Cell], readable: &[Readable], codebook: &Codebook) -> Option<NotRespondent> {
+fn kind_of(row: &[Cell], arena: &Texts, readable: &[Readable], codebook: &Codebook) -> Option<NotRespondent> {
+    let cell = |c: &Readable| arena.value(row[c.index]);
     let texts: Vec<(&Readable, &str)> = readable
         .iter()
-        .filter_map(|c| match &row[c.index] {
-            Cell::Text(t) if !t.trim().is_empty() => Some((c, t.as_str())),
+        .filter_map(|c| match cell(c) {
+            Value::Text(t) if !t.trim().is_empty() => Some((c, t)),
             _ => None,
         })
         .collect();
@@ -143,16 +145,16 @@ fn kind_of(row: &[Cell], readable: &[Readable], codebook: &Codebook) -> Option<N
     }
     let first = readable.iter().find(|c| !matches!(row[c.index], Cell::Empty));
     if let Some(c) = first
-        && let Cell::Text(t) = &row[c.index]
+        && let Value::Text(t) = cell(c)
         && opens_totals(t)
         && !codebook.is_value_label(&c.name, t)
     {
         return Some(NotRespondent::Totals);
     }
-    let holds_code = readable.iter().any(|c| match &row[c.index] {
-        Cell::Number(_) => true,
-        Cell::Text(t) => matches!(parse_number(&row[c.index]), Ok(Some(_))) || codebook.is_value_label(&c.name, t),
-        Cell::Empty | Cell::Date(_) => false,
+    let holds_code = readable.iter().any(|c| match cell(c) {
+        Value::Number(_) => true,
+        Value::Text(t) => matches!(parse_number(cell(c)), Ok(Some(_))) || codebook.is_value_label(&c.name, t),
+        Value::Empty | Value::Date(_) => false,
     });
     (!texts.is_empty() && !holds_code).then_some(NotRespondent::TextOnly)
 }
@@ -179,17 +181,17 @@ mod tests {
         Codebook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()
     }
 
-    fn text(s: &str) -> Cell {
-        if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    fn text(s: &str) -> Value<'_> {
+        if s.is_empty() { Value::Empty } else { Value::Text(s) }
     }
 
     fn table(rows: &[&[&str]]) -> RawTable {
-        RawTable {
-            sheet: None,
-            header: ["respondent", "gemnr", "jr", "kw", "wl01", "wl02_2", "opmerking"].map(String::from).to_vec(),
-            rows: rows.iter().map(|r| r.iter().map(|c| text(c)).collect()).collect(),
-            source_rows: (1..=rows.len() as u32).collect(),
-        }
+        RawTable::from_values(
+            None,
+            ["respondent", "gemnr", "jr", "kw", "wl01", "wl02_2", "opmerking"].map(String::from).to_vec(),
+            rows.iter().map(|r| r.iter().map(|c| text(c)).collect()),
+            (1..=rows.len() as u32).collect(),
+        )
     }
 
     fn names(cb: &Codebook, t: &RawTable) -> Vec<String> {
@@ -252,7 +254,7 @@ mod tests {
         let mut findings = Vec::new();
         let kept = without_non_respondents(&t, &names(&cb, &t), &cb, "d", &mut findings);
         assert_eq!(kept.source_rows, [2]);
-        assert_eq!(kept.rows[0][0], text("12"));
+        assert_eq!(kept.value(0, 0), text("12"));
         let rows: Vec<(&[u32], finding::Severity)> = findings.iter().map(|f| (f.rows.as_slice(), f.severity)).collect();
         assert_eq!(rows, [(&[1][..], finding::Severity::Info), (&[3][..], finding::Severity::Info)]);
         assert!(findings.iter().all(|f| f.rule == finding::NON_RESPONDENT_ROWS.id));

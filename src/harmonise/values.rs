@@ -7,7 +7,7 @@
 //! built here, only the row indexes they need.
 
 use crate::codebook::Answer;
-use crate::ingest::Cell;
+use crate::ingest::Value;
 
 /// One delivered questionnaire column, converted, with the rows (indexes into the table) of
 /// each kind of problem.
@@ -25,7 +25,7 @@ pub struct AnswerColumn {
 }
 
 /// Converts the cells of one delivered questionnaire variable.
-pub fn answer_column<'a>(cells: impl Iterator<Item = &'a Cell>, answer: &Answer) -> AnswerColumn {
+pub fn answer_column<'a>(cells: impl Iterator<Item = Value<'a>>, answer: &Answer) -> AnswerColumn {
     let keep_original = answer.recode.as_ref().is_some_and(|r| r.keep_2019.is_some());
     let mut out = AnswerColumn::default();
     let mut original = Vec::new();
@@ -33,11 +33,11 @@ pub fn answer_column<'a>(cells: impl Iterator<Item = &'a Cell>, answer: &Answer)
         let code = match parse_code(cell) {
             Ok(c) => c,
             Err(()) => match cell {
-                Cell::Date(_) => {
+                Value::Date(_) => {
                     out.dates.push(r);
                     None
                 }
-                Cell::Text(t) => match answer.code_of_label(t) {
+                Value::Text(t) => match answer.code_of_label(t) {
                     Some(c) => {
                         out.from_labels.push(r);
                         Some(c)
@@ -84,7 +84,7 @@ pub fn answer_column<'a>(cells: impl Iterator<Item = &'a Cell>, answer: &Answer)
 
 /// A cell as a whole-number code: `3`, `3.0`, `" 3 "`, `"3,0"`. Empty is `Ok(None)`; anything
 /// else (text, fractions, out of range, dates) is `Err`.
-pub(crate) fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
+pub(crate) fn parse_code(cell: Value) -> Result<Option<i16>, ()> {
     let v = match parse_number(cell)? {
         None => return Ok(None),
         Some(v) => v,
@@ -96,7 +96,7 @@ pub(crate) fn parse_code(cell: &Cell) -> Result<Option<i16>, ()> {
 }
 
 /// A cell as a number; text may use a decimal comma (`1,25`) or point. Empty is `Ok(None)`.
-pub(crate) fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
+pub(crate) fn parse_number(cell: Value) -> Result<Option<f64>, ()> {
     parse_decimal(cell, None)
 }
 
@@ -104,10 +104,10 @@ pub(crate) fn parse_number(cell: &Cell) -> Result<Option<f64>, ()> {
 /// some value holds both `.` and `,`, the one that comes first groups thousands (`1.234,5`,
 /// `1,234.5`); otherwise there is none, and a lone `,` or `.` is the decimal mark, so `1,234`
 /// is 1.234 (a weight, not twelve hundred).
-pub fn grouping_mark<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<char> {
+pub fn grouping_mark<'a>(cells: impl Iterator<Item = Value<'a>>) -> Option<char> {
     let (mut comma_first, mut point_first) = (0usize, 0usize);
     for cell in cells {
-        if let Cell::Text(t) = cell
+        if let Value::Text(t) = cell
             && let (Some(c), Some(p)) = (t.find(','), t.find('.'))
         {
             if c < p { comma_first += 1 } else { point_first += 1 }
@@ -122,12 +122,12 @@ pub fn grouping_mark<'a>(cells: impl Iterator<Item = &'a Cell>) -> Option<char> 
 
 /// A cell as a number, with `grouping` (if any) as the column's thousands separator: groups
 /// must then be of three digits, and the other separator is the decimal mark.
-pub(crate) fn parse_decimal(cell: &Cell, grouping: Option<char>) -> Result<Option<f64>, ()> {
+pub(crate) fn parse_decimal(cell: Value, grouping: Option<char>) -> Result<Option<f64>, ()> {
     let t = match cell {
-        Cell::Empty => return Ok(None),
-        Cell::Number(v) if v.is_finite() => return Ok(Some(*v)),
-        Cell::Number(_) | Cell::Date(_) => return Err(()),
-        Cell::Text(t) => t.trim(),
+        Value::Empty => return Ok(None),
+        Value::Number(v) if v.is_finite() => return Ok(Some(v)),
+        Value::Number(_) | Value::Date(_) => return Err(()),
+        Value::Text(t) => t.trim(),
     };
     if t.is_empty() {
         return Ok(None);
@@ -184,8 +184,8 @@ mod tests {
     use super::*;
     use crate::codebook::Recode;
 
-    fn text(s: &str) -> Cell {
-        if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+    fn text(s: &str) -> Value<'_> {
+        if s.is_empty() { Value::Empty } else { Value::Text(s) }
     }
 
     #[test]
@@ -200,37 +200,37 @@ mod tests {
 
     #[test]
     fn codes_parse_from_numbers_and_numeric_text() {
-        assert_eq!(parse_code(&Cell::Number(3.0)), Ok(Some(3)));
-        assert_eq!(parse_code(&text(" 3 ")), Ok(Some(3)));
-        assert_eq!(parse_code(&text("3.0")), Ok(Some(3)));
-        assert_eq!(parse_code(&text("3,0")), Ok(Some(3)));
-        assert_eq!(parse_code(&Cell::Empty), Ok(None));
-        assert_eq!(parse_code(&text("3,5")), Err(()));
-        assert_eq!(parse_code(&text("ja")), Err(()));
-        assert_eq!(parse_number(&text("1,234")), Ok(Some(1.234)));
-        assert_eq!(parse_number(&text("1e3")), Err(()));
+        assert_eq!(parse_code(Value::Number(3.0)), Ok(Some(3)));
+        assert_eq!(parse_code(text(" 3 ")), Ok(Some(3)));
+        assert_eq!(parse_code(text("3.0")), Ok(Some(3)));
+        assert_eq!(parse_code(text("3,0")), Ok(Some(3)));
+        assert_eq!(parse_code(Value::Empty), Ok(None));
+        assert_eq!(parse_code(text("3,5")), Err(()));
+        assert_eq!(parse_code(text("ja")), Err(()));
+        assert_eq!(parse_number(text("1,234")), Ok(Some(1.234)));
+        assert_eq!(parse_number(text("1e3")), Err(()));
     }
 
     #[test]
     fn decimal_marks_are_decided_per_column() {
-        let col = |v: &[&str]| v.iter().map(|s| text(s)).collect::<Vec<_>>();
+        let col = |v: &[&'static str]| v.iter().map(|s| text(s)).collect::<Vec<_>>();
         // Only lone separators: each is a decimal mark.
         let weights = col(&["1,234", "0,9", "1.5", ""]);
-        let g = grouping_mark(weights.iter());
+        let g = grouping_mark(weights.iter().copied());
         assert_eq!(g, None);
-        let parsed: Vec<_> = weights.iter().map(|c| parse_decimal(c, g)).collect();
+        let parsed: Vec<_> = weights.iter().map(|c| parse_decimal(*c, g)).collect();
         assert_eq!(parsed, [Ok(Some(1.234)), Ok(Some(0.9)), Ok(Some(1.5)), Ok(None)]);
         // A value with both: the first groups thousands, in every value of the column.
         let dutch = col(&["1.234,5", "1,25", "2.000"]);
-        let g = grouping_mark(dutch.iter());
+        let g = grouping_mark(dutch.iter().copied());
         assert_eq!(g, Some('.'));
-        let parsed: Vec<_> = dutch.iter().map(|c| parse_decimal(c, g)).collect();
+        let parsed: Vec<_> = dutch.iter().map(|c| parse_decimal(*c, g)).collect();
         assert_eq!(parsed, [Ok(Some(1234.5)), Ok(Some(1.25)), Ok(Some(2000.0))]);
         let english = col(&["1,234.5", "12.5"]);
-        let g = grouping_mark(english.iter());
+        let g = grouping_mark(english.iter().copied());
         assert_eq!(g, Some(','));
-        assert_eq!(parse_decimal(&english[0], g), Ok(Some(1234.5)));
-        assert_eq!(parse_decimal(&text("1,23.5"), g), Err(()), "groups of three only");
+        assert_eq!(parse_decimal(english[0], g), Ok(Some(1234.5)));
+        assert_eq!(parse_decimal(text("1,23.5"), g), Err(()), "groups of three only");
     }
 
     fn answer(valid: &[i16], recode: Option<Recode>) -> Answer {
@@ -246,16 +246,16 @@ mod tests {
     #[test]
     fn answer_columns_sort_every_cell() {
         let cells = [
-            Cell::Number(1.0),
+            Value::Number(1.0),
             text("Helemaal eens"),
             text("99"),
-            Cell::Number(7.0),
-            Cell::Date(45000.0),
+            Value::Number(7.0),
+            Value::Date(45000.0),
             text("misschien"),
-            Cell::Empty,
+            Value::Empty,
             text("2,0"),
         ];
-        let c = answer_column(cells.iter(), &answer(&[1, 2, 3, 4, 5, 6], None));
+        let c = answer_column(cells.iter().copied(), &answer(&[1, 2, 3, 4, 5, 6], None));
         assert_eq!(c.values, [Some(1), Some(1), None, None, None, None, None, Some(2)]);
         assert_eq!((c.from_labels, c.invalid, c.dates, c.not_a_code), (vec![1], vec![3], vec![4], vec![5]));
         assert_eq!(c.original, None);
@@ -264,8 +264,8 @@ mod tests {
     #[test]
     fn recodes_map_and_keep_what_they_cannot() {
         let recode = Recode { map: vec![(1, 1), (7, 8)], keep_2019: Some(5) };
-        let cells = [Cell::Number(7.0), Cell::Number(2.0), Cell::Number(1.0), text("88")];
-        let c = answer_column(cells.iter(), &answer(&[1, 2, 7], Some(recode)));
+        let cells = [Value::Number(7.0), Value::Number(2.0), Value::Number(1.0), text("88")];
+        let c = answer_column(cells.iter().copied(), &answer(&[1, 2, 7], Some(recode)));
         assert_eq!(c.values, [Some(8), None, Some(1), None]);
         assert_eq!(c.unmappable, [1]);
         assert_eq!(c.original, Some(vec![Some(7), Some(2), Some(1), None]));

@@ -5,8 +5,14 @@
 //! of `;` `,` tab `|` that splits the first rows most consistently (quotes respected), so a
 //! comma inside quoted text or a title row cannot fool it. Every non-empty field is returned as
 //! text: deciding what is a number (and whether `1,5` has a decimal comma) is harmonise's job.
+//!
+//! Fields are not allocated one by one: one reused record buffer receives each record, and
+//! every field's text is appended to the table's arena ([`Texts`]). Valid UTF-8 without a byte
+//! order mark (the usual file) is read in place, not copied into a decoded string first.
 
-use super::{Cell, KnownName, Layout, RawTable};
+use std::borrow::Cow;
+
+use super::{KnownName, Layout, RawTable, Texts};
 use crate::finding::{self, Finding};
 
 const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
@@ -26,13 +32,13 @@ pub fn read(bytes: &[u8], delivery_id: &str, known: KnownName) -> (Option<RawTab
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        match record {
-            Ok(r) => rows.push(
-                r.iter()
-                    .map(|f| if f.trim().is_empty() { Cell::Empty } else { Cell::Text(f.to_string()) })
-                    .collect::<Vec<_>>(),
-            ),
+    // Fields are at most the whole text: room for all of them at once, no regrowth copies.
+    let mut texts = Texts::with_capacity(text.len());
+    let mut record = csv::StringRecord::new();
+    for i in 0.. {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => rows.push(record.iter().map(|f| texts.cell(f)).collect::<Vec<_>>()),
             Err(e) => {
                 let f = Finding::new(
                     finding::FILE_CORRUPT,
@@ -43,17 +49,17 @@ pub fn read(bytes: &[u8], delivery_id: &str, known: KnownName) -> (Option<RawTab
             }
         }
     }
-    super::table_below_header(rows, None, delivery_id, known, Layout::Fields)
+    super::table_below_header(rows, texts, None, delivery_id, known, Layout::Fields)
 }
 
 /// Decodes by the byte order mark; without one UTF-8 if valid, else Windows-1252.
-fn decode(bytes: &[u8]) -> String {
+fn decode(bytes: &[u8]) -> Cow<'_, str> {
     if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        return encoding.decode_without_bom_handling(&bytes[bom_len..]).0.into_owned();
+        return encoding.decode_without_bom_handling(&bytes[bom_len..]).0;
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
     }
 }
 
@@ -111,6 +117,7 @@ fn sniff_delimiter(text: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::Value;
 
     fn known(name: &str) -> bool {
         ["respondent", "weging", "wl01", "a", "b", "c"].contains(&name.trim().to_lowercase().as_str())
@@ -120,8 +127,8 @@ mod tests {
         super::read(bytes, id, &known)
     }
 
-    fn cells(t: &RawTable, row: usize) -> Vec<Cell> {
-        t.rows[row].clone()
+    fn cells(t: &RawTable, row: usize) -> Vec<Value<'_>> {
+        t.row(row).collect()
     }
 
     #[test]
@@ -130,21 +137,21 @@ mod tests {
         let t = t.unwrap();
         assert!(f.is_empty());
         assert_eq!(t.header, ["respondent", "weging", "wl01"]);
-        assert_eq!(cells(&t, 0)[1], Cell::Text("1,25".into()));
-        assert_eq!(cells(&t, 1)[1], Cell::Empty);
+        assert_eq!(cells(&t, 0)[1], Value::Text("1,25"));
+        assert_eq!(cells(&t, 1)[1], Value::Empty);
     }
 
     #[test]
     fn windows_1252_is_decoded() {
         let (t, _) = read(b"a,b\n\xe9t\xe9,2\n", "d");
-        assert_eq!(t.unwrap().rows[0][0], Cell::Text("été".into()));
+        assert_eq!(t.unwrap().value(0, 0), Value::Text("été"));
     }
 
     #[test]
     fn ragged_rows_are_padded_and_reported() {
         let (t, f) = read(b"a;b;c\n1;2\n1;2;3;4\n1;2;3\n", "d");
         let t = t.unwrap();
-        assert_eq!(t.rows[0], vec![Cell::Text("1".into()), Cell::Text("2".into()), Cell::Empty]);
+        assert_eq!(cells(&t, 0), vec![Value::Text("1"), Value::Text("2"), Value::Empty]);
         assert_eq!(t.rows[1].len(), 3);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].rule, finding::RAGGED_ROW.id);
@@ -182,7 +189,7 @@ mod tests {
         for bytes in [le, be] {
             let t = read(&bytes, "d").0.unwrap();
             assert_eq!(t.header, ["respondent", "wl01"]);
-            assert_eq!(t.rows[0][1], Cell::Text("é".into()));
+            assert_eq!(t.value(0, 1), Value::Text("é"));
         }
     }
 
@@ -192,7 +199,7 @@ mod tests {
         let text = "\"Burgerpeiling, gemeente X, 2023\"\nrespondent;wl01;a\n1;\"7,5\";x\n2;8;\"a;b\"\n";
         let t = read(text.as_bytes(), "d").0.unwrap();
         assert_eq!(t.header, ["respondent", "wl01", "a"]);
-        assert_eq!(t.rows[1][2], Cell::Text("a;b".into()));
+        assert_eq!(t.value(1, 2), Value::Text("a;b"));
         for d in ["\t", "|", ","] {
             let text = format!("respondent{d}wl01\n1{d}2\n");
             let t = read(text.as_bytes(), "d").0.unwrap();
@@ -204,7 +211,7 @@ mod tests {
     fn quoted_fields_keep_newlines() {
         let t = read(b"respondent;wl01\n1;\"two\nlines\"\n2;3\n", "d").0.unwrap();
         assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[0][1], Cell::Text("two\nlines".into()));
+        assert_eq!(t.value(0, 1), Value::Text("two\nlines"));
         assert_eq!(t.source_rows, [1, 2]);
     }
 

@@ -15,7 +15,7 @@ use std::io::{Cursor, Read, Seek};
 
 use calamine::{Data, DataRef, Ods, OdsError, Reader, Xls, XlsError, Xlsx, XlsxError};
 
-use super::{Cell, Format, KnownName, Layout, RawTable};
+use super::{Cell, Format, KnownName, Layout, RawTable, Texts};
 use crate::finding::{self, Finding};
 
 /// Columns beyond this are not read: the dataformat has fewer than 200 variables, and a stray
@@ -25,14 +25,31 @@ pub const MAX_COLUMNS: u32 = 4096;
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
-/// A sheet as rows of cells, plus how many cells lay beyond [`MAX_COLUMNS`]. Public (hidden) only
-/// so that the differential test and fuzz target can compare both `.xlsx` readers sheet by sheet.
+/// A sheet as rows of cells, their texts in the sheet's arena, plus how many cells lay beyond
+/// [`MAX_COLUMNS`]. Public (hidden) only so that the differential test and fuzz target can
+/// compare both `.xlsx` readers sheet by sheet.
 #[doc(hidden)]
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Sheet {
     pub name: String,
     pub rows: Vec<Vec<Cell>>,
     pub far_cells: usize,
+    pub texts: Texts,
+}
+
+impl Sheet {
+    pub(crate) fn new(name: String, texts: Texts) -> Sheet {
+        Sheet { name, rows: Vec::new(), far_cells: 0, texts }
+    }
+}
+
+/// Sheets are equal when they hold the same values, wherever their arenas put the texts.
+impl PartialEq for Sheet {
+    fn eq(&self, other: &Sheet) -> bool {
+        self.name == other.name
+            && self.far_cells == other.far_cells
+            && super::same_rows(&self.rows, &self.texts, &other.rows, &other.texts)
+    }
 }
 
 pub fn read(
@@ -103,7 +120,8 @@ fn open_sheets(bytes: &[u8], format: Format, max_decompressed_bytes: u64) -> Res
 /// The sheet whose header row matches the most variables (the first on a tie): a notes sheet
 /// ("Toelichting") placed first must not be taken for the data.
 fn choose_sheet(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Option<RawTable>, Vec<Finding>) {
-    let scores: Vec<usize> = sheets.iter().map(|s| super::find_header(&s.rows, known).map_or(0, |(_, n)| n)).collect();
+    let scores: Vec<usize> =
+        sheets.iter().map(|s| super::find_header(&s.rows, &s.texts, known).map_or(0, |(_, n)| n)).collect();
     let best = scores.iter().enumerate().max_by_key(|(i, s)| (**s, std::cmp::Reverse(*i))).map_or(0, |(i, _)| i);
     let sheet = sheets.into_iter().nth(best).expect("index of an existing sheet");
     let mut findings = Vec::new();
@@ -117,7 +135,8 @@ fn choose_sheet(sheets: Vec<Sheet>, delivery_id: &str, known: KnownName) -> (Opt
             .sheet(Some(sheet.name.clone())),
         );
     }
-    let (table, more) = super::table_below_header(sheet.rows, Some(sheet.name), delivery_id, known, Layout::Grid);
+    let (table, more) =
+        super::table_below_header(sheet.rows, sheet.texts, Some(sheet.name), delivery_id, known, Layout::Grid);
     findings.extend(more);
     (table, findings)
 }
@@ -181,10 +200,11 @@ fn read_xlsx_with_calamine(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
     for name in workbook.sheet_names() {
         let mut reader =
             workbook.worksheet_cells_reader(&name).map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))?;
-        let mut sheet = Sheet { name: name.clone(), rows: Vec::new(), far_cells: 0 };
+        let mut sheet = Sheet::new(name.clone(), Texts::default());
         while let Some(cell) = reader.next_cell().map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))? {
             let (row, col) = cell.get_position();
-            place(&mut sheet, row, col, cell_of_ref(cell.get_value()));
+            let value = cell_of_ref(cell.get_value(), &mut sheet.texts);
+            place(&mut sheet, row, col, value);
         }
         sheets.push(sheet);
     }
@@ -221,10 +241,11 @@ where
     for name in workbook.sheet_names() {
         let range = workbook.worksheet_range(&name).map_err(|e| ReadError::Corrupt(format!("sheet {name:?}: {e}")))?;
         let (row0, col0) = range.start().unwrap_or((0, 0));
-        let mut sheet = Sheet { name: name.clone(), rows: Vec::new(), far_cells: 0 };
+        let mut sheet = Sheet::new(name.clone(), Texts::default());
         for (i, row) in range.rows().enumerate() {
             for (j, d) in row.iter().enumerate() {
-                place(&mut sheet, row0 + i as u32, col0 + j as u32, cell_of(d));
+                let value = cell_of(d, &mut sheet.texts);
+                place(&mut sheet, row0 + i as u32, col0 + j as u32, value);
             }
         }
         sheets.push(sheet);
@@ -362,40 +383,47 @@ fn is_opendocument(bytes: &[u8]) -> bool {
     entry.by_ref().take(100).read_to_string(&mut kind).is_ok() && kind.starts_with("application/vnd.oasis.opendocument")
 }
 
-fn cell_of(d: &Data) -> Cell {
+fn cell_of(d: &Data, texts: &mut Texts) -> Cell {
     match d {
         Data::Empty => Cell::Empty,
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
         Data::Bool(b) => Cell::Number(if *b { 1.0 } else { 0.0 }),
-        Data::String(s) => text(s),
+        Data::String(s) => texts.cell(s),
         Data::DateTime(dt) => Cell::Date(dt.as_f64()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
-        Data::Error(e) => Cell::Text(format!("#{e:?}")),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => kept_text(s, texts),
+        Data::Error(e) => error_text(e, texts),
     }
 }
 
-fn cell_of_ref(d: &DataRef) -> Cell {
+fn cell_of_ref(d: &DataRef, texts: &mut Texts) -> Cell {
     match d {
         DataRef::Empty => Cell::Empty,
         DataRef::Int(i) => Cell::Number(*i as f64),
         DataRef::Float(f) => Cell::Number(*f),
         DataRef::Bool(b) => Cell::Number(if *b { 1.0 } else { 0.0 }),
-        DataRef::String(s) => text(s),
-        DataRef::SharedString(s) => text(s),
+        DataRef::String(s) => texts.cell(s),
+        DataRef::SharedString(s) => texts.cell(s),
         DataRef::DateTime(dt) => Cell::Date(dt.as_f64()),
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
-        DataRef::Error(e) => Cell::Text(format!("#{e:?}")),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => kept_text(s, texts),
+        DataRef::Error(e) => error_text(e, texts),
     }
 }
 
-fn text(s: &str) -> Cell {
-    if s.trim().is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
+/// An ISO date or duration stays a text cell as it is, even blank (as it always has).
+fn kept_text(s: &str, texts: &mut Texts) -> Cell {
+    texts.push(s).map_or(Cell::Empty, Cell::Text)
+}
+
+/// An error cell reads as `#` and the error's Debug name (`#Div0`); the fast reader agrees.
+pub(crate) fn error_text(e: &calamine::CellErrorType, texts: &mut Texts) -> Cell {
+    kept_text(&format!("#{e:?}"), texts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::Value;
     use rust_xlsxwriter::{Formula, Workbook};
 
     fn known(name: &str) -> bool {
@@ -435,7 +463,7 @@ mod tests {
         let t = t.expect("read");
         assert_eq!(t.sheet.as_deref(), Some("Data"));
         assert_eq!(t.header, ["respondent", "WL01", "ch02"]);
-        assert_eq!(t.rows[0], [Cell::Number(101.0), Cell::Text("7".into()), Cell::Number(3.0)]);
+        assert_eq!(t.row(0).collect::<Vec<_>>(), [Value::Number(101.0), Value::Text("7"), Value::Number(3.0)]);
         // The empty row between keeps its number.
         assert_eq!(t.source_rows, [1, 3]);
         assert_eq!(rules(&f), [finding::TITLE_ROWS_SKIPPED.id]);

@@ -2,10 +2,13 @@
 //! cells, whatever the file format.
 //!
 //! Reading interprets nothing: a cell is empty, a number, a text or a date, exactly as the file
-//! holds it. A file that cannot be read gives findings (rule ids `ingest.*`), never an `Err` and
+//! holds it. Texts are not owned by their cells: every reader appends them to the table's one
+//! arena ([`Texts`]) and a text cell holds its span there (`cells`), so reading allocates per
+//! buffer, not per cell; harmonise reads a cell as a [`Value`] through the table. A file that cannot be read gives findings (rule ids `ingest.*`), never an `Err` and
 //! never a panic, so one bad file rejects only itself. The inbox is only ever opened for reading.
 
 pub mod bundle;
+mod cells;
 pub mod delimited;
 pub mod discover;
 pub mod excel;
@@ -17,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::finding::{self, Finding};
 
+pub use cells::{Cell, Span, Texts, Value};
 pub use discover::{Delivery, discover};
 
 /// The file formats the product reads.
@@ -71,18 +75,8 @@ impl Format {
     }
 }
 
-/// One cell as the file holds it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
-    Empty,
-    Number(f64),
-    Text(String),
-    /// A spreadsheet date or time, as the spreadsheet serial number.
-    Date(f64),
-}
-
 /// A delivery's table: the header row and the data rows below it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct RawTable {
     /// The sheet the table came from (spreadsheets only).
     pub sheet: Option<String>,
@@ -93,6 +87,57 @@ pub struct RawTable {
     /// For each data row, its 1-based number among the data rows of the file (header not
     /// counted; skipped empty rows keep their number).
     pub source_rows: Vec<u32>,
+    /// The arena the text cells of `rows` point into.
+    pub texts: Texts,
+}
+
+impl RawTable {
+    /// A table of the given cell values, their texts copied into a new arena (tests and the
+    /// synthetic generator build tables this way).
+    pub fn from_values<'a>(
+        sheet: Option<String>,
+        header: Vec<String>,
+        rows: impl IntoIterator<Item = Vec<Value<'a>>>,
+        source_rows: Vec<u32>,
+    ) -> RawTable {
+        let mut texts = Texts::default();
+        let rows = rows.into_iter().map(|r| r.into_iter().map(|v| texts.store(v)).collect()).collect();
+        RawTable { sheet, header, rows, source_rows, texts }
+    }
+
+    /// The cell at data row `row`, column `col`, with its text.
+    pub fn value(&self, row: usize, col: usize) -> Value<'_> {
+        self.texts.value(self.rows[row][col])
+    }
+
+    /// One column's cells, top to bottom, with their texts.
+    pub fn column(&self, col: usize) -> impl Iterator<Item = Value<'_>> + Clone + '_ {
+        self.rows.iter().map(move |r| self.texts.value(r[col]))
+    }
+
+    /// One row's cells with their texts.
+    pub fn row(&self, row: usize) -> impl Iterator<Item = Value<'_>> + '_ {
+        self.rows[row].iter().map(|c| self.texts.value(*c))
+    }
+}
+
+/// Two tables are equal when they hold the same values: where their arenas put the texts (and
+/// what else the arenas hold) does not matter.
+impl PartialEq for RawTable {
+    fn eq(&self, other: &RawTable) -> bool {
+        self.sheet == other.sheet
+            && self.header == other.header
+            && self.source_rows == other.source_rows
+            && same_rows(&self.rows, &self.texts, &other.rows, &other.texts)
+    }
+}
+
+/// Whether two grids of cells hold the same values, each read through its own arena.
+pub fn same_rows(a: &[Vec<Cell>], a_texts: &Texts, b: &[Vec<Cell>], b_texts: &Texts) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(ra, rb)| {
+            ra.len() == rb.len() && ra.iter().zip(rb).all(|(x, y)| a_texts.value(*x) == b_texts.value(*y))
+        })
 }
 
 /// Tells whether a header cell names a dataformat variable (after case and `.`/`_` folding).
@@ -176,32 +221,38 @@ pub const HEADER_SEARCH_ROWS: usize = 30;
 pub const MIN_HEADER_MATCHES: usize = 2;
 
 /// How many cells of `row` name a dataformat variable.
-pub(crate) fn header_score(row: &[Cell], known: KnownName) -> usize {
-    row.iter().filter(|c| matches!(c, Cell::Text(t) if known(t))).count()
+pub(crate) fn header_score(row: &[Cell], texts: &Texts, known: KnownName) -> usize {
+    row.iter().filter(|c| matches!(c, Cell::Text(t) if known(texts.get(*t)))).count()
 }
 
 /// The header row: the first among the first [`HEADER_SEARCH_ROWS`] with at least
 /// [`MIN_HEADER_MATCHES`] variable names. Returns its index and score.
-pub(crate) fn find_header(rows: &[Vec<Cell>], known: KnownName) -> Option<(usize, usize)> {
+pub(crate) fn find_header(rows: &[Vec<Cell>], texts: &Texts, known: KnownName) -> Option<(usize, usize)> {
     rows.iter()
         .take(HEADER_SEARCH_ROWS)
         .enumerate()
-        .map(|(i, r)| (i, header_score(r, known)))
+        .map(|(i, r)| (i, header_score(r, texts, known)))
         .find(|(_, score)| *score >= MIN_HEADER_MATCHES)
 }
 
 /// Finds the header among the rows of a file, reports the title rows above it, and builds the
 /// table below it. Without a header the delivery is rejected with a finding that describes what
 /// the top of the file looks like (names only, never values that could be personal data).
+/// `texts` is the arena the cells' texts are in; it becomes the table's.
 pub(crate) fn table_below_header(
     mut rows: Vec<Vec<Cell>>,
+    texts: Texts,
     sheet: Option<String>,
     delivery_id: &str,
     known: KnownName,
     layout: Layout,
 ) -> (Option<RawTable>, Vec<Finding>) {
-    let Some((at, _)) = find_header(&rows, known) else {
-        let f = Finding::new(finding::NO_HEADER, delivery_id, no_header_message(&rows)).sheet(sheet);
+    if texts.overflowed() {
+        let why = "the file holds more than 4 GiB of text, more than a table can hold";
+        return (None, vec![Finding::new(finding::FILE_TOO_LARGE, delivery_id, why).sheet(sheet)]);
+    }
+    let Some((at, _)) = find_header(&rows, &texts, known) else {
+        let f = Finding::new(finding::NO_HEADER, delivery_id, no_header_message(&rows, &texts)).sheet(sheet);
         return (None, vec![f]);
     };
     let mut findings = Vec::new();
@@ -219,12 +270,12 @@ pub(crate) fn table_below_header(
         );
     }
     rows.drain(..at);
-    let (table, more) = build_table(rows.into_iter(), sheet, delivery_id, layout);
+    let (table, more) = build_table(rows.into_iter(), texts, sheet, delivery_id, layout);
     findings.extend(more);
     (table, findings)
 }
 
-fn no_header_message(rows: &[Vec<Cell>]) -> String {
+fn no_header_message(rows: &[Vec<Cell>], texts: &Texts) -> String {
     let looked = rows.len().min(HEADER_SEARCH_ROWS);
     // Only variable-like texts (`Q1`, `wl.01`, `v_12`) are quoted: a data row could hold a
     // name, an e-mail address or a postcode, and none of those look like this.
@@ -240,8 +291,8 @@ fn no_header_message(rows: &[Vec<Cell>]) -> String {
         .iter()
         .take(HEADER_SEARCH_ROWS)
         .flat_map(|r| r.iter())
-        .filter_map(|c| match c {
-            Cell::Text(t) if name_like(t) => Some(format!("{:?}", t.trim())),
+        .filter_map(|c| match texts.value(*c) {
+            Value::Text(t) if name_like(t) => Some(format!("{:?}", t.trim())),
             _ => None,
         })
         .take(10)
@@ -273,6 +324,7 @@ pub(crate) enum Layout {
 /// the header's width, and rows that are ragged for the layout are reported.
 fn build_table(
     rows: impl Iterator<Item = Vec<Cell>>,
+    texts: Texts,
     sheet: Option<String>,
     delivery_id: &str,
     layout: Layout,
@@ -285,11 +337,11 @@ fn build_table(
     };
     let mut header: Vec<String> = header_row
         .iter()
-        .map(|c| match c {
-            Cell::Empty => String::new(),
-            Cell::Number(n) => n.to_string(),
-            Cell::Text(t) => t.trim().to_string(),
-            Cell::Date(d) => d.to_string(),
+        .map(|c| match texts.value(*c) {
+            Value::Empty => String::new(),
+            Value::Number(n) => n.to_string(),
+            Value::Text(t) => t.trim().to_string(),
+            Value::Date(d) => d.to_string(),
         })
         .collect();
     // Trailing unnamed columns are layout, not data.
@@ -297,7 +349,8 @@ fn build_table(
         header.pop();
     }
     let width = header.len();
-    let mut table = RawTable { sheet: sheet.clone(), header, rows: Vec::new(), source_rows: Vec::new() };
+    // The header's texts stay in the arena unused: copying the rest out would cost more.
+    let mut table = RawTable { sheet: sheet.clone(), header, rows: Vec::new(), source_rows: Vec::new(), texts };
     let mut ragged = Vec::new();
     for (i, mut row) in rows.enumerate() {
         let number = i as u32 + 1;

@@ -13,7 +13,7 @@
 
 use encoding_rs::Encoding;
 
-use super::{Cell, RawTable};
+use super::{Cell, RawTable, Texts};
 use crate::finding::{self, Finding};
 
 /// A variable's dictionary entry.
@@ -229,10 +229,11 @@ fn parse(bytes: &[u8]) -> Res<SavFile> {
         // the declared number would only burn memory.
         return Ok(SavFile {
             variables: Vec::new(),
-            table: RawTable { sheet: None, header: Vec::new(), rows: Vec::new(), source_rows: Vec::new() },
+            table: RawTable::from_values(None, Vec::new(), Vec::new(), Vec::new()),
         });
     }
-    let data = Data { rd, encoding, slot_is_text: &slot_is_text, sysmis };
+    let mut data =
+        Data { rd, encoding, slot_is_text: &slot_is_text, sysmis, texts: Texts::default(), scratch: Vec::new() };
     let cases = if compressed {
         if !bias.is_finite() {
             return Err("the SPSS header's compression bias is not a number".to_string());
@@ -241,11 +242,14 @@ fn parse(bytes: &[u8]) -> Res<SavFile> {
     } else {
         data.uncompressed(ncases, slots, &vars)?
     };
+    if data.texts.overflowed() {
+        return Err("the SPSS file holds more than 4 GiB of text, more than a table can hold".to_string());
+    }
     let header = vars.iter().map(|v| v.dict.name.clone()).collect();
     let source_rows = (1..=cases.len()).map(|n| u32::try_from(n).unwrap_or(u32::MAX)).collect();
     Ok(SavFile {
         variables: vars.into_iter().map(|v| v.dict).collect(),
-        table: RawTable { sheet: None, header, rows: cases, source_rows },
+        table: RawTable { sheet: None, header, rows: cases, source_rows, texts: data.texts },
     })
 }
 
@@ -554,15 +558,19 @@ struct Data<'a> {
     encoding: &'static Encoding,
     slot_is_text: &'a [bool],
     sysmis: f64,
+    /// The table's text arena: string values are decoded into it, not into a `String` each.
+    texts: Texts,
+    /// One string value's bytes, gathered from its segments (reused from value to value).
+    scratch: Vec<u8>,
 }
 
 impl Data<'_> {
-    fn cell_of(&self, var: &Var, case: &[[u8; 8]]) -> Cell {
+    fn cell_of(&mut self, var: &Var, case: &[[u8; 8]]) -> Cell {
         if !var.dict.text {
             let v = self.rd.num(case[var.segments[0].slot]);
             return if v == self.sysmis || !v.is_finite() { Cell::Empty } else { Cell::Number(v) };
         }
-        let mut bytes = Vec::new();
+        self.scratch.clear();
         let last = var.segments.len() - 1;
         for (j, seg) in var.segments.iter().enumerate() {
             let stored = &case[seg.slot..seg.slot + seg.width.div_ceil(8)];
@@ -573,13 +581,14 @@ impl Data<'_> {
             } else {
                 var.dict.width.saturating_sub(VLS_CHUNK * last)
             };
-            bytes.extend(stored.iter().flatten().take(used));
+            self.scratch.extend(stored.iter().flatten().take(used));
         }
-        let t = decode(&bytes, self.encoding);
-        if t.is_empty() { Cell::Empty } else { Cell::Text(t) }
+        // As `decode`, but borrowed when the bytes need no conversion (UTF-8, or ASCII).
+        let t = self.encoding.decode_without_bom_handling(trim_bytes(&self.scratch)).0;
+        if t.is_empty() { Cell::Empty } else { self.texts.push(&t).map_or(Cell::Empty, Cell::Text) }
     }
 
-    fn push_case(&self, vars: &[Var], case: &[[u8; 8]], cases: &mut Vec<Vec<Cell>>) -> Res<()> {
+    fn push_case(&mut self, vars: &[Var], case: &[[u8; 8]], cases: &mut Vec<Vec<Cell>>) -> Res<()> {
         if (cases.len() + 1).saturating_mul(vars.len()) > MAX_CELLS {
             return Err(format!("the SPSS file holds more than {MAX_CELLS} cells, more than any survey file"));
         }
@@ -587,7 +596,7 @@ impl Data<'_> {
         Ok(())
     }
 
-    fn uncompressed(mut self, ncases: i32, slots: usize, vars: &[Var]) -> Res<Vec<Vec<Cell>>> {
+    fn uncompressed(&mut self, ncases: i32, slots: usize, vars: &[Var]) -> Res<Vec<Vec<Cell>>> {
         let row = slots * 8;
         let mut cases = Vec::new();
         let mut case = vec![[0u8; 8]; slots];
@@ -609,7 +618,7 @@ impl Data<'_> {
         Ok(cases)
     }
 
-    fn compressed(mut self, ncases: i32, bias: f64, vars: &[Var]) -> Res<Vec<Vec<Cell>>> {
+    fn compressed(&mut self, ncases: i32, bias: f64, vars: &[Var]) -> Res<Vec<Vec<Cell>>> {
         let slots = self.slot_is_text.len();
         let mut cases = Vec::new();
         let mut case = vec![[0u8; 8]; slots];
@@ -680,6 +689,7 @@ mod tests {
     //! templates (`tests/spss_templates.rs`) check the reader against files SPSS wrote.
 
     use super::*;
+    use crate::ingest::Value;
     use crate::synth::messy::sav::{SavCell, SavLayout, SavVar, write_sav};
 
     fn tvar(name: &str, width: usize) -> SavVar {
@@ -762,20 +772,35 @@ mod tests {
                 assert_eq!(essay_var.width, 600);
                 assert_eq!(file.variables[3].width, 20);
 
-                let t = |s: &str| Cell::Text(s.to_string());
+                let t = Value::Text;
+                let rows: Vec<Vec<Value>> = (0..file.table.rows.len()).map(|r| file.table.row(r).collect()).collect();
                 assert_eq!(
-                    file.table.rows,
+                    rows,
                     vec![
                         vec![
-                            Cell::Number(1.0),
-                            Cell::Number(2.0),
+                            Value::Number(1.0),
+                            Value::Number(2.0),
                             t("1020AA"),
                             t("twintig tekens lang!"),
                             t(essay().trim_end()),
-                            Cell::Number(1.234_567),
+                            Value::Number(1.234_567),
                         ],
-                        vec![Cell::Number(2.0), Cell::Number(99.0), Cell::Empty, t("kort"), Cell::Empty, Cell::Empty],
-                        vec![Cell::Number(1e9), Cell::Empty, Cell::Empty, Cell::Empty, t("x"), Cell::Number(-1000.5)],
+                        vec![
+                            Value::Number(2.0),
+                            Value::Number(99.0),
+                            Value::Empty,
+                            t("kort"),
+                            Value::Empty,
+                            Value::Empty
+                        ],
+                        vec![
+                            Value::Number(1e9),
+                            Value::Empty,
+                            Value::Empty,
+                            Value::Empty,
+                            t("x"),
+                            Value::Number(-1000.5)
+                        ],
                     ],
                     "be={be} compressed={compressed}"
                 );

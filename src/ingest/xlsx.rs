@@ -21,8 +21,8 @@ use std::io::{Cursor, Read};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
-use super::Cell;
-use super::excel::{Sheet, place};
+use super::excel::{Sheet, error_text, place};
+use super::{Cell, Texts};
 
 /// Why the fast reader left a file to calamine (for a debug log line; names parts and
 /// elements, never cell contents).
@@ -44,8 +44,11 @@ const MAX_COL: u32 = 16_384;
 pub fn read(bytes: &[u8]) -> Fast<Vec<Sheet>> {
     let mut package = Package::open(bytes)?;
     let (xl_path, workbook_name) = office_document(&package.required("_rels/.rels")?)?;
+    // The shared strings go into one arena that every sheet's arena starts as: a cell that
+    // points at a shared string gets its span, and no text is copied per cell.
+    let mut shared = Texts::default();
     let strings = match package.part(&format!("{xl_path}sharedStrings.xml"))? {
-        Some(xml) => shared_strings(&xml)?,
+        Some(xml) => shared_strings(&xml)?.iter().map(|s| shared.cell(s)).collect(),
         None => Vec::new(),
     };
     let formats = match package.part(&format!("{xl_path}styles.xml"))? {
@@ -61,7 +64,7 @@ pub fn read(bytes: &[u8]) -> Fast<Vec<Sheet>> {
     let mut sheets = Vec::with_capacity(entries.len());
     for (name, path) in entries {
         let Some(xml) = package.part(&path)? else { return not_understood("een blad ontbreekt in het pakket") };
-        let mut sheet = Sheet { name, rows: Vec::new(), far_cells: 0 };
+        let mut sheet = Sheet::new(name, shared.clone());
         read_sheet(&xml, &workbook, &mut sheet)?;
         sheets.push(sheet);
     }
@@ -78,7 +81,8 @@ enum NumberKind {
 
 /// What the sheets need from the rest of the workbook.
 struct Workbook {
-    strings: Vec<String>,
+    /// The shared strings as cells of the arena every sheet's arena starts as.
+    strings: Vec<Cell>,
     /// Per `cellXfs` entry (a cell's `s` attribute), in order.
     formats: Vec<NumberKind>,
 }
@@ -502,7 +506,7 @@ fn read_sheet(xml: &[u8], workbook: &Workbook, sheet: &mut Sheet) -> Fast<()> {
             }
             Tag::Close(b"row") => cursor.end_row()?,
             Tag::Open { name: b"c", attrs, empty } => {
-                let (row, col, cell) = read_cell(&mut scanner, workbook, &mut cursor, attrs, empty)?;
+                let (row, col, cell) = read_cell(&mut scanner, workbook, &mut sheet.texts, &mut cursor, attrs, empty)?;
                 place(sheet, row, col, cell);
             }
             Tag::Close(b"sheetData") => return Ok(()),
@@ -530,6 +534,7 @@ impl Position {
 fn read_cell(
     scanner: &mut Scanner,
     workbook: &Workbook,
+    texts: &mut Texts,
     cursor: &mut Position,
     attrs: &[u8],
     empty: bool,
@@ -554,7 +559,7 @@ fn read_cell(
             match scanner.next_tag()? {
                 Tag::Open { name: b"v", empty, .. } => {
                     let raw = if empty { b"".as_slice() } else { scanner.text_until(b"v")? };
-                    cell = value(raw, s, t, workbook)?;
+                    cell = value(raw, s, t, workbook, texts)?;
                     from_formula = false;
                 }
                 Tag::Open { name: b"f", empty, .. } => {
@@ -565,7 +570,7 @@ fn read_cell(
                     (cell, from_formula) = (Cell::Empty, true);
                 }
                 Tag::Open { name: b"is", empty, .. } => {
-                    cell = if empty { Cell::Empty } else { scanner.inline_string()? };
+                    cell = if empty { Cell::Empty } else { scanner.inline_string(texts)? };
                     from_formula = false;
                 }
                 Tag::Close(b"c") => break,
@@ -580,7 +585,7 @@ fn read_cell(
 }
 
 /// A `<v>` value by the cell's type (`t`) and style (`s`), as calamine reads it.
-fn value(raw: &[u8], s: Option<&[u8]>, t: Option<&[u8]>, workbook: &Workbook) -> Fast<Cell> {
+fn value(raw: &[u8], s: Option<&[u8]>, t: Option<&[u8]>, workbook: &Workbook, texts: &mut Texts) -> Fast<Cell> {
     if raw.contains(&b'&') {
         return not_understood("een waarde met entiteiten");
     }
@@ -601,7 +606,7 @@ fn value(raw: &[u8], s: Option<&[u8]>, t: Option<&[u8]>, workbook: &Workbook) ->
                 return Ok(Cell::Empty);
             }
             match workbook.strings.get(index(raw)?) {
-                Some(s) => Ok(text(s)),
+                Some(cell) => Ok(*cell),
                 None => not_understood("een verwijzing buiten de gedeelde teksten"),
             }
         }
@@ -615,14 +620,14 @@ fn value(raw: &[u8], s: Option<&[u8]>, t: Option<&[u8]>, workbook: &Workbook) ->
             let parsed = std::str::from_utf8(raw).ok().and_then(|e| e.parse::<calamine::CellErrorType>().ok());
             match parsed {
                 // calamine's path writes an error cell as `#` and the error's Debug name.
-                Some(e) => Ok(Cell::Text(format!("#{e:?}"))),
+                Some(e) => Ok(error_text(&e, texts)),
                 None => not_understood("een onbekende foutwaarde"),
             }
         }
         Some(b"str") => {
             let s = line_ends(utf8(raw)?);
             no_excel_escapes(&s)?;
-            Ok(text(&s))
+            Ok(texts.cell(&s))
         }
         Some(b"inlineStr" | b"is") => Ok(Cell::Empty), // the text is in `<is>`; `<v>` is redundant
         Some(_) => not_understood("een onbekend celtype"),
@@ -631,10 +636,6 @@ fn value(raw: &[u8], s: Option<&[u8]>, t: Option<&[u8]>, workbook: &Workbook) ->
 
 fn utf8(raw: &[u8]) -> Fast<&str> {
     std::str::from_utf8(raw).or_else(|_| not_understood("tekst die geen UTF-8 is"))
-}
-
-fn text(s: &str) -> Cell {
-    if s.trim().is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }
 }
 
 /// A number in the plain syntax Excel writes (`-12`, `3.5`, `1E-3`); anything else (spaces, a
@@ -792,7 +793,7 @@ impl<'a> Scanner<'a> {
 
     /// An inline string (`<is>`, the last tag read), read like a shared string. The XML reader
     /// starts at the `<is>` tag itself: it refuses an end tag it has not seen opened.
-    fn inline_string(&mut self) -> Fast<Cell> {
+    fn inline_string(&mut self, texts: &mut Texts) -> Fast<Cell> {
         let mut reader = xml_reader(&self.xml[self.tag_start..]);
         if !matches!(next(&mut reader, "tekst")?, Event::Start(e) if e.name().as_ref() == "is") {
             return not_understood("een inline tekst in een onbekende schrijfwijze");
@@ -800,7 +801,7 @@ impl<'a> Scanner<'a> {
         let s = rich_text(&mut reader, "is")?;
         let read = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         self.pos = self.tag_start.saturating_add(read).min(self.xml.len());
-        Ok(text(&s))
+        Ok(texts.cell(&s))
     }
 }
 
@@ -857,6 +858,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::ingest::Value;
     use crate::ingest::excel::read_xlsx_calamine;
 
     const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -890,38 +892,46 @@ mod tests {
     }
 
     /// Reads with both readers, requires the same sheets, and returns the first sheet's rows.
-    fn both(bytes: &[u8]) -> Vec<Vec<Cell>> {
+    fn both(bytes: &[u8]) -> Sheet {
         let fast = read(bytes).unwrap_or_else(|e| panic!("not understood: {}", e.0));
         let calamine = read_xlsx_calamine(bytes).unwrap();
         assert_eq!(fast, calamine);
-        fast.into_iter().next().unwrap().rows
+        fast.into_iter().next().unwrap()
     }
 
-    fn t(s: &str) -> Cell {
-        Cell::Text(s.to_string())
+    /// A sheet's rows with their texts.
+    fn values(sheet: &Sheet) -> Vec<Vec<Value<'_>>> {
+        sheet.rows.iter().map(|r| r.iter().map(|c| sheet.texts.value(*c)).collect()).collect()
+    }
+
+    fn t(s: &str) -> Value<'_> {
+        Value::Text(s)
     }
 
     #[test]
     fn shared_strings_with_rich_text_runs_and_phonetic_runs() {
         let sst = r#"<si><t>respondent</t></si><si><r><rPr><b/><sz val="11"/></rPr><t>wl</t></r><r><t xml:space="preserve">01 </t></r></si><si><t>Den Haag</t><rPh sb="0" eb="1"><t>x</t></rPh></si><si><t>  </t></si><si><t>a &amp; b&#33;</t></si>"#;
         let data = r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row><row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>3</v></c><c r="C2" t="s"><v>4</v></c></row>"#;
-        let rows = both(&package("", data, Some(sst), false));
+        let sheet = both(&package("", data, Some(sst), false));
+        let rows = values(&sheet);
         assert_eq!(rows[0], [t("respondent"), t("wl01 ")]);
-        assert_eq!(rows[1], [t("Den Haag"), Cell::Empty, t("a & b!")]);
+        assert_eq!(rows[1], [t("Den Haag"), Value::Empty, t("a & b!")]);
     }
 
     #[test]
     fn inline_strings_plain_and_rich() {
         let data = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>respondent</t></is></c><c r="B1" t="inlineStr"><is><r><t>wl</t></r><r><rPr><i/></rPr><t>01</t></r></is></c><c r="C1" t="inlineStr"><is><t/></is></c></row>"#;
-        let rows = both(&package("", data, None, false));
+        let sheet = both(&package("", data, None, false));
+        let rows = values(&sheet);
         assert_eq!(rows[0], [t("respondent"), t("wl01")]);
     }
 
     #[test]
     fn booleans_and_error_cells() {
         let data = r#"<row r="1"><c r="A1" t="b"><v>1</v></c><c r="B1" t="b"><v>0</v></c><c r="C1" t="e"><v>#DIV/0!</v></c><c r="D1" t="e"><v>#N/A</v></c><c r="E1" t="str"><v>tekst</v></c></row>"#;
-        let rows = both(&package("", data, None, false));
-        assert_eq!(rows[0], [Cell::Number(1.0), Cell::Number(0.0), t("#Div0"), t("#NA"), t("tekst")]);
+        let sheet = both(&package("", data, None, false));
+        let rows = values(&sheet);
+        assert_eq!(rows[0], [Value::Number(1.0), Value::Number(0.0), t("#Div0"), t("#NA"), t("tekst")]);
         // A boolean written `true` is valid for calamine; this reader leaves it to calamine.
         let odd = package("", r#"<row r="1"><c r="A1" t="b"><v>true</v></c></row>"#, None, false);
         assert!(read(&odd).is_err());
@@ -932,8 +942,9 @@ mod tests {
     fn dates_in_the_1900_and_1904_systems_keep_their_serial() {
         let data = r#"<row r="1"><c r="A1" s="1"><v>45000.5</v></c><c r="B1" s="2"><v>45001</v></c><c r="C1" s="0"><v>45002</v></c><c r="D1"><v>-1.5E-3</v></c></row>"#;
         for date1904 in [false, true] {
-            let rows = both(&package("", data, None, date1904));
-            let want = [Cell::Date(45000.5), Cell::Date(45001.0), Cell::Number(45002.0), Cell::Number(-0.0015)];
+            let sheet = both(&package("", data, None, date1904));
+            let rows = values(&sheet);
+            let want = [Value::Date(45000.5), Value::Date(45001.0), Value::Number(45002.0), Value::Number(-0.0015)];
             assert_eq!(rows[0], want, "1904: {date1904}");
         }
     }
@@ -943,20 +954,22 @@ mod tests {
         // No `r` on rows or cells: rows count by `</row>`, columns by cells; an empty `<row/>`
         // and a self-closed `<c/>` still take their place; a row may jump ahead.
         let data = r#"<row><c><v>1</v></c><c/><c><v>3</v></c></row><row/><row><c r="C3"><v>4</v></c><c><v>5</v></c></row><row r="9"><c><v>6</v></c></row>"#;
-        let rows = both(&package("", data, None, false));
+        let sheet = both(&package("", data, None, false));
+        let rows = values(&sheet);
         assert_eq!(rows.len(), 9);
-        assert_eq!(rows[0], [Cell::Number(1.0), Cell::Empty, Cell::Number(3.0)]);
+        assert_eq!(rows[0], [Value::Number(1.0), Value::Empty, Value::Number(3.0)]);
         assert!(rows[1].is_empty());
-        assert_eq!(rows[2], [Cell::Empty, Cell::Empty, Cell::Number(4.0), Cell::Number(5.0)]);
-        assert_eq!(rows[8], [Cell::Number(6.0)]);
+        assert_eq!(rows[2], [Value::Empty, Value::Empty, Value::Number(4.0), Value::Number(5.0)]);
+        assert_eq!(rows[8], [Value::Number(6.0)]);
     }
 
     #[test]
     fn a_dimension_that_lies_changes_nothing() {
         let data = r#"<row r="1"><c r="A1"><v>1</v></c></row><row r="40"><c r="Z40"><v>2</v></c></row>"#;
-        let rows = both(&package(r#"<dimension ref="A1:B2"/>"#, data, None, false));
+        let sheet = both(&package(r#"<dimension ref="A1:B2"/>"#, data, None, false));
+        let rows = values(&sheet);
         assert_eq!(rows.len(), 40);
-        assert_eq!(rows[39][25], Cell::Number(2.0));
+        assert_eq!(rows[39][25], Value::Number(2.0));
         // A reversed or malformed one is left to calamine.
         assert!(read(&package(r#"<dimension ref="B2:A1"/>"#, data, None, false)).is_err());
         assert!(read(&package(r#"<dimension ref="A0"/>"#, data, None, false)).is_err());
@@ -966,7 +979,7 @@ mod tests {
     fn formulas_read_as_their_cached_value_and_without_one_go_to_calamine() {
         let data =
             r#"<row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>"#;
-        assert_eq!(both(&package("", data, None, false))[0], [Cell::Number(2.0), t("ab")]);
+        assert_eq!(values(&both(&package("", data, None, false)))[0], [Value::Number(2.0), t("ab")]);
         let uncached = package("", r#"<row r="1"><c r="A1"><f>1+1</f></c></row>"#, None, false);
         assert!(read(&uncached).unwrap_err().0.contains("formule"));
     }
@@ -997,9 +1010,10 @@ mod tests {
         s.write(2, 0, "<&> \"quoted\"").unwrap();
         s.write(2, 1, true).unwrap();
         s.write(5000, 5000, "far").unwrap();
-        let rows = both(&wb.save_to_buffer().unwrap());
-        assert_eq!(rows[1], [Cell::Number(1.0), Cell::Number(7.25)]);
-        assert_eq!(rows[2], [t("<&> \"quoted\""), Cell::Number(1.0)]);
+        let sheet = both(&wb.save_to_buffer().unwrap());
+        let rows = values(&sheet);
+        assert_eq!(rows[1], [Value::Number(1.0), Value::Number(7.25)]);
+        assert_eq!(rows[2], [t("<&> \"quoted\""), Value::Number(1.0)]);
     }
 
     #[test]

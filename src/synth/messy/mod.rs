@@ -22,7 +22,7 @@ use rand::RngExt;
 use super::write::{ResearchValue, research_value};
 use super::{GeneratedDelivery, rng_for};
 use crate::codebook::{Codebook, ResearchVariable};
-use crate::ingest::{Cell, Format, RawTable};
+use crate::ingest::{Cell, Format, RawTable, Texts, Value};
 
 /// The file formats in the messy rotation, in the order [`rotation`]'s Latin rectangle cycles
 /// them.
@@ -477,18 +477,18 @@ pub fn expected_table(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Expe
     let sav = d.format == Format::Sav;
     let sheet = &grid.sheets[grid.data_sheet];
     let rows = &sheet.rows;
-    let cell = |w: &Written| -> Cell {
+    let cell = |w: &Written, texts: &mut Texts| -> Cell {
         match w {
             Written::Empty | Written::EmptyText => Cell::Empty,
             // The reader drops the space (and NUL) padding only, so other white space stays.
             Written::Text(t) if sav => match t.trim_end_matches([' ', '\0']) {
                 "" => Cell::Empty,
-                kept => Cell::Text(kept.to_string()),
+                kept => texts.store(Value::Text(kept)),
             },
             Written::Text(t) if t.trim().is_empty() => Cell::Empty,
-            Written::Text(t) => Cell::Text(t.clone()),
+            Written::Text(t) => texts.store(Value::Text(t)),
             // Delimited layouts hold only text; a number there would be written as its text.
-            Written::Number(n) if delimited => Cell::Text(format!("{n}")),
+            Written::Number(n) if delimited => texts.store(Value::Text(&format!("{n}"))),
             Written::Number(n) => Cell::Number(*n),
             Written::Formula { result, .. } => Cell::Number(*result),
         }
@@ -501,14 +501,17 @@ pub fn expected_table(d: &GeneratedDelivery, codebook: &Codebook) -> Result<Expe
         })
         .collect();
     let data = &rows[grid.header_row + 1..grid.header_row + 1 + grid.data_rows];
+    let mut texts = Texts::default();
     let table = RawTable {
         sheet: spreadsheet.then(|| sheet.name.clone()),
         header,
-        rows: data.iter().map(|r| r[..grid.named_columns].iter().map(cell).collect()).collect(),
+        rows: data.iter().map(|r| r[..grid.named_columns].iter().map(|w| cell(w, &mut texts)).collect()).collect(),
         source_rows: (1..=grid.data_rows as u32).collect(),
+        texts,
     };
+    let mut scratch = Texts::default();
     let title_rows = (0..grid.header_row)
-        .filter(|&i| rows[i].iter().any(|w| cell(w) != Cell::Empty))
+        .filter(|&i| rows[i].iter().any(|w| cell(w, &mut scratch) != Cell::Empty))
         .map(|i| i as u32 + 1)
         .collect();
     Ok(Expected { table, title_rows })

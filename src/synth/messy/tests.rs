@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::*;
+use crate::ingest::Value;
 use crate::synth::{SynthOptions, generate};
 
 fn config() -> (Codebook, crate::municipality::Municipalities) {
@@ -94,16 +95,16 @@ fn the_expected_table_holds_exactly_the_generated_answers() {
         let f = cb.formats.iter().find(|f| f.name == d.dataformat).unwrap();
         let first = e.table.header.len() - d.variables.len() - usize::from(q.extra_column);
         assert_eq!(e.table.rows.len(), d.respondents.len());
-        for (row, r) in e.table.rows.iter().zip(&d.respondents) {
+        for (i, r) in d.respondents.iter().enumerate() {
             for (j, (name, answer)) in d.variables.iter().zip(&r.answers).enumerate() {
                 let v = f.variables.iter().find(|v| &v.name == name).unwrap();
-                let code = match &row[first + j] {
-                    Cell::Empty => None,
-                    Cell::Number(n) => Some(*n as i16),
-                    Cell::Text(t) => Some(
+                let code = match e.table.value(i, first + j) {
+                    Value::Empty => None,
+                    Value::Number(n) => Some(n as i16),
+                    Value::Text(t) => Some(
                         t.parse::<i16>().unwrap_or_else(|_| v.value_labels.iter().find(|(_, l)| l == t).unwrap().0),
                     ),
-                    Cell::Date(_) => panic!("a date"),
+                    Value::Date(_) => panic!("a date"),
                 };
                 assert_eq!(code, *answer, "{} {name}", d.file_name);
             }
