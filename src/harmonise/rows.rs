@@ -95,10 +95,10 @@ pub(super) fn without_non_respondents<'t>(
 }
 
 /// The columns whose cells may be read, with what recognising a row needs of each.
-struct Readable {
+struct Readable<'a> {
     index: usize,
-    name: String,
-    question_texts: Vec<String>,
+    name: &'a str,
+    question_texts: &'a [String],
 }
 
 /// The rows (indexes into the table) that are not respondents, with why.
@@ -107,7 +107,7 @@ pub(super) fn classify(table: &RawTable, names: &[String], codebook: &Codebook) 
         .iter()
         .enumerate()
         .filter(|(_, n)| !n.is_empty() && codebook.is_known(n) && !codebook.is_excluded(n))
-        .map(|(index, n)| Readable { index, name: n.clone(), question_texts: codebook.question_texts(n) })
+        .map(|(index, n)| Readable { index, name: n, question_texts: codebook.question_texts(n) })
         .collect();
     let respondent = names.iter().position(|n| n == ResearchVariable::Respondent.name());
     table
@@ -136,7 +136,7 @@ fn kind_of(row: &[Cell], arena: &Texts, readable: &[Readable], codebook: &Codebo
         })
         .collect();
     // Question texts first: some (`respondentnummer`, `jaar`) are also aliases of names.
-    let is_question_text = |c: &Readable, t: &str| c.question_texts.contains(&fold_label(t));
+    let is_question_text = |c: &Readable, t: &str| c.question_texts.binary_search(&fold_label(t)).is_ok();
     if texts.iter().filter(|(c, t)| is_question_text(c, t)).count() >= 2 {
         return Some(NotRespondent::QuestionTexts);
     }
@@ -147,13 +147,13 @@ fn kind_of(row: &[Cell], arena: &Texts, readable: &[Readable], codebook: &Codebo
     if let Some(c) = first
         && let Value::Text(t) = cell(c)
         && opens_totals(t)
-        && !codebook.is_value_label(&c.name, t)
+        && !codebook.is_value_label(c.name, t)
     {
         return Some(NotRespondent::Totals);
     }
     let holds_code = readable.iter().any(|c| match cell(c) {
         Value::Number(_) => true,
-        Value::Text(t) => matches!(parse_number(cell(c)), Ok(Some(_))) || codebook.is_value_label(&c.name, t),
+        Value::Text(t) => matches!(parse_number(cell(c)), Ok(Some(_))) || codebook.is_value_label(c.name, t),
         Value::Empty | Value::Date(_) => false,
     });
     (!texts.is_empty() && !holds_code).then_some(NotRespondent::TextOnly)
