@@ -5,6 +5,7 @@
 //! What it must NOT do: read or write files, or decide weights; it takes a year's clean items,
 //! respondent-level indicators and weights and returns plain records.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -106,18 +107,27 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
         })
         .collect();
     let national_design = design_size(rows.weight_national);
-    // Indicators are independent of each other; `collect` keeps catalogue order.
-    let per_indicator: Vec<(Vec<MunicipalityFigure>, Vec<NationalFigure>)> = catalogue
-        .indicators
+    // Indicators are independent of each other. Those that read the same column (`wl01` feeds
+    // eleven) are computed together, so the column is decoded once, not once per indicator.
+    let mut per_indicator: Vec<(usize, IndicatorFigures)> = by_source(catalogue)
         .par_iter()
-        .map(|indicator| {
-            let y = y_values(indicator, rows);
-            let member = masks.of_domain(indicator.domain);
-            let municipal =
-                runs.iter().map(|run| municipality_figure(indicator, y.as_deref(), member, rows, run, rules)).collect();
-            (municipal, national_figures(indicator, y.as_deref(), &masks, national_design, rows, rules))
+        .flat_map_iter(|group| {
+            let source = rows.indicators.column(group.0).or_else(|| rows.items.get(group.0));
+            let figures = group.1.iter().map(|&i| {
+                let indicator = &catalogue.indicators[i];
+                let y = y_values(indicator, source.as_deref(), rows);
+                let member = masks.of_domain(indicator.domain);
+                let municipal = runs
+                    .iter()
+                    .map(|run| municipality_figure(indicator, y.as_deref(), member, rows, run, rules))
+                    .collect();
+                (i, (municipal, national_figures(indicator, y.as_deref(), &masks, national_design, rows, rules)))
+            });
+            figures.collect::<Vec<_>>()
         })
         .collect();
+    per_indicator.sort_unstable_by_key(|(i, _)| *i);
+    let per_indicator = per_indicator.into_iter().map(|(_, figures)| figures);
     let mut municipality = Vec::with_capacity(runs.len() * per_indicator.len());
     let mut national = Vec::new();
     let mut by_indicator = Vec::with_capacity(per_indicator.len());
@@ -130,6 +140,9 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
     }
     YearFigures { municipality, national }
 }
+
+/// One indicator's figures: per municipality (in the year's municipality order) and national.
+type IndicatorFigures = (Vec<MunicipalityFigure>, Vec<NationalFigure>);
 
 /// One municipality's rows of the year, `[start, end)`, and what every figure of it shares.
 struct MunicipalityRun {
@@ -195,16 +208,30 @@ impl DomainMasks {
     }
 }
 
+/// The catalogue's indicators grouped by the column they read (`Indicator::source`), each
+/// group's indicators in catalogue order.
+fn by_source(catalogue: &Catalogue) -> Vec<(&str, Vec<usize>)> {
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, indicator) in catalogue.indicators.iter().enumerate() {
+        groups.entry(indicator.source.as_str()).or_default().push(i);
+    }
+    groups.into_iter().collect()
+}
+
 /// The `y` of every row for an indicator: the value, a 0/1 for a percentage, `None` outside its
 /// base; `None` for the whole column when the year has no such source (a count has no `y`).
-fn y_values(indicator: &Indicator, rows: &YearRows) -> Option<Vec<Option<f64>>> {
-    let source = || rows.indicators.column(&indicator.source).or_else(|| rows.items.get(&indicator.source));
+/// `source` is the indicator's source column, decoded once for all indicators that read it.
+fn y_values<'a>(
+    indicator: &Indicator,
+    source: Option<&'a [Option<f64>]>,
+    rows: &YearRows,
+) -> Option<Cow<'a, [Option<f64>]>> {
     match indicator.kind {
         Kind::Count => None,
-        Kind::Mean => source(),
+        Kind::Mean => source.map(Cow::Borrowed),
         Kind::Percent => {
             let codes: Vec<f64> = indicator.codes.iter().map(|&c| f64::from(c)).collect();
-            source().map(|v| percent_values(&v, &codes))
+            source.map(|v| Cow::Owned(percent_values(v, &codes)))
         }
         Kind::MrPercent => {
             let set = indicator.set.as_deref()?;
@@ -212,7 +239,7 @@ fn y_values(indicator: &Indicator, rows: &YearRows) -> Option<Vec<Option<f64>>> 
             let option = boxes.iter().position(|name| *name == indicator.source)?;
             let ticked: Vec<Vec<bool>> =
                 boxes.iter().map(|name| rows.items.get(name).map_or_else(Vec::new, |v| ticked(&v))).collect();
-            Some(multiple_response_values(&ticked, option))
+            Some(Cow::Owned(multiple_response_values(&ticked, option)))
         }
     }
 }
