@@ -218,6 +218,7 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     publish::findings_pages(&published.figures, &cx)?;
     stages.done("findings pages");
     let delivery_reports = publish::render_delivery_reports(&outcomes, &cx)?;
+    let delivery_reports = publish::changed_reports(&opts.lake, run_id, delivery_reports);
     stages.done("render delivery reports");
     lake::publish_all(&opts.lake, &staging, &delivery_reports)?;
     stages.done("publish delivery reports");

@@ -210,6 +210,45 @@ pub fn render_delivery_reports(outcomes: &[DeliveryOutcome], cx: &PublishContext
     Ok(reports.into_iter().flatten().collect())
 }
 
+/// The delivery reports to write: those whose content differs from the published report, the
+/// run id aside. `reports` is [`render_delivery_reports`]'s list (each delivery's JSON, then its
+/// HTML). A report names the run that wrote it; one that would change only in that id is left
+/// as it is, so a nightly run that adds one delivery writes its two reports, not all 1,200
+/// (rewriting and renaming them all was a tenth of such a run's time). A report's run id is
+/// therefore the run that last changed it (`docs/decisions.md`).
+pub fn changed_reports(lake_dir: &Path, run_id: &str, reports: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let mut pairs: Vec<Vec<(String, Vec<u8>)>> = Vec::with_capacity(reports.len() / 2);
+    let mut reports = reports.into_iter();
+    while let Some(json) = reports.next() {
+        pairs.push(std::iter::once(json).chain(reports.next()).collect());
+    }
+    pairs.into_par_iter().filter(|pair| !unchanged_but_run_id(lake_dir, run_id, pair)).flatten().collect()
+}
+
+/// Whether a delivery's published report (JSON and HTML) equals `pair` once this run's id is
+/// replaced by the id the published JSON names. Anything unreadable counts as changed.
+fn unchanged_but_run_id(lake_dir: &Path, run_id: &str, pair: &[(String, Vec<u8>)]) -> bool {
+    let [(json_path, _), (html_path, _)] = pair else { return false };
+    if !(json_path.ends_with(".json") && html_path.ends_with(".html")) {
+        return false;
+    }
+    let Ok(old_json) = std::fs::read(lake_dir.join(json_path)) else { return false };
+    let old_id = match serde_json::from_slice::<serde_json::Value>(&old_json) {
+        Ok(v) => match v.get("run_id").and_then(|id| id.as_str()) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => return false,
+        },
+        Err(_) => return false,
+    };
+    pair.iter().all(|(path, bytes)| {
+        let old = if path == json_path { Ok(old_json.clone()) } else { std::fs::read(lake_dir.join(path)) };
+        match (old, std::str::from_utf8(bytes)) {
+            (Ok(old), Ok(new)) => new.replace(run_id, &old_id).as_bytes() == old.as_slice(),
+            _ => false,
+        }
+    })
+}
+
 /// What the run report shows besides the run summary.
 pub struct RunRecords<'a> {
     pub command: &'a str,
@@ -369,4 +408,49 @@ pub fn manifest(summary: &RunSummary, inputs_key: &str, files: &ManifestFiles, c
 /// Counts a status among the outcomes.
 pub fn count(outcomes: &[DeliveryOutcome], status: Status) -> usize {
     outcomes.iter().filter(|o| o.status == status).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(run_id: &str, status: &str) -> [(String, Vec<u8>); 2] {
+        [
+            (
+                "reports/deliveries/d1.json".into(),
+                format!("{{\"run_id\": \"{run_id}\", \"status\": \"{status}\"}}").into(),
+            ),
+            ("reports/deliveries/d1.html".into(), format!("<p>{run_id}: {status}</p>").into()),
+        ]
+    }
+
+    fn publish(lake: &Path, files: &[(String, Vec<u8>)]) {
+        for (path, bytes) in files {
+            std::fs::create_dir_all(lake.join(path).parent().unwrap()).unwrap();
+            std::fs::write(lake.join(path), bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_report_that_differs_only_in_the_run_id_is_not_written_again() {
+        let lake = tempfile::tempdir().unwrap();
+        publish(lake.path(), &report("run-1", "accepted"));
+        assert!(changed_reports(lake.path(), "run-2", report("run-2", "accepted").to_vec()).is_empty());
+    }
+
+    #[test]
+    fn a_changed_missing_or_unreadable_report_is_written() {
+        let lake = tempfile::tempdir().unwrap();
+        assert_eq!(changed_reports(lake.path(), "run-2", report("run-2", "accepted").to_vec()).len(), 2);
+        publish(lake.path(), &report("run-1", "accepted"));
+        let changed = changed_reports(lake.path(), "run-2", report("run-2", "rejected").to_vec());
+        assert_eq!(changed, report("run-2", "rejected").to_vec());
+        // Only the HTML differs: both files are written, so the pair names one run.
+        let mut html_changed = report("run-1", "accepted");
+        html_changed[1].1 = b"<p>edited</p>".to_vec();
+        publish(lake.path(), &html_changed);
+        assert_eq!(changed_reports(lake.path(), "run-2", report("run-2", "accepted").to_vec()).len(), 2);
+        publish(lake.path(), &[("reports/deliveries/d1.json".into(), b"not json".to_vec())]);
+        assert_eq!(changed_reports(lake.path(), "run-2", report("run-2", "accepted").to_vec()).len(), 2);
+    }
 }
