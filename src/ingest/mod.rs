@@ -4,8 +4,9 @@
 //! Reading interprets nothing: a cell is empty, a number, a text or a date, exactly as the file
 //! holds it. Texts are not owned by their cells: every reader appends them to the table's one
 //! arena ([`Texts`]) and a text cell holds its span there (`cells`), so reading allocates per
-//! buffer, not per cell; harmonise reads a cell as a [`Value`] through the table. A file that cannot be read gives findings (rule ids `ingest.*`), never an `Err` and
-//! never a panic, so one bad file rejects only itself. The inbox is only ever opened for reading.
+//! buffer, not per cell; harmonise reads a cell as a [`Value`] through the table. A file that
+//! cannot be read gives findings (rule ids `ingest.*`), never an `Err` and never a panic, so one
+//! bad file rejects only itself. The inbox is only ever opened for reading.
 
 pub mod bundle;
 mod cells;
