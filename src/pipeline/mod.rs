@@ -270,7 +270,16 @@ fn build_years(
     let source =
         years::BatchSource { state: &opts.state, config, pipeline_hash: &chain.pipeline_hash, reread: &reread };
     let cx = years::YearContext { source, opts, staging };
-    plans.par_iter().map(|plan| years::build_year(plan, outcomes, &cx)).collect()
+    // Years to build go first, years that only load their stored result after: a nightly run
+    // builds one year, and it should not wait behind the loads of the years before it.
+    let mut order: Vec<usize> = (0..plans.len()).collect();
+    order.sort_by_key(|&i| plans[i].rebuild.is_none());
+    let mut built: Vec<(usize, years::BuiltYear)> = order
+        .into_par_iter()
+        .map(|i| years::build_year(&plans[i], outcomes, &cx).map(|b| (i, b)))
+        .collect::<Result<_>>()?;
+    built.sort_by_key(|(i, _)| *i);
+    Ok(built.into_iter().map(|(_, b)| b).collect())
 }
 
 /// Removes cache entries and year results that no delivery or year of this run uses.

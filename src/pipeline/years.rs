@@ -193,16 +193,26 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     let record_batch = lake::year_record_batch(&rows, batches, &config.codebook, &weighed.weights)?;
     let respondents = rows.len();
     drop(rows);
-    let staged_respondents = match plan.rebuild {
-        Some(_) => Some(stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch)?),
-        None => None,
-    };
-    let started = std::time::Instant::now();
-    let indicators = year_indicators(plan.year, record_batch, config, &opts.indicators)
-        .with_context(|| format!("indicators of survey year {}", plan.year))?;
-    // For the benchmark of the indicators stage (BENCHMARKS.md): `-v` shows it per year.
-    tracing::debug!(year = plan.year, seconds = started.elapsed().as_secs_f64(), "indicators computed");
-    let staged = match staged_respondents {
+    // The respondents partition is encoded while the indicators are computed: on a nightly
+    // run that builds one year, the other core would otherwise idle. The staging closure owns
+    // the full batch and frees its string columns when the file is written; the indicators
+    // keep only the columns they read.
+    let for_indicators = record_batch.clone();
+    let (staged_respondents, indicators) = rayon::join(
+        move || match plan.rebuild {
+            Some(_) => stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch).map(Some),
+            None => Ok(None),
+        },
+        || {
+            let started = std::time::Instant::now();
+            let indicators = year_indicators(plan.year, for_indicators, config, &opts.indicators);
+            // For the benchmark of the indicators stage (BENCHMARKS.md): `-v` shows it per year.
+            tracing::debug!(year = plan.year, seconds = started.elapsed().as_secs_f64(), "indicators computed");
+            indicators
+        },
+    );
+    let indicators = indicators.with_context(|| format!("indicators of survey year {}", plan.year))?;
+    let staged = match staged_respondents? {
         Some(respondents) => Some(StagedYear {
             respondents,
             indicators: stage(plan, config, cx.staging, YearPartition::Indicators, &indicators.respondents)?,
