@@ -29,6 +29,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use serde::Serialize;
 
 use crate::assemble::RowRef;
@@ -264,6 +265,18 @@ pub fn writer_properties(metadata: &[(String, String)]) -> Result<WriterProperti
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_key_value_metadata(Some(kv))
         .build())
+}
+
+/// [`writer_properties`] for a table of estimates (the indicator figures): its Float64 columns
+/// are written without a dictionary. Nearly every estimate, standard error and bound is a value
+/// of its own, so the writer built each page's dictionary only to give it up: a fifth of the
+/// bytes and half of the encoding time of `indicators/municipality.parquet`.
+pub fn estimate_properties(metadata: &[(String, String)], schema: &Schema) -> Result<WriterProperties> {
+    let mut builder = writer_properties(metadata)?.into_builder();
+    for field in schema.fields().iter().filter(|f| f.data_type() == &DataType::Float64) {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
+    }
+    Ok(builder.build())
 }
 
 /// The batch with the file's key-value metadata also in its Arrow schema. The Parquet footer

@@ -319,29 +319,37 @@ pub fn indicator_tables(
 ) -> Result<Vec<PublishedFile>> {
     let lake_dir = &cx.opts.lake;
     let metadata = lake::file_metadata(cx.config, cx.inputs_hash, &[]);
-    let mut files = vec![
+    let parquet = |relative: &str, batch: Result<arrow_array::RecordBatch>| -> Result<PublishedFile> {
+        let batch = batch?;
         lake::publish_file(
             lake_dir,
             cx.staging,
-            "indicators/municipality.parquet",
-            &MunicipalityFigure::record_batch(&figures.municipality)?,
-            lake::writer_properties(&metadata)?,
-        )?,
-        lake::publish_file(
-            lake_dir,
-            cx.staging,
-            "indicators/national.parquet",
-            &NationalFigure::record_batch(&figures.national)?,
-            lake::writer_properties(&metadata)?,
-        )?,
-    ];
-    let lines = export_lines(figures, spans, cx);
-    let csv = [("indicators/gemeenten.csv", export::DUTCH_CSV_HEADING), ("indicators/wsjg.csv", export::WSJG_HEADING)];
-    for (i, (relative, heading)) in csv.into_iter().enumerate() {
-        let parts: Vec<&[u8]> = std::iter::once(heading.as_bytes()).chain(lines.iter().map(|l| &l[i][..])).collect();
-        files.push(lake::publish_parts(lake_dir, cx.staging, relative, &parts, figures.municipality.len())?);
-    }
-    Ok(files)
+            relative,
+            &batch,
+            lake::estimate_properties(&metadata, &batch.schema())?,
+        )
+    };
+    // The municipality table is the largest file of a nightly run: it is encoded while the rest
+    // is written.
+    let (municipal, rest) = rayon::join(
+        || parquet("indicators/municipality.parquet", MunicipalityFigure::record_batch(&figures.municipality)),
+        || -> Result<Vec<PublishedFile>> {
+            let mut files =
+                vec![parquet("indicators/national.parquet", NationalFigure::record_batch(&figures.national))?];
+            let lines = export_lines(figures, spans, cx);
+            let csv = [
+                ("indicators/gemeenten.csv", export::DUTCH_CSV_HEADING),
+                ("indicators/wsjg.csv", export::WSJG_HEADING),
+            ];
+            for (i, (relative, heading)) in csv.into_iter().enumerate() {
+                let parts: Vec<&[u8]> =
+                    std::iter::once(heading.as_bytes()).chain(lines.iter().map(|l| &l[i][..])).collect();
+                files.push(lake::publish_parts(lake_dir, cx.staging, relative, &parts, figures.municipality.len())?);
+            }
+            Ok(files)
+        },
+    );
+    Ok(std::iter::once(municipal?).chain(rest?).collect())
 }
 
 /// Each year's lines of `gemeenten.csv` and `wsjg.csv`, years in order: kept in the state
