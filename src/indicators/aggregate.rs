@@ -12,10 +12,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::student_t::t975;
-
-/// The 0.975 quantile of the standard normal distribution (`qnorm(0.975)`).
-const Z975: f64 = 1.959_963_984_540_054;
+use super::student_t::{Z975, t975};
 
 /// One row of a design.
 #[derive(Clone, Debug, PartialEq)]
