@@ -5,6 +5,7 @@
 //! What it must NOT do: decide anything about data. It writes what the earlier stages decided,
 //! only through `lake::publish_*`, and only while the run holds the state lock.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
@@ -232,16 +233,24 @@ fn unchanged_but_run_id(lake_dir: &Path, run_id: &str, pair: &[(String, Vec<u8>)
     if !(json_path.ends_with(".json") && html_path.ends_with(".html")) {
         return false;
     }
+    /// The one field read back; serde skips the rest without building it (parsing each
+    /// report into a `serde_json::Value` was a twentieth of a nightly run's CPU).
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow)]
+        run_id: Cow<'a, str>,
+    }
     let Ok(old_json) = std::fs::read(lake_dir.join(json_path)) else { return false };
-    let old_id = match serde_json::from_slice::<serde_json::Value>(&old_json) {
-        Ok(v) => match v.get("run_id").and_then(|id| id.as_str()) {
-            Some(id) if !id.is_empty() => id.to_string(),
-            _ => return false,
-        },
-        Err(_) => return false,
+    let old_id = match serde_json::from_slice::<Named>(&old_json) {
+        Ok(Named { run_id }) if !run_id.is_empty() => run_id,
+        _ => return false,
     };
     pair.iter().all(|(path, bytes)| {
-        let old = if path == json_path { Ok(old_json.clone()) } else { std::fs::read(lake_dir.join(path)) };
+        let old = if path == json_path {
+            Ok(Cow::Borrowed(&old_json))
+        } else {
+            std::fs::read(lake_dir.join(path)).map(Cow::Owned)
+        };
         match (old, std::str::from_utf8(bytes)) {
             (Ok(old), Ok(new)) => new.replace(run_id, &old_id).as_bytes() == old.as_slice(),
             _ => false,
