@@ -25,7 +25,7 @@ fn lake_rows(corpus: &common::Corpus, year: u16) -> RecordBatch {
 fn figure_count(year: u16, rows: &RecordBatch, corpus: &common::Corpus) -> usize {
     let rules = PublicationRules::default();
     let done = pipeline::year_indicators(year, rows.clone(), &corpus.config, &rules).expect("indicators");
-    done.figures.municipality.len() + done.figures.national.len()
+    done.figures.municipality.num_rows() + done.figures.national.num_rows()
 }
 
 fn indicators(c: &mut Criterion) {

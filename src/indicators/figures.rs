@@ -7,6 +7,11 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -73,11 +78,33 @@ lake_table! {
     }
 }
 
-/// The figures of one survey year.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The figures of one survey year as the tables they go into: record batches of
+/// [`MunicipalityFigure::schema`] and [`NationalFigure::schema`]. They are stored, loaded and
+/// published as columns (turning ten years of them into records and back was a tenth of a
+/// nightly run's CPU); the CSV exports and the findings pages read the records they need.
+#[derive(Clone, Debug, PartialEq)]
 pub struct YearFigures {
-    pub municipality: Vec<MunicipalityFigure>,
-    pub national: Vec<NationalFigure>,
+    pub municipality: RecordBatch,
+    pub national: RecordBatch,
+}
+
+impl Default for YearFigures {
+    fn default() -> Self {
+        YearFigures {
+            municipality: RecordBatch::new_empty(Arc::new(MunicipalityFigure::schema())),
+            national: RecordBatch::new_empty(Arc::new(NationalFigure::schema())),
+        }
+    }
+}
+
+impl YearFigures {
+    /// The figures of two batches, `None` unless both have this version's columns exactly (a
+    /// year stored by another version has not).
+    pub fn of_batches(municipality: RecordBatch, national: RecordBatch) -> Option<YearFigures> {
+        let fits = |batch: &RecordBatch, schema: Schema| batch.schema().fields() == schema.fields();
+        (fits(&municipality, MunicipalityFigure::schema()) && fits(&national, NationalFigure::schema()))
+            .then_some(YearFigures { municipality, national })
+    }
 }
 
 /// One survey year's rows as the figures need them, all aligned with `items`.
@@ -95,7 +122,7 @@ pub struct YearRows<'a> {
 ///
 /// One indicator at a time: its `y` column lives only while its figures are made (all of them
 /// at once took hundreds of megabytes a year).
-pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationRules) -> YearFigures {
+pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationRules) -> Result<YearFigures> {
     let masks = DomainMasks::of(catalogue, rows);
     let runs: Vec<MunicipalityRun> = municipality_runs(rows.gemeente_code)
         .into_iter()
@@ -138,7 +165,10 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
     for _ in &runs {
         municipality.extend(by_indicator.iter_mut().filter_map(Iterator::next));
     }
-    YearFigures { municipality, national }
+    Ok(YearFigures {
+        municipality: MunicipalityFigure::record_batch(&municipality)?,
+        national: NationalFigure::record_batch(&national)?,
+    })
 }
 
 /// One indicator's figures: per municipality (in the year's municipality order) and national.

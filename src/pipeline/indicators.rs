@@ -54,7 +54,7 @@ pub fn year_indicators(
         weight: &weight,
         weight_national: &weight_national,
     };
-    let figures = year_figures(&config.catalogue, &rows, rules);
+    let figures = year_figures(&config.catalogue, &rows, rules)?;
     Ok(YearIndicators { respondents: scored.into_record_batch(), figures })
 }
 

@@ -216,7 +216,7 @@ fn run_locked(chain: &Chain, ledger: &mut Ledger, run_id: &str) -> Result<RunSum
     // Three independent outputs, each from what is published by now: on a nightly run that
     // changed one year, each is a tenth of a second that the other core can share.
     let (indicator_files, (pages, delivery_reports)) = rayon::join(
-        || publish::indicator_tables(&published.figures, &published.figure_spans, &cx),
+        || publish::indicator_tables(&published.figures, &cx),
         || {
             rayon::join(
                 || publish::findings_pages(&published.figures, &cx),

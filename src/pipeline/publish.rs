@@ -7,10 +7,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+use arrow_select::concat::concat_batches;
 use rayon::prelude::*;
 
 use super::years::{BuiltYear, YearDelivery, YearPlan};
@@ -44,18 +47,16 @@ pub struct PublishedYears {
     /// Delivery id → what its year did to it.
     pub deliveries: BTreeMap<String, YearDelivery>,
     /// Every year's indicator figures, years in order.
-    pub figures: YearFigures,
-    /// Which of `figures.municipality` are whose year, years in order.
-    pub figure_spans: Vec<FigureSpan>,
+    pub figures: Vec<PublishedFigures>,
 }
 
-/// One year's municipality figures among all years': its build key and where they lie.
-pub struct FigureSpan {
+/// One year's indicator figures, with the year's build key.
+pub struct PublishedFigures {
     pub build_key: String,
-    pub municipality: Range<usize>,
     /// Computed in this run (not taken from the state directory): what was kept for the year
     /// under its key is not used (`--full` and `reprocess` recompute everything of the year).
     pub computed: bool,
+    pub figures: YearFigures,
 }
 
 /// Swaps each rebuilt year's staged partition in (one after the other), records it in the
@@ -67,21 +68,13 @@ pub fn swap_years(
     ledger: &mut ledger::Ledger,
 ) -> Result<PublishedYears> {
     let opts = cx.opts;
-    // The years' figures are 50 MB of records on the benchmark corpus: growing the vector year
-    // by year copied them again at each doubling, into fresh pages the kernel had to zero
-    // (a tenth of a one-delivery run's CPU).
-    let figures = YearFigures {
-        municipality: Vec::with_capacity(built.iter().map(|b| b.result.figures.municipality.len()).sum()),
-        national: Vec::with_capacity(built.iter().map(|b| b.result.figures.national.len()).sum()),
-    };
     let mut out = PublishedYears {
         years: Vec::new(),
         duplicates: dedup::RuleTotals::default(),
         weighting_records: Vec::new(),
         weighting_summaries: Vec::new(),
         deliveries: BTreeMap::new(),
-        figures,
-        figure_spans: Vec::new(),
+        figures: Vec::with_capacity(built.len()),
     };
     for (plan, built) in plans.iter().zip(built) {
         let year = plan.year;
@@ -139,11 +132,11 @@ pub fn swap_years(
             rebuilt,
             why,
         });
-        let start = out.figures.municipality.len();
-        out.figures.municipality.extend(result.figures.municipality);
-        let municipality = start..out.figures.municipality.len();
-        out.figure_spans.push(FigureSpan { build_key: plan.build_key.clone(), municipality, computed: built.computed });
-        out.figures.national.extend(result.figures.national);
+        out.figures.push(PublishedFigures {
+            build_key: plan.build_key.clone(),
+            computed: built.computed,
+            figures: result.figures,
+        });
         out.duplicates += result.duplicates;
         out.weighting_records.extend(result.weighting_records);
         out.weighting_summaries.extend(result.weighting_summaries);
@@ -321,15 +314,11 @@ pub struct ManifestFiles {
 
 /// Writes the indicator tables: `indicators/municipality.parquet` and `national.parquet`, and for
 /// people and waarstaatjegemeente.nl `indicators/gemeenten.csv` and `indicators/wsjg.csv`.
-pub fn indicator_tables(
-    figures: &YearFigures,
-    spans: &[FigureSpan],
-    cx: &PublishContext,
-) -> Result<Vec<PublishedFile>> {
+pub fn indicator_tables(figures: &[PublishedFigures], cx: &PublishContext) -> Result<Vec<PublishedFile>> {
     let lake_dir = &cx.opts.lake;
     let metadata = lake::file_metadata(cx.config, cx.inputs_hash, &[]);
-    let parquet = |relative: &str, batch: Result<arrow_array::RecordBatch>| -> Result<PublishedFile> {
-        let batch = batch?;
+    let parquet = |relative: &str, schema: Schema, pick: fn(&YearFigures) -> &RecordBatch| -> Result<PublishedFile> {
+        let batch = concat_batches(&Arc::new(schema), figures.iter().map(|f| pick(&f.figures)))?;
         lake::publish_file(
             lake_dir,
             cx.staging,
@@ -341,11 +330,11 @@ pub fn indicator_tables(
     // The municipality table is the largest file of a nightly run: it is encoded while the rest
     // is written.
     let (municipal, rest) = rayon::join(
-        || parquet("indicators/municipality.parquet", MunicipalityFigure::record_batch(&figures.municipality)),
+        || parquet("indicators/municipality.parquet", MunicipalityFigure::schema(), |f| &f.municipality),
         || -> Result<Vec<PublishedFile>> {
-            let mut files =
-                vec![parquet("indicators/national.parquet", NationalFigure::record_batch(&figures.national))?];
-            let lines = export_lines(figures, spans, cx);
+            let mut files = vec![parquet("indicators/national.parquet", NationalFigure::schema(), |f| &f.national)?];
+            let lines = export_lines(figures, cx)?;
+            let rows = figures.iter().map(|f| f.figures.municipality.num_rows()).sum();
             let csv = [
                 ("indicators/gemeenten.csv", export::DUTCH_CSV_HEADING),
                 ("indicators/wsjg.csv", export::WSJG_HEADING),
@@ -353,7 +342,7 @@ pub fn indicator_tables(
             for (i, (relative, heading)) in csv.into_iter().enumerate() {
                 let parts: Vec<&[u8]> =
                     std::iter::once(heading.as_bytes()).chain(lines.iter().map(|l| &l[i][..])).collect();
-                files.push(lake::publish_parts(lake_dir, cx.staging, relative, &parts, figures.municipality.len())?);
+                files.push(lake::publish_parts(lake_dir, cx.staging, relative, &parts, rows)?);
             }
             Ok(files)
         },
@@ -364,22 +353,23 @@ pub fn indicator_tables(
 /// Each year's lines of `gemeenten.csv` and `wsjg.csv`, years in order: kept in the state
 /// directory under the year's build key (the catalogue's labels are in it), so a run formats
 /// only the years it rebuilt; formatting every year's was a quarter of a second of each run.
-fn export_lines(figures: &YearFigures, spans: &[FigureSpan], cx: &PublishContext) -> Vec<[Vec<u8>; 2]> {
+fn export_lines(figures: &[PublishedFigures], cx: &PublishContext) -> Result<Vec<[Vec<u8>; 2]>> {
     let state_dir = &cx.opts.state;
-    spans
+    figures
         .par_iter()
-        .map(|span| {
-            if !span.computed
-                && let Ok(lines) = state::load_exports(state_dir, &span.build_key)
+        .map(|year| {
+            if !year.computed
+                && let Ok(lines) = state::load_exports(state_dir, &year.build_key)
             {
-                return lines;
+                return Ok(lines);
             }
-            let mine = &figures.municipality[span.municipality.clone()];
-            let lines = [export::dutch_csv_lines(mine, &cx.config.catalogue), export::wsjg_lines(mine)];
-            if let Err(e) = state::store_exports(state_dir, &span.build_key, &lines) {
+            let mine = MunicipalityFigure::from_record_batch(&year.figures.municipality)
+                .context("a year's figures do not have the municipality table's columns")?;
+            let lines = [export::dutch_csv_lines(&mine, &cx.config.catalogue), export::wsjg_lines(&mine)];
+            if let Err(e) = state::store_exports(state_dir, &year.build_key, &lines) {
                 tracing::warn!("cannot keep a year's export lines for the next run: {e:#}");
             }
-            lines
+            Ok(lines)
         })
         .collect()
 }
@@ -389,8 +379,11 @@ fn export_lines(figures: &YearFigures, spans: &[FigureSpan], cx: &PublishContext
 /// `figures` are those [`indicator_tables`] has just written (Parquet keeps them exactly), the
 /// rest is read from the lake. The pages are made durable by one `syncfs`, as the delivery
 /// reports are, not by an `fsync` each.
-pub fn findings_pages(figures: &YearFigures, cx: &PublishContext) -> Result<()> {
-    let figures = report::findings::Figures { national: figures.national.clone(), municipality: &figures.municipality };
+pub fn findings_pages(figures: &[PublishedFigures], cx: &PublishContext) -> Result<()> {
+    let figures = report::findings::Figures {
+        national: figures.iter().map(|f| f.figures.national.clone()).collect(),
+        municipality: figures.iter().map(|f| f.figures.municipality.clone()).collect(),
+    };
     let input =
         report::findings::load_with_figures(&cx.opts.lake, cx.config, &cx.opts.population, Some(cx.run_id), figures)?;
     lake::publish_all(&cx.opts.lake, cx.staging, &report::findings::all_pages(&input)?)

@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::cache::{check_key, remove_if_present, write_atomically};
-use crate::indicators::figures::{MunicipalityFigure, NationalFigure, YearFigures};
+use crate::indicators::figures::YearFigures;
 
 /// The directory of the year results inside the state directory.
 pub const YEARS_DIR: &str = "years";
@@ -51,11 +51,7 @@ pub trait StoredYear: Serialize + DeserializeOwned {
 /// Stores `result` under the year's build key.
 pub fn store_year<T: StoredYear>(state_dir: &Path, build_key: &str, result: &T) -> Result<()> {
     let figures = result.figures();
-    let sections = [
-        serde_json::to_vec(result)?,
-        ipc_bytes(&MunicipalityFigure::record_batch(&figures.municipality)?)?,
-        ipc_bytes(&NationalFigure::record_batch(&figures.national)?)?,
-    ];
+    let sections = [serde_json::to_vec(result)?, ipc_bytes(&figures.municipality)?, ipc_bytes(&figures.national)?];
     write_sections(state_dir, build_key, RESULT_EXT, RESULT_MAGIC, &sections)
 }
 
@@ -64,9 +60,10 @@ pub fn load_year<T: StoredYear>(state_dir: &Path, build_key: &str) -> Result<T> 
     let [json, municipality, national] = read_sections(state_dir, build_key, RESULT_EXT, RESULT_MAGIC)?;
     let not_ours = || format!("the year result {build_key} is not one of this version");
     let mut result: T = serde_json::from_slice(&json).with_context(not_ours)?;
-    let municipality = ipc_rows(&municipality, MunicipalityFigure::from_record_batch).with_context(not_ours)?;
-    let national = ipc_rows(&national, NationalFigure::from_record_batch).with_context(not_ours)?;
-    result.set_figures(YearFigures { municipality, national });
+    let figures = YearFigures::of_batches(ipc_batch(&municipality)?, ipc_batch(&national)?)
+        .context("the figures do not have this version's columns")
+        .with_context(not_ours)?;
+    result.set_figures(figures);
     Ok(result)
 }
 
@@ -158,14 +155,12 @@ fn ipc_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
     Ok(writer.into_inner()?)
 }
 
-/// The rows of an Arrow IPC file [`ipc_bytes`] wrote, through a table's `from_record_batch`.
-fn ipc_rows<T>(bytes: &[u8], from: impl Fn(&RecordBatch) -> Option<Vec<T>>) -> Result<Vec<T>> {
+/// The record batch of an Arrow IPC file [`ipc_bytes`] wrote.
+fn ipc_batch(bytes: &[u8]) -> Result<RecordBatch> {
     let reader = arrow_ipc::reader::FileReader::try_new(Cursor::new(bytes), None)?;
-    let mut rows = Vec::new();
-    for batch in reader {
-        rows.extend(from(&batch?).context("the figures do not have this version's columns")?);
-    }
-    Ok(rows)
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>()?;
+    Ok(arrow_select::concat::concat_batches(&schema, &batches)?)
 }
 
 #[cfg(test)]

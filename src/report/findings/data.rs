@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use arrow_array::{BooleanArray, RecordBatch, StringArray};
 
 use crate::codebook::Comparability;
 use crate::config::Config;
@@ -85,17 +86,25 @@ pub fn load(
     population: &PopulationTable,
     run_id: Option<&str>,
 ) -> Result<FindingsInput> {
-    let national = read_table(&lake_dir.join("indicators/national.parquet"), NationalFigure::from_record_batch)?;
-    let municipality =
-        read_table(&lake_dir.join("indicators/municipality.parquet"), MunicipalityFigure::from_record_batch)?;
-    load_with_figures(lake_dir, config, population, run_id, Figures { national, municipality: &municipality })
+    let batches = |relative: &str| -> Result<Vec<RecordBatch>> {
+        let path = lake_dir.join(relative);
+        if !path.is_file() {
+            return Err(anyhow!("{} does not exist: run the nightly job first", path.display()));
+        }
+        lake::read_parquet(&path)
+    };
+    let figures = Figures {
+        national: batches("indicators/national.parquet")?,
+        municipality: batches("indicators/municipality.parquet")?,
+    };
+    load_with_figures(lake_dir, config, population, run_id, figures)
 }
 
-/// The indicator figures the pages show: the contents of `indicators/national.parquet` and
-/// `indicators/municipality.parquet`, in the files' order.
-pub struct Figures<'a> {
-    pub national: Vec<NationalFigure>,
-    pub municipality: &'a [MunicipalityFigure],
+/// The indicator figures the pages show: the record batches of `indicators/national.parquet`
+/// and `indicators/municipality.parquet`, in the files' order.
+pub struct Figures {
+    pub national: Vec<RecordBatch>,
+    pub municipality: Vec<RecordBatch>,
 }
 
 /// As [`load`], with the indicator tables' figures given: exactly those the lake's files hold
@@ -111,16 +120,24 @@ pub fn load_with_figures(
         Some(r) => r.to_string(),
         None => manifest_run_id(lake_dir)?,
     };
+    let not_ours = "the indicator figures do not have the columns of this version; run again with --full";
     let mut municipality: BTreeMap<String, Vec<MunicipalityFigure>> = BTreeMap::new();
-    let mut codes: BTreeSet<&str> = BTreeSet::new();
-    for f in figures.municipality {
-        codes.insert(&f.gemeente_code);
-        if super::charted(&f.indicator) {
-            municipality.entry(f.indicator.clone()).or_default().push(f.clone());
+    let mut codes: BTreeSet<String> = BTreeSet::new();
+    for batch in &figures.municipality {
+        let (gemeente_code, indicator) = (strings(batch, "gemeente_code"), strings(batch, "indicator"));
+        let (gemeente_code, indicator) = gemeente_code.zip(indicator).context(not_ours)?;
+        codes.extend(gemeente_code.iter().flatten().map(str::to_string));
+        // Only the charted indicators become records: a tenth of the rows.
+        let charted: BooleanArray = indicator.iter().map(|i| Some(i.is_some_and(super::charted))).collect();
+        let charted = arrow_select::filter::filter_record_batch(batch, &charted)?;
+        for f in MunicipalityFigure::from_record_batch(&charted).context(not_ours)? {
+            municipality.entry(f.indicator.clone()).or_default().push(f);
         }
     }
-    let codes = codes.into_iter().map(str::to_string).collect();
-    let national = figures.national;
+    let mut national = Vec::new();
+    for batch in &figures.national {
+        national.extend(NationalFigure::from_record_batch(batch).context(not_ours)?);
+    }
     let mut national_all_ages: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, f) in national.iter().enumerate().filter(|(_, f)| f.lft_cy.is_none() && super::charted(&f.indicator)) {
         national_all_ages.entry(f.indicator.clone()).or_default().push(i);
@@ -171,6 +188,11 @@ fn read_table<T>(path: &Path, from: impl Fn(&arrow_array::RecordBatch) -> Option
         rows.extend(part);
     }
     Ok(rows)
+}
+
+/// A string column of a figures batch by name.
+fn strings<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    batch.column_by_name(name)?.as_any().downcast_ref::<StringArray>()
 }
 
 fn manifest_run_id(lake_dir: &Path) -> Result<String> {
