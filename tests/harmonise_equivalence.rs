@@ -168,7 +168,7 @@ proptest! {
             for (c, column) in cb.columns.iter().enumerate() {
                 prop_assert_eq!(b.answers[c].len(), b.len());
                 for v in b.answers[c].iter().flatten() {
-                    let valid = column.value_labels.is_empty() || column.value_labels.iter().any(|(code, _)| code == v);
+                    let valid = column.value_labels.is_empty() || column.value_labels.iter().any(|(code, _)| *code == v);
                     prop_assert!(valid, "{} = {}", column.name, v);
                 }
             }

@@ -235,7 +235,7 @@ fn single_variable(
 /// The batch column variable `name` fills.
 fn values_of(b: &Batch, q: Questionnaire, name: &str, codebook: &Codebook) -> Vec<Option<i16>> {
     match (codebook.target(q, name), name) {
-        (Some(Target::Answer(a)), _) => b.answers[a.column].clone(),
+        (Some(Target::Answer(a)), _) => b.answers[a.column].iter().collect(),
         (_, "kw") => b.kw.clone(),
         (_, "veldwerkmodus") => b.veldwerkmodus.clone(),
         (_, "org") => b.org.clone(),

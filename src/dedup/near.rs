@@ -65,9 +65,7 @@ impl Block {
 /// source order, with their normalised numbers).
 pub fn pairs(batches: &[&Batch], rows: &[(RowRef, Option<&str>)], opts: &DedupOptions) -> Vec<NearPair> {
     let (Some(sex), Some(age)) = (opts.sex_column, opts.age_column) else { return Vec::new() };
-    let value = |r: RowRef, c: usize| -> Option<i16> {
-        batches[r.batch].answers.get(c).and_then(|col| col.get(r.row)).copied().flatten()
-    };
+    let value = |r: RowRef, c: usize| -> Option<i16> { batches[r.batch].answers.get(c).and_then(|col| col.get(r.row)) };
     let columns = rows.iter().map(|(r, _)| batches[r.batch].answers.len()).max().unwrap_or(0);
     let items: Vec<usize> = (0..columns).filter(|&c| c != sex && c != age).collect();
     let mut blocks: HashMap<(i16, i16, Option<&str>), Vec<usize>> = HashMap::new();

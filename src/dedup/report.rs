@@ -119,7 +119,11 @@ pub fn kept_batches(batches: &[&Batch], d: &YearDecisions) -> Vec<Batch> {
                 org: pick(&b.org, keep),
                 wijknr: pick(&b.wijknr, keep),
                 weging: pick(&b.weging, keep),
-                answers: b.answers.iter().map(|c| pick(c, keep)).collect(),
+                answers: b
+                    .answers
+                    .iter()
+                    .map(|c| c.iter().zip(keep).filter(|(_, k)| **k).map(|(v, _)| v).collect())
+                    .collect(),
                 complete: pick(&b.complete, keep),
             }
         })

@@ -56,15 +56,15 @@ pub fn key_quarter(batch: &Batch, row: usize) -> i16 {
 
 /// Number of questionnaire variables answered (not null).
 pub fn answered(batch: &Batch, row: usize) -> usize {
-    batch.answers.iter().filter(|c| c.get(row).is_some_and(Option::is_some)).count()
+    batch.answers.iter().filter(|c| c.get(row).is_some()).count()
 }
 
 fn same_answers(batches: &[&Batch], a: RowRef, b: RowRef) -> bool {
     let (ba, bb) = (batches[a.batch], batches[b.batch]);
     let n = ba.answers.len().max(bb.answers.len());
     (0..n).all(|c| {
-        let x = ba.answers.get(c).and_then(|col| col.get(a.row)).copied().flatten();
-        let y = bb.answers.get(c).and_then(|col| col.get(b.row)).copied().flatten();
+        let x = ba.answers.get(c).and_then(|col| col.get(a.row));
+        let y = bb.answers.get(c).and_then(|col| col.get(b.row));
         x == y
     })
 }

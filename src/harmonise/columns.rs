@@ -280,9 +280,9 @@ fn fill_answer(batch: &mut Batch, fill: &Fill, i: usize, answer: &Answer, findin
     let table = fill.table;
     let column_name = &table.header[i];
     let column = values::answer_column(table.column(i), answer);
-    batch.answers[answer.column] = column.values;
+    batch.answers[answer.column] = column.values.into();
     if let (Some(keep), Some(original)) = (answer.recode.as_ref().and_then(|r| r.keep_2019), column.original) {
-        batch.answers[keep] = original;
+        batch.answers[keep] = original.into();
     }
     let rows_of = |idx: &[usize]| -> Vec<u32> { idx.iter().map(|&r| table.source_rows[r]).collect() };
     let target = &fill.codebook.columns[answer.column].name;

@@ -45,10 +45,65 @@ pub struct Batch {
     pub org: Vec<Option<i16>>,
     pub wijknr: Vec<Option<String>>,
     pub weging: Vec<Option<f64>>,
-    /// Questionnaire answers, `answers[column][row]`, one entry per [`Codebook::columns`].
-    pub answers: Vec<Vec<Option<i16>>>,
+    /// Questionnaire answers, `answers[column].get(row)`, one entry per [`Codebook::columns`].
+    pub answers: Vec<Answers>,
     /// Per row: answered up to and including the age question `ch02`.
     pub complete: Vec<bool>,
+}
+
+/// One answer column of a batch: each row's code, or no answer. Two bytes a row where
+/// `Option<i16>` takes four: no answer is stored as [`NO_ANSWER`], which no cell can hold
+/// (`values::parse_code` refuses it). At ten times the benchmark corpus a survey year's batches
+/// were the run's peak memory (`BENCHMARKS.md`, "Issue 17: memory").
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answers(Vec<i16>);
+
+/// The stored value of "no answer" in [`Answers`].
+pub const NO_ANSWER: i16 = i16::MIN;
+
+impl Answers {
+    /// A column of `rows` rows without answers.
+    pub fn blank(rows: usize) -> Answers {
+        Answers(vec![NO_ANSWER; rows])
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The code of `row`; `None` for no answer and for a row past the end.
+    pub fn get(&self, row: usize) -> Option<i16> {
+        self.0.get(row).copied().filter(|&c| c != NO_ANSWER)
+    }
+
+    /// Blanks `row` and returns what it held.
+    pub fn take(&mut self, row: usize) -> Option<i16> {
+        let was = self.get(row);
+        self.0[row] = NO_ANSWER;
+        was
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<i16>> + '_ {
+        self.0.iter().map(|&c| (c != NO_ANSWER).then_some(c))
+    }
+}
+
+impl FromIterator<Option<i16>> for Answers {
+    /// `Some(NO_ANSWER)` cannot be told from `None` afterwards: callers hold codes that
+    /// `values::parse_code` accepted, which excludes it.
+    fn from_iter<I: IntoIterator<Item = Option<i16>>>(iter: I) -> Self {
+        Answers(iter.into_iter().map(|c| c.unwrap_or(NO_ANSWER)).collect())
+    }
+}
+
+impl From<Vec<Option<i16>>> for Answers {
+    fn from(codes: Vec<Option<i16>>) -> Self {
+        codes.into_iter().collect()
+    }
 }
 
 impl Batch {
@@ -78,7 +133,7 @@ impl Batch {
         retain(&mut self.complete, keep);
         retain(&mut self.gemeente, keep);
         for column in &mut self.answers {
-            retain(column, keep);
+            retain(&mut column.0, keep);
         }
     }
 
@@ -190,7 +245,7 @@ pub fn harmonise(
         org: vec![None; n],
         wijknr: vec![None; n],
         weging: vec![None; n],
-        answers: vec![vec![None; n]; codebook.columns.len()],
+        answers: vec![Answers::blank(n); codebook.columns.len()],
         complete: vec![false; n],
     };
     fill_from_name_hints(&mut batch, table, &names, hints, &mut findings);
@@ -341,7 +396,7 @@ fn finish_rows(
         );
     }
     if let Some(age) = codebook.age_column() {
-        batch.complete = batch.answers[age].iter().map(Option::is_some).collect();
+        batch.complete = batch.answers[age].iter().map(|a| a.is_some()).collect();
     }
     agency_weight_checks(batch, codebook, &table.source_rows, delivery_id, findings);
     routing_blanked
@@ -421,7 +476,7 @@ fn agency_weight_checks(
         );
     }
     if let Some(age) = codebook.age_column() {
-        let no_age = rows_where(&|r, w| batch.answers[age][r].is_none() && (w - 1.0).abs() > 1e-9);
+        let no_age = rows_where(&|r, w| batch.answers[age].get(r).is_none() && (w - 1.0).abs() > 1e-9);
         if !no_age.is_empty() {
             findings.push(
                 Finding::new(
@@ -458,6 +513,19 @@ pub const MAX_WEGING_MEAN_GAP: f64 = 0.05;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_keep_codes_and_blanks_in_two_bytes() {
+        let mut a = Answers::from(vec![Some(3), None, Some(-1), Some(0)]);
+        assert_eq!(a.len(), 4);
+        assert_eq!(a.iter().collect::<Vec<_>>(), [Some(3), None, Some(-1), Some(0)]);
+        assert_eq!((a.get(0), a.get(1), a.get(4)), (Some(3), None, None));
+        assert_eq!(a.take(2), Some(-1));
+        assert_eq!(a.take(2), None);
+        assert_eq!(a, Answers::from(vec![Some(3), None, None, Some(0)]));
+        assert_eq!(Answers::blank(2).iter().collect::<Vec<_>>(), [None, None]);
+        assert_eq!(std::mem::size_of_val(&Answers::blank(1000).0[..]), 2000);
+    }
     use crate::ingest::{Cell, Value};
     use std::path::Path;
 
@@ -484,7 +552,7 @@ mod tests {
     }
 
     fn answer(cb: &Codebook, b: &Batch, column: &str) -> Vec<Option<i16>> {
-        b.answers[cb.column_index(column).unwrap()].clone()
+        b.answers[cb.column_index(column).unwrap()].iter().collect()
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (`questionnaire.md` §4); the rules R1, R3 and R4 live in `config/codebook/routing.csv` and are
 //! resolved onto columns by the codebook. Pure: works on a batch's answer columns.
 
+use super::Answers;
 use crate::codebook::{Questionnaire, RoutingRule};
 
 /// Blanks, per rule, the skipped answers of every row that meets the rule's condition.
@@ -11,7 +12,7 @@ use crate::codebook::{Questionnaire, RoutingRule};
 pub fn apply<'r>(
     rules: &'r [RoutingRule],
     q: Questionnaire,
-    answers: &mut [Vec<Option<i16>>],
+    answers: &mut [Answers],
 ) -> Vec<(&'r RoutingRule, Vec<usize>)> {
     let mut out = Vec::new();
     for rule in rules {
@@ -28,7 +29,7 @@ pub fn apply<'r>(
         for r in routed {
             let mut blanked = false;
             for &col in skipped {
-                if answers[col][r].take().is_some() {
+                if answers[col].take(r).is_some() {
                     blanked = true;
                 }
             }
@@ -53,25 +54,25 @@ mod tests {
     fn routed_out_answers_are_blanked_and_counted() {
         let cb = Codebook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap();
         let col = |n: &str| cb.column_index(n).unwrap();
-        let mut answers = vec![vec![None; 4]; cb.columns.len()];
+        let mut answers = vec![Answers::blank(4); cb.columns.len()];
         // Row 0: dv02 = 2 (no contact) but dv00 and mm01_0 answered → R1 blanks both.
         // Row 1: dv02 = 1: dv00 stays. Row 2: zw06_0 = 3 with zw09 answered → R4.
         // Row 3: zw06_3 = 1 (volunteers) with a reason not to volunteer → R3.
-        answers[col("dv02")] = vec![Some(2), Some(1), None, None];
-        answers[col("dv00")] = vec![Some(4), Some(4), None, None];
-        answers[col("mm01_0")] = vec![Some(1), None, None, None];
-        answers[col("zw06_0")] = vec![None, None, Some(3), Some(1)];
-        answers[col("zw09")] = vec![None, None, Some(2), Some(2)];
-        answers[col("zw06_3")] = vec![None, None, None, Some(1)];
-        answers[col("zw08_7")] = vec![None, None, None, Some(1)];
+        answers[col("dv02")] = Answers::from(vec![Some(2), Some(1), None, None]);
+        answers[col("dv00")] = Answers::from(vec![Some(4), Some(4), None, None]);
+        answers[col("mm01_0")] = Answers::from(vec![Some(1), None, None, None]);
+        answers[col("zw06_0")] = Answers::from(vec![None, None, Some(3), Some(1)]);
+        answers[col("zw09")] = Answers::from(vec![None, None, Some(2), Some(2)]);
+        answers[col("zw06_3")] = Answers::from(vec![None, None, None, Some(1)]);
+        answers[col("zw08_7")] = Answers::from(vec![None, None, None, Some(1)]);
         let blanked = apply(&cb.routing, Questionnaire::V2022, &mut answers);
         let summary: Vec<(&str, Vec<usize>)> = blanked.iter().map(|(r, rows)| (r.id.as_str(), rows.clone())).collect();
         assert_eq!(summary, [("R1", vec![0]), ("R3", vec![3]), ("R4", vec![2])]);
-        assert_eq!(answers[col("dv00")], [None, Some(4), None, None]);
-        assert_eq!(answers[col("mm01_0")], [None; 4]);
-        assert_eq!(answers[col("zw09")], [None, None, None, Some(2)]);
-        assert_eq!(answers[col("zw08_7")], [None; 4]);
+        assert_eq!(answers[col("dv00")].iter().collect::<Vec<_>>(), [None, Some(4), None, None]);
+        assert_eq!(answers[col("mm01_0")].iter().collect::<Vec<_>>(), [None; 4]);
+        assert_eq!(answers[col("zw09")].iter().collect::<Vec<_>>(), [None, None, None, Some(2)]);
+        assert_eq!(answers[col("zw08_7")].iter().collect::<Vec<_>>(), [None; 4]);
         // The condition itself is never touched.
-        assert_eq!(answers[col("dv02")], [Some(2), Some(1), None, None]);
+        assert_eq!(answers[col("dv02")].iter().collect::<Vec<_>>(), [Some(2), Some(1), None, None]);
     }
 }

@@ -58,8 +58,8 @@ impl BatchSummary {
         quarters.dedup();
         let mut age: BTreeMap<Option<i16>, u64> = BTreeMap::new();
         if let Some(a) = age_column {
-            for v in &batch.answers[a] {
-                *age.entry(*v).or_default() += 1;
+            for v in batch.answers[a].iter() {
+                *age.entry(v).or_default() += 1;
             }
         }
         BatchSummary {

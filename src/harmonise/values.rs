@@ -89,7 +89,8 @@ pub(crate) fn parse_code(cell: Value) -> Result<Option<i16>, ()> {
         None => return Ok(None),
         Some(v) => v,
     };
-    if v.fract() != 0.0 || v < i16::MIN as f64 || v > i16::MAX as f64 {
+    // -32768 is refused too: `Answers` stores no answer as that value (`NO_ANSWER`).
+    if v.fract() != 0.0 || v <= f64::from(super::NO_ANSWER) || v > f64::from(i16::MAX) {
         return Err(());
     }
     Ok(Some(v as i16))
@@ -207,6 +208,11 @@ mod tests {
         assert_eq!(parse_code(Value::Empty), Ok(None));
         assert_eq!(parse_code(text("3,5")), Err(()));
         assert_eq!(parse_code(text("ja")), Err(()));
+        // The whole i16 range but its lowest value, which `Answers` keeps for "no answer".
+        assert_eq!(parse_code(Value::Number(-32767.0)), Ok(Some(-32767)));
+        assert_eq!(parse_code(Value::Number(32767.0)), Ok(Some(32767)));
+        assert_eq!(parse_code(Value::Number(-32768.0)), Err(()));
+        assert_eq!(parse_code(Value::Number(32768.0)), Err(()));
         assert_eq!(parse_number(text("1,234")), Ok(Some(1.234)));
         assert_eq!(parse_number(text("1e3")), Err(()));
     }

@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::assemble::RowRef;
 use crate::codebook::Codebook;
 use crate::config::{Config, PRODUCT_VERSION};
-use crate::harmonise::Batch;
+use crate::harmonise::{Answers, Batch};
 
 /// Key-value metadata of every lake file: product and codebook version, the hashes of config
 /// and pipeline inputs (`inputs_hash`: pipeline file and population tables), the delivery ids
@@ -189,8 +189,8 @@ pub fn year_record_batch(
         columns.push(Arc::new(rows.iter().map(|r| Some(batches[r.batch].complete[r.row])).collect::<BooleanArray>()));
     }
     for c in 0..codebook.columns.len() {
-        let answers: Vec<Vec<Option<i16>>> = batches.iter_mut().map(|b| std::mem::take(&mut b.answers[c])).collect();
-        columns.push(Arc::new(rows.iter().map(|r| answers[r.batch][r.row]).collect::<Int16Array>()));
+        let answers: Vec<Answers> = batches.iter_mut().map(|b| std::mem::take(&mut b.answers[c])).collect();
+        columns.push(Arc::new(rows.iter().map(|r| answers[r.batch].get(r.row)).collect::<Int16Array>()));
     }
     columns.push(Arc::new(rows.iter().map(|r| batches[r.batch].weging[r.row]).collect::<Float64Array>()));
     drop(batches);

@@ -380,7 +380,7 @@ pub fn weigh_year(
             weight::Respondent {
                 key: rr.respondent_key.clone(),
                 municipality: b.municipality(r).code.clone(),
-                age_band: age.and_then(|a| b.answers[a][r]),
+                age_band: age.and_then(|a| b.answers[a].get(r)),
                 wijknr: b.wijknr[r].clone(),
                 weging: b.weging[r],
             }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codebook::{Codebook, Questionnaire};
 use crate::finding::{Finding, RULES, Severity};
-use crate::harmonise::{Batch, BatchSummary, ColumnMapping, Harmonised};
+use crate::harmonise::{Answers, Batch, BatchSummary, ColumnMapping, Harmonised};
 use crate::lake;
 use crate::municipality::Municipality;
 
@@ -399,7 +399,7 @@ fn encode_batch(b: &Batch, codebook: &Codebook) -> Result<Vec<u8>> {
         Arc::new(weging.finish()),
         Arc::new(complete.finish()),
     ];
-    columns.extend(b.answers.iter().map(|c| int16(c)));
+    columns.extend(b.answers.iter().map(|c| Arc::new(c.iter().collect::<Int16Array>()) as ArrayRef));
     // try_new checks every column has the same length as the others.
     let batch =
         RecordBatch::try_new(Arc::new(schema(codebook)), columns).context("the batch's columns differ in length")?;
@@ -523,7 +523,10 @@ fn decode_batch(bytes: &[u8], meta: BatchMeta, codebook: &Codebook) -> Result<Ba
     let complete_array = column(10).downcast_ref::<BooleanArray>().context("complete is not Boolean")?;
     let complete = complete_array.values().iter().collect();
     let first_answer = 1 + CACHED_COLUMNS.len();
-    let answers = (first_answer..batch.num_columns()).map(int16).collect::<Result<Vec<_>>>()?;
+    let answers_of = |i: usize| -> Result<Answers> {
+        Ok(column(i).downcast_ref::<Int16Array>().context("not an Int16 column")?.iter().collect())
+    };
+    let answers = (first_answer..batch.num_columns()).map(answers_of).collect::<Result<Vec<_>>>()?;
     Ok(Batch {
         delivery_id: meta.delivery_id,
         vragenlijst: questionnaire(&meta.vragenlijst)?,
