@@ -164,7 +164,20 @@ fn list(problems: &[Problem]) -> String {
     problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n")
 }
 
+/// The number of `name` as a box of multiple-response set `set` (`zw13_2` → 2 for `zw13`).
+pub fn box_number(name: &str, set: &str) -> Option<u32> {
+    name.strip_prefix(set)?.strip_prefix('_')?.parse().ok()
+}
+
 impl Catalogue {
+    /// Whether an indicator of the catalogue reads lake column `name`: as its source, or as a
+    /// box of its multiple-response set.
+    pub fn reads(&self, name: &str) -> bool {
+        self.indicators
+            .iter()
+            .any(|i| i.source == name || i.set.as_deref().is_some_and(|set| box_number(name, set).is_some()))
+    }
+
     /// Reads and validates both files under `config_dir` (`config/` by default).
     pub fn load(config_dir: &Path, codebook: &Codebook) -> Result<Catalogue, CatalogueError> {
         Catalogue::load_from(&ConfigSource::Dir(config_dir.to_path_buf()), codebook)
@@ -496,6 +509,15 @@ fn check_source(i: &Indicator, codebook: &Codebook) -> Vec<FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_box_is_the_set_name_an_underscore_and_a_number() {
+        assert_eq!(box_number("zw13_2", "zw13"), Some(2));
+        assert_eq!(box_number("zw13_10", "zw13"), Some(10));
+        for (name, set) in [("zw13", "zw13"), ("zw13_x", "zw13"), ("zw131_2", "zw13"), ("zw13_2_1", "zw13")] {
+            assert_eq!(box_number(name, set), None, "{name} of {set}");
+        }
+    }
 
     fn codebook() -> Codebook {
         Codebook::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).unwrap()

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::aggregate::{
     Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values, ticked,
 };
-use super::catalogue::{Catalogue, Domain, Indicator, Kind};
+use super::catalogue::{Catalogue, Domain, Indicator, Kind, box_number};
 use super::respondent::{Items, RespondentIndicators};
 use crate::codebook::MIN_COMPLETE;
 use crate::lake::table::lake_table;
@@ -276,9 +276,7 @@ fn y_values<'a>(
 
 /// The boxes of a multiple-response set (`zw13` → `zw13_0`, `zw13_1`, … in number order).
 fn multiple_response_set<'a>(items: &Items<'a>, set: &str) -> Vec<&'a str> {
-    let prefix = format!("{set}_");
-    let mut boxes: Vec<(u32, &str)> =
-        items.names().filter_map(|name| Some((name.strip_prefix(&prefix)?.parse::<u32>().ok()?, name))).collect();
+    let mut boxes: Vec<(u32, &str)> = items.names().filter_map(|name| Some((box_number(name, set)?, name))).collect();
     boxes.sort_by_key(|b| b.0);
     boxes.into_iter().map(|(_, name)| name).collect()
 }
