@@ -24,7 +24,8 @@ shift
 [[ $N =~ ^[1-9][0-9]*$ ]] || die "N must be a positive whole number, not '$N'"
 BENCH_DIR=$(cd "${BENCH_DIR:-target/bench-e2e}" && pwd)
 CORPUS=$BENCH_DIR/corpus-1x
-[[ -f $CORPUS/held-back.txt ]] || die "no benchmark corpus in $CORPUS: run bench/run.sh first"
+[[ -f $CORPUS/held-back.txt && -f $BENCH_DIR/work-1x/pipeline.toml ]] \
+  || die "no benchmark corpus in $CORPUS: run bench/run.sh first"
 HELD=$(cat "$CORPUS/held-back.txt")
 WORK=${WORK:-$BENCH_DIR/one-new}
 rm -rf "$WORK"
@@ -37,25 +38,11 @@ held_out() { if [[ -f $CORPUS/inbox/$HELD ]]; then mv "$CORPUS/inbox/$HELD" "$WO
 held_in() { if [[ -f $WORK/held/$(basename "$HELD") ]]; then mv "$WORK/held/$(basename "$HELD")" "$CORPUS/inbox/$HELD"; fi; }
 trap held_in EXIT
 
-# pipeline NAME: a pipeline file for one binary's own lake and state.
+# pipeline NAME: bench/run.sh's pipeline file of the corpus, with this binary's own lake and
+# state directories.
 pipeline() {
-  cat >"$WORK/$1.toml" <<EOF
-name = "one-new"
-
-[paths]
-inbox = "$CORPUS/inbox"
-lake = "$WORK/$1/lake"
-population = "$CORPUS/population"
-state = "$WORK/$1/state"
-
-[limits]
-max_file_bytes = 1073741824
-max_decompressed_bytes = 1073741824
-
-[dedup]
-redelivery = "replace"
-near_duplicates = "report"
-EOF
+  sed -e "s#^lake = .*#lake = \"$WORK/$1/lake\"#" -e "s#^state = .*#state = \"$WORK/$1/state\"#" \
+    "$BENCH_DIR/work-1x/pipeline.toml" >"$WORK/$1.toml"
 }
 
 NAMES=()

@@ -86,16 +86,9 @@ pub fn load(
     population: &PopulationTable,
     run_id: Option<&str>,
 ) -> Result<FindingsInput> {
-    let batches = |relative: &str| -> Result<Vec<RecordBatch>> {
-        let path = lake_dir.join(relative);
-        if !path.is_file() {
-            return Err(anyhow!("{} does not exist: run the nightly job first", path.display()));
-        }
-        lake::read_parquet(&path)
-    };
     let figures = Figures {
-        national: batches("indicators/national.parquet")?,
-        municipality: batches("indicators/municipality.parquet")?,
+        national: read_batches(&lake_dir.join("indicators/national.parquet"))?,
+        municipality: read_batches(&lake_dir.join("indicators/municipality.parquet"))?,
     };
     load_with_figures(lake_dir, config, population, run_id, figures)
 }
@@ -177,17 +170,22 @@ pub fn load_with_figures(
 }
 
 fn read_table<T>(path: &Path, from: impl Fn(&arrow_array::RecordBatch) -> Option<Vec<T>>) -> Result<Vec<T>> {
-    if !path.is_file() {
-        return Err(anyhow!("{} does not exist: run the nightly job first", path.display()));
-    }
     let mut rows = Vec::new();
-    for batch in lake::read_parquet(path)? {
+    for batch in read_batches(path)? {
         let part = from(&batch).with_context(|| {
             format!("{} does not have the columns of this version; run again with --full", path.display())
         })?;
         rows.extend(part);
     }
     Ok(rows)
+}
+
+/// The record batches of a lake file; a missing file says to run the nightly job first.
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+    if !path.is_file() {
+        return Err(anyhow!("{} does not exist: run the nightly job first", path.display()));
+    }
+    lake::read_parquet(path)
 }
 
 /// A string column of a figures batch by name.
