@@ -14,7 +14,7 @@ use arrow_schema::{DataType, Field, Schema};
 use burgerpeiling::codebook::Codebook;
 use burgerpeiling::indicators::{
     DesignRow, Items, RespondentIndicators, ScoringRules, Statistic, estimate_domains, multiple_response_values,
-    percent_values, score, ticked,
+    percent_values, score, ticked, ticked_any,
 };
 
 const TOL: f64 = 1e-9;
@@ -120,15 +120,19 @@ fn respondent_scores_match_to_1e9() {
 /// zw13 multiple-response set.
 fn analysis_values(row: &BTreeMap<&str, &str>, items: &Items, scores: &RespondentIndicators) -> Vec<Option<f64>> {
     let variable = row["variable"];
-    if let Some(option) = variable.strip_prefix("zw13_") {
-        let set: Vec<Vec<bool>> = (0..=10).map(|k| ticked(&items.get(&format!("zw13_{k}")).unwrap())).collect();
-        return multiple_response_values(&set, option.parse().unwrap());
-    }
-    let x = scores.column(variable).or_else(|| items.get(variable)).unwrap();
-    match row.get("statistic").copied().unwrap_or("percent") {
-        "mean" => x,
-        _ => percent_values(&x, &row["numerator"].split('|').map(|c| c.parse().unwrap()).collect::<Vec<f64>>()),
-    }
+    let all = 0..items.rows();
+    let y = if let Some(option) = variable.strip_prefix("zw13_") {
+        let set: Vec<Vec<bool>> =
+            (0..=10).map(|k| ticked(&items.get_nan(&format!("zw13_{k}"), all.clone()).unwrap())).collect();
+        multiple_response_values(&ticked_any(&set), &set[option.parse::<usize>().unwrap()])
+    } else {
+        let x = scores.column_nan(variable).or_else(|| items.get_nan(variable, all)).unwrap();
+        match row.get("statistic").copied().unwrap_or("percent") {
+            "mean" => x,
+            _ => percent_values(&x, &row["numerator"].split('|').map(|c| c.parse().unwrap()).collect::<Vec<f64>>()),
+        }
+    };
+    y.into_iter().map(|v| Some(v).filter(|v| !v.is_nan())).collect()
 }
 
 fn catalogue(dir: &Path) -> Vec<BTreeMap<String, String>> {

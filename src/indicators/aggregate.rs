@@ -9,7 +9,6 @@
 //! golden fixtures check it to 1e-12). Plain data in, plain data out: no file system, no
 //! catalogue of published figures, and no VNG post-processing (a 0 stays 0, no weight filter).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::student_t::{Z975, t975};
@@ -94,40 +93,42 @@ pub fn design_size(w: &[Option<f64>]) -> usize {
     w.iter().filter(|w| usable(**w).is_some()).count()
 }
 
-/// The figure of one domain, the design given as columns (`design_size` of its rows have a
-/// usable weight, [`design_size`]) and the domain as its rows in ascending order; a row
-/// counts when its weight is usable and its `y` finite. The same sums in the same order as
-/// [`estimate_domains`] (so the same bits), without building the design's rows: a survey year's
-/// catalogue asks for tens of thousands of such figures.
+/// The weight column of a design as [`estimate_domain`] takes it: per row the usable weight,
+/// NaN for a row that is not in the design.
+pub fn usable_weights(w: &[Option<f64>]) -> Vec<f64> {
+    w.iter().map(|w| usable(*w).unwrap_or(f64::NAN)).collect()
+}
+
+/// The figure of one domain, the design given as columns: `w` from [`usable_weights`]
+/// (`design_size` of its rows have a weight), `y` with NaN for a missing answer, and the domain
+/// as its rows in ascending order; a row counts when it has a weight and a finite `y`. The same
+/// sums in the same order as [`estimate_domains`] (so the same bits), without building the
+/// design's rows: a survey year's catalogue asks for tens of thousands of such figures. The
+/// domain is walked twice (sums, then squares around the mean) instead of gathering its answers:
+/// the gathering was a third of the figures' time.
 pub fn estimate_domain(
-    y: &[Option<f64>],
-    w: &[Option<f64>],
+    y: &[f64],
+    w: &[f64],
     design_size: usize,
-    domain: impl Iterator<Item = usize>,
+    domain: impl Iterator<Item = usize> + Clone,
     statistic: Statistic,
 ) -> Option<Figure> {
-    // The domain's answers are gathered once for both passes, into a buffer each thread keeps:
-    // a national domain has tens of thousands, asked for hundreds of times a year.
-    thread_local! {
-        static ANSWERS: RefCell<Vec<(f64, f64)>> = const { RefCell::new(Vec::new()) };
+    let answers = domain.filter_map(|r| {
+        let (w, y) = (w[r], y[r]);
+        (!w.is_nan() && y.is_finite()).then_some((w, y))
+    });
+    let mut d = Domain::default();
+    for (w, y) in answers.clone() {
+        d.n += 1;
+        d.sum_w += w;
+        d.sum_wy += w * y;
     }
-    ANSWERS.with(|answers| {
-        let mut answers = answers.borrow_mut();
-        answers.clear();
-        answers.extend(domain.filter_map(|r| Some((usable(w[r])?, y[r].filter(|y| y.is_finite())?))));
-        let mut d = Domain::default();
-        for &(w, y) in answers.iter() {
-            d.n += 1;
-            d.sum_w += w;
-            d.sum_wy += w * y;
-        }
-        if d.sum_w <= 0.0 || d.sum_w.is_nan() {
-            return None;
-        }
-        let mean = d.sum_wy / d.sum_w;
-        let squares: f64 = answers.iter().map(|(w, y)| (w * (y - mean)).powi(2)).sum();
-        Some(figure(&d, squares, design_size as f64, statistic))
-    })
+    if d.sum_w <= 0.0 || d.sum_w.is_nan() {
+        return None;
+    }
+    let mean = d.sum_wy / d.sum_w;
+    let squares: f64 = answers.map(|(w, y)| (w * (y - mean)).powi(2)).sum();
+    Some(figure(&d, squares, design_size as f64, statistic))
 }
 
 /// A domain's figure from its sums and `squares`, the sum over its answers of `(w (y - mean))²`.
@@ -168,25 +169,48 @@ fn logit_interval(p: f64, se: f64, n: u64) -> Option<(f64, f64)> {
 }
 
 /// `y` of a percentage of codes: 1 when the value is one of `codes`, 0 when it is another
-/// valid value, `None` when it is missing (dk and declared missing are missing already).
-pub fn percent_values(values: &[Option<f64>], codes: &[f64]) -> Vec<Option<f64>> {
-    values.iter().map(|v| v.map(|v| if codes.contains(&v) { 1.0 } else { 0.0 })).collect()
+/// valid value, NaN when it is missing (dk and declared missing are missing already).
+pub fn percent_values(values: &[f64], codes: &[f64]) -> Vec<f64> {
+    values
+        .iter()
+        .map(|&v| {
+            if v.is_nan() {
+                v
+            } else if codes.contains(&v) {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 /// Per row, whether a box of a multiple-response set is ticked (code 1).
-pub fn ticked(values: &[Option<f64>]) -> Vec<bool> {
-    values.iter().map(|v| *v == Some(1.0)).collect()
+pub fn ticked(values: &[f64]) -> Vec<bool> {
+    values.iter().map(|v| *v == 1.0).collect()
 }
 
-/// `y` of the share of one option of a multiple-response set, from each box's [`ticked`]: the
-/// base is the respondents who ticked at least one box of the set; for them an unticked box
-/// counts 0 (VNG's `recode.R`); everyone else is outside the base (`None`).
-pub fn multiple_response_values(set: &[Vec<bool>], option: usize) -> Vec<Option<f64>> {
-    let rows = set.first().map_or(0, Vec::len);
-    (0..rows)
-        .map(|i| {
-            let ticked = |c: &Vec<bool>| c.get(i).copied().unwrap_or(false);
-            set.iter().any(ticked).then(|| if set.get(option).is_some_and(ticked) { 1.0 } else { 0.0 })
+/// Per row, whether the respondent ticked at least one box of a multiple-response set, from
+/// each box's [`ticked`]: the base of the set's shares.
+pub fn ticked_any(set: &[Vec<bool>]) -> Vec<bool> {
+    let rows = set.iter().map(Vec::len).max().unwrap_or(0);
+    (0..rows).map(|i| set.iter().any(|c| c.get(i).copied().unwrap_or(false))).collect()
+}
+
+/// `y` of the share of one option of a multiple-response set: the base ([`ticked_any`]) is the
+/// respondents who ticked at least one box of the set; for them an unticked box counts 0 (VNG's
+/// `recode.R`); everyone else is outside the base (NaN). `option` is the option's [`ticked`].
+pub fn multiple_response_values(base: &[bool], option: &[bool]) -> Vec<f64> {
+    base.iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if !b {
+                f64::NAN
+            } else if option.get(i).copied().unwrap_or(false) {
+                1.0
+            } else {
+                0.0
+            }
         })
         .collect()
 }

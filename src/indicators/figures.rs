@@ -6,7 +6,7 @@
 //! respondent-level indicators and weights and returns plain records.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -17,7 +17,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{
-    Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values, ticked,
+    Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values, ticked, ticked_any,
+    usable_weights,
 };
 use super::catalogue::{Catalogue, Domain, Indicator, Kind, box_number};
 use super::respondent::{Items, RespondentIndicators};
@@ -133,22 +134,28 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
             design_size: design_size(&rows.weight[start..end]),
         })
         .collect();
-    let national_design = design_size(rows.weight_national);
+    let weights = Weights {
+        municipal: usable_weights(rows.weight),
+        national: usable_weights(rows.weight_national),
+        national_design: design_size(rows.weight_national),
+    };
+    let bases = multiple_response_bases(catalogue, rows.items);
     // Indicators are independent of each other. Those that read the same column (`wl01` feeds
     // eleven) are computed together, so the column is decoded once, not once per indicator.
     let mut per_indicator: Vec<(usize, IndicatorFigures)> = by_source(catalogue)
         .par_iter()
         .flat_map_iter(|group| {
-            let source = rows.indicators.column(group.0).or_else(|| rows.items.get(group.0));
+            let rows_all = 0..rows.items.rows();
+            let source = rows.indicators.column_nan(group.0).or_else(|| rows.items.get_nan(group.0, rows_all));
             let figures = group.1.iter().map(|&i| {
                 let indicator = &catalogue.indicators[i];
-                let y = y_values(indicator, source.as_deref(), rows);
+                let y = y_values(indicator, source.as_deref(), &bases);
                 let member = masks.of_domain(indicator.domain);
                 let municipal = runs
                     .iter()
-                    .map(|run| municipality_figure(indicator, y.as_deref(), member, rows, run, rules))
+                    .map(|run| municipality_figure(indicator, y.as_deref(), member, &weights, rows, run, rules))
                     .collect();
-                (i, (municipal, national_figures(indicator, y.as_deref(), &masks, national_design, rows, rules)))
+                (i, (municipal, national_figures(indicator, y.as_deref(), &masks, &weights, rows, rules)))
             });
             figures.collect::<Vec<_>>()
         })
@@ -173,6 +180,15 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
 
 /// One indicator's figures: per municipality (in the year's municipality order) and national.
 type IndicatorFigures = (Vec<MunicipalityFigure>, Vec<NationalFigure>);
+
+/// The year's two designs as [`estimate_domain`] takes them.
+struct Weights {
+    /// `weight`, usable or NaN: each municipality's rows are its own design.
+    municipal: Vec<f64>,
+    /// `weight_national`, usable or NaN: the year's rows are one design of this many rows.
+    national: Vec<f64>,
+    national_design: usize,
+}
 
 /// One municipality's rows of the year, `[start, end)`, and what every figure of it shares.
 struct MunicipalityRun {
@@ -200,8 +216,8 @@ impl DomainMasks {
     fn of(catalogue: &Catalogue, rows: &YearRows) -> DomainMasks {
         let n = rows.gemeente_code.len();
         let class = |name: &str, k: u8| -> Vec<bool> {
-            match rows.indicators.column(name) {
-                Some(c) => c.iter().map(|v| *v == Some(f64::from(k))).collect(),
+            match rows.indicators.column_nan(name) {
+                Some(c) => c.iter().map(|v| *v == f64::from(k)).collect(),
                 None => vec![false; n],
             }
         };
@@ -248,14 +264,10 @@ fn by_source(catalogue: &Catalogue) -> Vec<(&str, Vec<usize>)> {
     groups.into_iter().collect()
 }
 
-/// The `y` of every row for an indicator: the value, a 0/1 for a percentage, `None` outside its
+/// The `y` of every row for an indicator: the value, a 0/1 for a percentage, NaN outside its
 /// base; `None` for the whole column when the year has no such source (a count has no `y`).
 /// `source` is the indicator's source column, decoded once for all indicators that read it.
-fn y_values<'a>(
-    indicator: &Indicator,
-    source: Option<&'a [Option<f64>]>,
-    rows: &YearRows,
-) -> Option<Cow<'a, [Option<f64>]>> {
+fn y_values<'a>(indicator: &Indicator, source: Option<&'a [f64]>, bases: &Bases) -> Option<Cow<'a, [f64]>> {
     match indicator.kind {
         Kind::Count => None,
         Kind::Mean => source.map(Cow::Borrowed),
@@ -264,14 +276,33 @@ fn y_values<'a>(
             source.map(|v| Cow::Owned(percent_values(v, &codes)))
         }
         Kind::MrPercent => {
-            let set = indicator.set.as_deref()?;
-            let boxes = multiple_response_set(rows.items, set);
-            let option = boxes.iter().position(|name| *name == indicator.source)?;
-            let ticked: Vec<Vec<bool>> =
-                boxes.iter().map(|name| rows.items.get(name).map_or_else(Vec::new, |v| ticked(&v))).collect();
-            Some(Cow::Owned(multiple_response_values(&ticked, option)))
+            let base = bases.get(indicator.set.as_deref()?)?;
+            Some(Cow::Owned(multiple_response_values(base, &ticked(source?))))
         }
     }
+}
+
+/// Per multiple-response set of the catalogue that the year has boxes of, per row whether any
+/// box is ticked ([`ticked_any`]): the base of every share of the set, computed once a year,
+/// not once per option (each option decoded every box of its set).
+type Bases = BTreeMap<String, Vec<bool>>;
+
+fn multiple_response_bases(catalogue: &Catalogue, items: &Items) -> Bases {
+    let sets: BTreeSet<&str> =
+        catalogue.indicators.iter().filter(|i| i.kind == Kind::MrPercent).filter_map(|i| i.set.as_deref()).collect();
+    sets.into_iter()
+        .filter_map(|set| {
+            let boxes = multiple_response_set(items, set);
+            if boxes.is_empty() {
+                return None;
+            }
+            let ticks: Vec<Vec<bool>> = boxes
+                .iter()
+                .map(|name| items.get_nan(name, 0..items.rows()).map_or_else(Vec::new, |v| ticked(&v)))
+                .collect();
+            Some((set.to_string(), ticked_any(&ticks)))
+        })
+        .collect()
 }
 
 /// The boxes of a multiple-response set (`zw13` → `zw13_0`, `zw13_1`, … in number order).
@@ -303,8 +334,9 @@ fn statistic(kind: Kind) -> Statistic {
 /// One municipality-year figure: its own rows with a `weight` are the design.
 fn municipality_figure(
     indicator: &Indicator,
-    y: Option<&[Option<f64>]>,
+    y: Option<&[f64]>,
     member: &[bool],
+    weights: &Weights,
     rows: &YearRows,
     run: &MunicipalityRun,
     rules: &PublicationRules,
@@ -313,7 +345,7 @@ fn municipality_figure(
     let figure = match y {
         Some(y) => {
             let domain = (start..end).filter(|&r| member[r]);
-            estimate_domain(y, rows.weight, run.design_size, domain, statistic(indicator.kind))
+            estimate_domain(y, &weights.municipal, run.design_size, domain, statistic(indicator.kind))
         }
         None => Some(count_figure((start..end).filter(|&r| member[r]).count())),
     };
@@ -380,9 +412,9 @@ fn publication(
 /// over all respondents; the year's rows with a `weight_national` are the design.
 fn national_figures(
     indicator: &Indicator,
-    y: Option<&[Option<f64>]>,
+    y: Option<&[f64]>,
     masks: &DomainMasks,
-    design: usize,
+    weights: &Weights,
     rows: &YearRows,
     rules: &PublicationRules,
 ) -> Vec<NationalFigure> {
@@ -394,7 +426,8 @@ fn national_figures(
         let members = masks.rows_of(class.map_or(indicator.domain, Domain::AgeClass));
         let figure = match y {
             Some(y) => {
-                estimate_domain(y, rows.weight_national, design, members.iter().copied(), statistic(indicator.kind))
+                let design = weights.national_design;
+                estimate_domain(y, &weights.national, design, members.iter().copied(), statistic(indicator.kind))
             }
             None => Some(count_figure(members.len())),
         };

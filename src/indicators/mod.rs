@@ -28,6 +28,7 @@ mod student_t;
 
 pub use aggregate::{
     DesignRow, Figure, Statistic, estimate_domain, estimate_domains, multiple_response_values, percent_values, ticked,
+    ticked_any, usable_weights,
 };
 pub use definitions::{DEFINITIONS, Definition, Kind};
 pub use respondent::{Items, RespondentIndicators, ScoringRules, score};

@@ -74,11 +74,15 @@ struct ItemColumn<'a> {
 }
 
 impl ItemColumn<'_> {
-    fn value(&self, row: usize) -> Option<f64> {
-        let code = self.codes.is_valid(row).then(|| self.codes.value(row)).filter(|c| !self.dont_know.contains(c));
-        match code {
-            Some(c) => Some(f64::from(c)),
-            None => self.zero.then_some(0.0),
+    /// The clean values of `rows`, NaN for missing. One pass over the codes and the validity
+    /// bits: decoding row by row through `Option` was a sixth of the indicators' time.
+    fn decode(&self, rows: Range<usize>) -> Vec<f64> {
+        let missing = if self.zero { 0.0 } else { f64::NAN };
+        let clean = |code: i16| if self.dont_know.contains(&code) { missing } else { f64::from(code) };
+        let codes = &self.codes.values()[rows.clone()];
+        match self.codes.nulls() {
+            None => codes.iter().map(|&c| clean(c)).collect(),
+            Some(valid) => rows.zip(codes).map(|(r, &c)| if valid.is_valid(r) { clean(c) } else { missing }).collect(),
         }
     }
 }
@@ -115,14 +119,14 @@ impl<'a> Items<'a> {
 
     /// A clean item column, `None` when the batch has no such column.
     pub fn get(&self, name: &str) -> Option<Vec<Option<f64>>> {
-        let c = self.columns.get(name)?;
-        Some((0..self.rows()).map(|r| c.value(r)).collect())
+        let values = self.get_nan(name, 0..self.rows())?;
+        Some(values.into_iter().map(|v| Some(v).filter(|v| !v.is_nan())).collect())
     }
 
-    /// A clean item column with NaN for missing, as the formulas take it, for `rows`.
+    /// A clean item column with NaN for missing, as the formulas and the figures take it, for
+    /// `rows`.
     pub fn get_nan(&self, name: &str, rows: Range<usize>) -> Option<Vec<f64>> {
-        let c = self.columns.get(name)?;
-        Some(rows.map(|r| c.value(r).unwrap_or(f64::NAN)).collect())
+        Some(self.columns.get(name)?.decode(rows))
     }
 
     /// The item columns' names, in name order.
@@ -160,6 +164,16 @@ impl RespondentIndicators {
             return Some(a.iter().map(|v| v.map(f64::from)).collect());
         }
         array.as_any().downcast_ref::<Float64Array>().map(|a| a.iter().collect())
+    }
+
+    /// An indicator's values with NaN for null, as the figures take them; `None` when there is
+    /// no such indicator.
+    pub fn column_nan(&self, name: &str) -> Option<Vec<f64>> {
+        let array = self.batch.column_by_name(name)?;
+        if let Some(a) = array.as_any().downcast_ref::<Int16Array>() {
+            return Some(a.iter().map(|v| v.map_or(f64::NAN, f64::from)).collect());
+        }
+        array.as_any().downcast_ref::<Float64Array>().map(|a| a.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
     }
 
     /// The indicators' names, in `DEFINITIONS` order.
