@@ -1,7 +1,7 @@
 //! Property tests of the indicators module: an indicator of a constant answer is that answer
 //! with standard error 0; doubling every weight changes no estimate; a respondent whose items
 //! of a score are all missing gets a null score, not 0. The figures stage's column path
-//! (`estimate_domain`) gives the same bits as the golden-tested row path (`estimate_domains`).
+//! (`estimate_year`) gives the same bits as the golden-tested row path (`estimate_domains`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,11 +11,12 @@ use arrow_array::builder::{Int16Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use burgerpeiling::codebook::Codebook;
+use burgerpeiling::indicators::aggregate::design_size;
 use burgerpeiling::indicators::definitions::items_needed;
 use burgerpeiling::indicators::dont_know::dont_know_codes;
 use burgerpeiling::indicators::{
-    DEFINITIONS, DesignRow, Items, Kind, ScoringRules, Statistic, estimate_domain, estimate_domains, score,
-    usable_weights,
+    CLASSES, DEFINITIONS, DesignRow, Items, Kind, ScoringRules, Statistic, YearDesign, estimate_domains, estimate_year,
+    score, usable_weights,
 };
 use proptest::prelude::*;
 
@@ -46,26 +47,59 @@ proptest! {
     }
 
     #[test]
-    fn one_domain_from_columns_is_bit_for_bit_the_domain_of_the_rows(
+    fn a_years_figures_from_columns_are_bit_for_bit_those_of_the_rows(
         rows in prop::collection::vec(
-            (prop::option::weighted(0.85, 0.0f64..10.0), prop::option::weighted(0.9, -1.0f64..20.0), 0u8..4),
-            1..200,
+            (
+                prop::option::weighted(0.85, 0.0f64..10.0),
+                prop::option::weighted(0.9, -1.0f64..20.0),
+                prop::option::weighted(0.9, -1.0f64..20.0),
+                0u8..=4,
+                prop::bool::weighted(0.8),
+            ),
+            1..300,
         ),
+        cuts in prop::collection::btree_set(1usize..300, 0..6),
         percent in any::<bool>(),
+        by_class in any::<bool>(),
     ) {
+        // Per row: y, weight, weight_national, class (0: none), whether in the indicator's domain.
         let statistic = if percent { Statistic::Percent } else { Statistic::Mean };
+        let n = rows.len();
         let y: Vec<Option<f64>> = rows.iter().map(|r| r.0.map(|y| if percent { (y > 5.0) as u8 as f64 } else { y })).collect();
-        let w: Vec<Option<f64>> = rows.iter().map(|r| r.1).collect();
-        let design: Vec<DesignRow<u8>> =
-            (0..rows.len()).map(|r| DesignRow { y: y[r], w: w[r], domain: Some(rows[r].2) }).collect();
-        let by_rows = estimate_domains(&design, statistic);
-        let size = burgerpeiling::indicators::aggregate::design_size(&w);
-        let (y_nan, w_usable): (Vec<f64>, Vec<f64>) = (y.iter().map(|y| y.unwrap_or(f64::NAN)).collect(), usable_weights(&w));
-        for k in 0u8..4 {
-            let members = (0..rows.len()).filter(|&r| rows[r].2 == k);
-            let from_columns = estimate_domain(&y_nan, &w_usable, size, members, statistic);
-            let from_rows = by_rows.iter().find(|(d, _)| *d == k).map(|(_, f)| f.clone());
-            prop_assert_eq!(format!("{from_columns:?}"), format!("{from_rows:?}"), "domain {}", k);
+        let (w, w_national): (Vec<Option<f64>>, Vec<Option<f64>>) = rows.iter().map(|r| (r.1, r.2)).unzip();
+        let member: Vec<bool> = rows.iter().map(|r| r.4).collect();
+        let class: Vec<u8> = rows.iter().map(|r| r.3).collect();
+        let bounds: Vec<usize> = std::iter::once(0).chain(cuts.into_iter().filter(|c| *c < n)).chain([n]).collect();
+        let municipalities: Vec<(std::ops::Range<usize>, usize)> =
+            bounds.windows(2).map(|b| (b[0]..b[1], design_size(&w[b[0]..b[1]]))).collect();
+        let (weight, weight_national) = (usable_weights(&w), usable_weights(&w_national));
+        let design = YearDesign {
+            municipalities: &municipalities,
+            weight: &weight,
+            weight_national: &weight_national,
+            national_size: design_size(&w_national),
+            class: &class,
+        };
+        let y_nan: Vec<f64> = y.iter().map(|y| y.unwrap_or(f64::NAN)).collect();
+        let got = estimate_year(&y_nan, &member, &design, by_class, statistic);
+        // The row path: one design of the rows, the domain a key per row.
+        let by_rows = |range: std::ops::Range<usize>, w: &[Option<f64>], key: &dyn Fn(usize) -> Option<u8>| {
+            let design: Vec<DesignRow<u8>> = range.map(|r| DesignRow { y: y[r], w: w[r], domain: key(r) }).collect();
+            estimate_domains(&design, statistic)
+        };
+        let one = |figures: Vec<(u8, burgerpeiling::indicators::Figure)>, k: u8| {
+            figures.into_iter().find(|(d, _)| *d == k).map(|(_, f)| f)
+        };
+        for ((range, _), figure) in municipalities.iter().zip(&got.municipal) {
+            let want = one(by_rows(range.clone(), &w, &|r| member[r].then_some(1)), 1);
+            prop_assert_eq!(format!("{figure:?}"), format!("{want:?}"), "municipality {:?}", range);
+        }
+        let want = one(by_rows(0..n, &w_national, &|r| member[r].then_some(1)), 1);
+        prop_assert_eq!(format!("{:?}", got.national), format!("{want:?}"), "national");
+        for k in 1..=CLASSES as u8 {
+            let want = one(by_rows(0..n, &w_national, &|r| (member[r] && class[r] == k).then_some(k)), k)
+                .filter(|_| by_class);
+            prop_assert_eq!(format!("{:?}", got.classes[usize::from(k) - 1]), format!("{want:?}"), "class {}", k);
         }
     }
 

@@ -10,6 +10,7 @@
 //! catalogue of published figures, and no VNG post-processing (a 0 stays 0, no weight filter).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use super::student_t::{Z975, t975};
 
@@ -93,42 +94,135 @@ pub fn design_size(w: &[Option<f64>]) -> usize {
     w.iter().filter(|w| usable(**w).is_some()).count()
 }
 
-/// The weight column of a design as [`estimate_domain`] takes it: per row the usable weight,
+/// The weight column of a design as [`estimate_year`] takes it: per row the usable weight,
 /// NaN for a row that is not in the design.
 pub fn usable_weights(w: &[Option<f64>]) -> Vec<f64> {
     w.iter().map(|w| usable(*w).unwrap_or(f64::NAN)).collect()
 }
 
-/// The figure of one domain, the design given as columns: `w` from [`usable_weights`]
-/// (`design_size` of its rows have a weight), `y` with NaN for a missing answer, and the domain
-/// as its rows in ascending order; a row counts when it has a weight and a finite `y`. The same
-/// sums in the same order as [`estimate_domains`] (so the same bits), without building the
-/// design's rows: a survey year's catalogue asks for tens of thousands of such figures. The
-/// domain is walked twice (sums, then squares around the mean) instead of gathering its answers:
-/// the gathering was a third of the figures' time.
-pub fn estimate_domain(
+/// A survey year's two designs as columns, for [`estimate_year`]. Rows are sorted by
+/// municipality.
+pub struct YearDesign<'a> {
+    /// Each municipality's rows `[start, end)` and its design size (rows with a usable
+    /// `weight`): its own survey is its design.
+    pub municipalities: &'a [(Range<usize>, usize)],
+    /// `weight` from [`usable_weights`].
+    pub weight: &'a [f64],
+    /// `weight_national` from [`usable_weights`]: the year's rows are one design of
+    /// `national_size` rows.
+    pub weight_national: &'a [f64],
+    pub national_size: usize,
+    /// Per row its class of the national breakdown, 1 to [`CLASSES`], 0 for none.
+    pub class: &'a [u8],
+}
+
+/// How many classes the national breakdown has (`lft_cy` 1 to 4).
+pub const CLASSES: usize = 4;
+
+/// One indicator's figures in a year: per municipality (in [`YearDesign::municipalities`]
+/// order), national, and national per class; `None` where a domain has no answer with a
+/// positive weight sum.
+pub struct YearEstimates {
+    pub municipal: Vec<Option<Figure>>,
+    pub national: Option<Figure>,
+    pub classes: [Option<Figure>; CLASSES],
+}
+
+/// Running sums of one domain in row order. A row that does not count adds `+0.0`, which leaves
+/// a sum's bits as they are: the sums start at `+0.0` and only a `-0.0` plus a `-0.0` gives
+/// `-0.0`. So the sums are those of the domain's counting rows alone, in order.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    n: u64,
+    sum_w: f64,
+    sum_wy: f64,
+    squares: f64,
+}
+
+impl Sums {
+    #[inline]
+    fn add(&mut self, counts: bool, w: f64, y: f64) {
+        let (w, wy) = if counts { (w, w * y) } else { (0.0, 0.0) };
+        self.n += u64::from(counts);
+        self.sum_w += w;
+        self.sum_wy += wy;
+    }
+
+    fn mean(&self) -> f64 {
+        self.sum_wy / self.sum_w
+    }
+
+    /// Adds a row's square around the domain's mean. The row path's `sum()` starts at `-0.0`,
+    /// this at `+0.0`: the same bits once one counting row (a square, never `-0.0`) is added,
+    /// and a domain without one has no figure.
+    #[inline]
+    fn add_square(&mut self, counts: bool, w: f64, y: f64, mean: f64) {
+        self.squares += if counts { (w * (y - mean)).powi(2) } else { 0.0 };
+    }
+
+    fn figure(&self, design_size: usize, statistic: Statistic) -> Option<Figure> {
+        if self.sum_w <= 0.0 || self.sum_w.is_nan() {
+            return None;
+        }
+        let d = Domain { n: self.n, sum_w: self.sum_w, sum_wy: self.sum_wy, rows: Vec::new() };
+        Some(figure(&d, self.squares, design_size as f64, statistic))
+    }
+}
+
+/// Every figure of one indicator in a year, from its `y` (NaN for a missing answer) and its
+/// domain (`member`, per row): each municipality's, the national one and, with `by_class`, the
+/// national one of each class. A row counts in a domain when it is a member, has a weight of
+/// the domain's design and a finite `y`. Each domain's sums are those of
+/// [`estimate_domains`] over its counting rows in order, so its figure has the same bits; but
+/// all domains are summed in the same two walks over the rows (sums, then squares around each
+/// domain's mean), whose independent sums the processor overlaps: one walk per domain was
+/// most of the time of a year's figures.
+pub fn estimate_year(
     y: &[f64],
-    w: &[f64],
-    design_size: usize,
-    domain: impl Iterator<Item = usize> + Clone,
+    member: &[bool],
+    design: &YearDesign,
+    by_class: bool,
     statistic: Statistic,
-) -> Option<Figure> {
-    let answers = domain.filter_map(|r| {
-        let (w, y) = (w[r], y[r]);
-        (!w.is_nan() && y.is_finite()).then_some((w, y))
-    });
-    let mut d = Domain::default();
-    for (w, y) in answers.clone() {
-        d.n += 1;
-        d.sum_w += w;
-        d.sum_wy += w * y;
+) -> YearEstimates {
+    let mut municipal = vec![Sums::default(); design.municipalities.len()];
+    let mut national = Sums::default();
+    // Index 0 collects the rows of no class and is not used.
+    let mut classes = [Sums::default(); CLASSES + 1];
+    let counts = |r: usize, w: f64| member[r] && !w.is_nan() && y[r].is_finite();
+    for ((rows, _), own) in design.municipalities.iter().zip(&mut municipal) {
+        for r in rows.clone() {
+            let (w, w_national) = (design.weight[r], design.weight_national[r]);
+            own.add(counts(r, w), w, y[r]);
+            let in_national = counts(r, w_national);
+            national.add(in_national, w_national, y[r]);
+            if by_class {
+                classes[usize::from(design.class[r])].add(in_national, w_national, y[r]);
+            }
+        }
     }
-    if d.sum_w <= 0.0 || d.sum_w.is_nan() {
-        return None;
+    let national_mean = national.mean();
+    let class_means = classes.map(|c| c.mean());
+    for ((rows, _), own) in design.municipalities.iter().zip(&mut municipal) {
+        let mean = own.mean();
+        for r in rows.clone() {
+            let (w, w_national) = (design.weight[r], design.weight_national[r]);
+            own.add_square(counts(r, w), w, y[r], mean);
+            let in_national = counts(r, w_national);
+            national.add_square(in_national, w_national, y[r], national_mean);
+            if by_class {
+                let k = usize::from(design.class[r]);
+                classes[k].add_square(in_national, w_national, y[r], class_means[k]);
+            }
+        }
     }
-    let mean = d.sum_wy / d.sum_w;
-    let squares: f64 = answers.map(|(w, y)| (w * (y - mean)).powi(2)).sum();
-    Some(figure(&d, squares, design_size as f64, statistic))
+    let municipal =
+        municipal.iter().zip(design.municipalities).map(|(s, (_, size))| s.figure(*size, statistic)).collect();
+    let national_figure = |s: &Sums| s.figure(design.national_size, statistic);
+    YearEstimates {
+        municipal,
+        national: national_figure(&national),
+        classes: [1, 2, 3, 4].map(|k| national_figure(&classes[k]).filter(|_| by_class)),
+    }
 }
 
 /// A domain's figure from its sums and `squares`, the sum over its answers of `(w (y - mean))²`.

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -17,8 +18,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{
-    Figure, Statistic, design_size, estimate_domain, multiple_response_values, percent_values, ticked, ticked_any,
-    usable_weights,
+    CLASSES, Figure, Statistic, YearDesign, YearEstimates, design_size, estimate_year, multiple_response_values,
+    percent_values, ticked, ticked_any, usable_weights,
 };
 use super::catalogue::{Catalogue, Domain, Indicator, Kind, box_number};
 use super::respondent::{Items, RespondentIndicators};
@@ -134,10 +135,15 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
             design_size: design_size(&rows.weight[start..end]),
         })
         .collect();
-    let weights = Weights {
-        municipal: usable_weights(rows.weight),
-        national: usable_weights(rows.weight_national),
-        national_design: design_size(rows.weight_national),
+    let municipalities: Vec<(Range<usize>, usize)> = runs.iter().map(|r| (r.start..r.end, r.design_size)).collect();
+    let (weight, weight_national) = (usable_weights(rows.weight), usable_weights(rows.weight_national));
+    let class = masks.classes(rows.items.rows());
+    let design = YearDesign {
+        municipalities: &municipalities,
+        weight: &weight,
+        weight_national: &weight_national,
+        national_size: design_size(rows.weight_national),
+        class: &class,
     };
     let bases = multiple_response_bases(catalogue, rows.items);
     // Indicators are independent of each other. Those that read the same column (`wl01` feeds
@@ -151,11 +157,16 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
                 let indicator = &catalogue.indicators[i];
                 let y = y_values(indicator, source.as_deref(), &bases);
                 let member = masks.of_domain(indicator.domain);
-                let municipal = runs
-                    .iter()
-                    .map(|run| municipality_figure(indicator, y.as_deref(), member, &weights, rows, run, rules))
+                let by_class = indicator.domain == Domain::All;
+                let estimates = match y {
+                    Some(y) => estimate_year(&y, member, &design, by_class, statistic(indicator.kind)),
+                    None => counts(member, &masks, &runs, by_class),
+                };
+                let national = national_figures(indicator, &estimates, by_class, rows, rules);
+                let municipal = (runs.iter().zip(estimates.municipal))
+                    .map(|(run, figure)| municipality_figure(indicator, figure, rows, run, rules))
                     .collect();
-                (i, (municipal, national_figures(indicator, y.as_deref(), &masks, &weights, rows, rules)))
+                (i, (municipal, national))
             });
             figures.collect::<Vec<_>>()
         })
@@ -181,15 +192,6 @@ pub fn year_figures(catalogue: &Catalogue, rows: &YearRows, rules: &PublicationR
 /// One indicator's figures: per municipality (in the year's municipality order) and national.
 type IndicatorFigures = (Vec<MunicipalityFigure>, Vec<NationalFigure>);
 
-/// The year's two designs as [`estimate_domain`] takes them.
-struct Weights {
-    /// `weight`, usable or NaN: each municipality's rows are its own design.
-    municipal: Vec<f64>,
-    /// `weight_national`, usable or NaN: the year's rows are one design of this many rows.
-    national: Vec<f64>,
-    national_design: usize,
-}
-
 /// One municipality's rows of the year, `[start, end)`, and what every figure of it shares.
 struct MunicipalityRun {
     start: usize,
@@ -209,7 +211,8 @@ struct DomainMasks {
 struct DomainMask {
     domain: Domain,
     member: Vec<bool>,
-    rows: Vec<usize>,
+    /// How many rows are members.
+    count: usize,
 }
 
 impl DomainMasks {
@@ -233,8 +236,8 @@ impl DomainMasks {
                 Domain::Typology(k) => class("typology", k),
                 Domain::Zelfredzaam(k) => class("zelfredzaam", k),
             };
-            let rows = (0..n).filter(|&r| member[r]).collect();
-            masks.push(DomainMask { domain, member, rows });
+            let count = member.iter().filter(|m| **m).count();
+            masks.push(DomainMask { domain, member, count });
         }
         DomainMasks { masks }
     }
@@ -248,9 +251,23 @@ impl DomainMasks {
         self.find(domain).map_or(&[], |m| m.member.as_slice())
     }
 
-    /// The rows of `domain`, in order.
-    fn rows_of(&self, domain: Domain) -> &[usize] {
-        self.find(domain).map_or(&[], |m| m.rows.as_slice())
+    /// How many rows are in `domain`.
+    fn count(&self, domain: Domain) -> usize {
+        self.find(domain).map_or(0, |m| m.count)
+    }
+
+    /// Per row its age class (`lft_cy` 1 to 4), 0 for none: the classes of the national
+    /// breakdown.
+    fn classes(&self, rows: usize) -> Vec<u8> {
+        let mut class = vec![0; rows];
+        for k in 1..=CLASSES as u8 {
+            for (c, member) in class.iter_mut().zip(self.of_domain(Domain::AgeClass(k))) {
+                if *member {
+                    *c = k;
+                }
+            }
+        }
+        class
     }
 }
 
@@ -331,24 +348,26 @@ fn statistic(kind: Kind) -> Statistic {
     }
 }
 
-/// One municipality-year figure: its own rows with a `weight` are the design.
+/// The figures of an indicator without a `y`, a count (`bp_respons`): its domain's rows.
+fn counts(member: &[bool], masks: &DomainMasks, runs: &[MunicipalityRun], by_class: bool) -> YearEstimates {
+    let count = |n: usize| Some(count_figure(n));
+    YearEstimates {
+        municipal: runs.iter().map(|run| count(member[run.start..run.end].iter().filter(|m| **m).count())).collect(),
+        national: count(member.iter().filter(|m| **m).count()),
+        classes: [1, 2, 3, 4].map(|k| count(masks.count(Domain::AgeClass(k))).filter(|_| by_class)),
+    }
+}
+
+/// One municipality-year figure (its own rows with a `weight` are the design) with the
+/// publication rules.
 fn municipality_figure(
     indicator: &Indicator,
-    y: Option<&[f64]>,
-    member: &[bool],
-    weights: &Weights,
+    figure: Option<Figure>,
     rows: &YearRows,
     run: &MunicipalityRun,
     rules: &PublicationRules,
 ) -> MunicipalityFigure {
-    let (start, end, complete) = (run.start, run.end, run.complete);
-    let figure = match y {
-        Some(y) => {
-            let domain = (start..end).filter(|&r| member[r]);
-            estimate_domain(y, &weights.municipal, run.design_size, domain, statistic(indicator.kind))
-        }
-        None => Some(count_figure((start..end).filter(|&r| member[r]).count())),
-    };
+    let (start, complete) = (run.start, run.complete);
     let year_note = (complete < MIN_COMPLETE).then(|| {
         format!("minder dan {MIN_COMPLETE} volledig ingevulde vragenlijsten ({complete}); niet publiceerbaar")
     });
@@ -408,35 +427,27 @@ fn publication(
     }
 }
 
-/// The national figures of one indicator: all ages, and each age class when the indicator is
-/// over all respondents; the year's rows with a `weight_national` are the design.
+/// The national figures of one indicator (the year's rows with a `weight_national` are the
+/// design): all ages, and each age class when the indicator is over all respondents.
 fn national_figures(
     indicator: &Indicator,
-    y: Option<&[f64]>,
-    masks: &DomainMasks,
-    weights: &Weights,
+    estimates: &YearEstimates,
+    by_class: bool,
     rows: &YearRows,
     rules: &PublicationRules,
 ) -> Vec<NationalFigure> {
-    let classes: Vec<Option<u8>> =
-        if indicator.domain == Domain::All { vec![None, Some(1), Some(2), Some(3), Some(4)] } else { vec![None] };
-    let mut by_class: BTreeMap<Option<u8>, Option<Figure>> = BTreeMap::new();
-    for class in &classes {
-        // An age class is only asked of an indicator over all respondents: its rows are the class's.
-        let members = masks.rows_of(class.map_or(indicator.domain, Domain::AgeClass));
-        let figure = match y {
-            Some(y) => {
-                let design = weights.national_design;
-                estimate_domain(y, &weights.national, design, members.iter().copied(), statistic(indicator.kind))
-            }
-            None => Some(count_figure(members.len())),
-        };
-        by_class.insert(*class, figure);
+    let mut classes: Vec<Option<u8>> = vec![None];
+    if by_class {
+        classes.extend((1..=CLASSES as u8).map(Some));
     }
+    let figure_of = |class: Option<u8>| match class {
+        None => estimates.national.clone(),
+        Some(k) => estimates.classes[usize::from(k) - 1].clone(),
+    };
     classes
         .iter()
         .map(|class| {
-            let (figure, published, reason) = publication(by_class[class].clone(), None, rules);
+            let (figure, published, reason) = publication(figure_of(*class), None, rules);
             let finite = |v: f64| Some(v).filter(|v| v.is_finite());
             NationalFigure {
                 indicator: indicator.code.clone(),

@@ -27,8 +27,8 @@ pub mod respondent;
 mod student_t;
 
 pub use aggregate::{
-    DesignRow, Figure, Statistic, estimate_domain, estimate_domains, multiple_response_values, percent_values, ticked,
-    ticked_any, usable_weights,
+    CLASSES, DesignRow, Figure, Statistic, YearDesign, YearEstimates, estimate_domains, estimate_year,
+    multiple_response_values, percent_values, ticked, ticked_any, usable_weights,
 };
 pub use definitions::{DEFINITIONS, Definition, Kind};
 pub use respondent::{Items, RespondentIndicators, ScoringRules, score};
