@@ -2,19 +2,23 @@
 //!
 //! Knows the Arrow schema of each table (built from the codebook, with each variable's label
 //! and value labels as field metadata), the Parquet settings (zstd, dictionary, page
-//! statistics, row groups of 128k rows) and how to replace a file or a year partition so that a
+//! statistics, row groups of 128k rows; the figures files a survey year's row groups apart, so
+//! `row_groups` can copy a year's instead of encoding it again) and how to replace a file or a
+//! year partition so that a
 //! reader never sees half of one: everything is written beside its final place, synced, then
 //! renamed in; `recover` puts back what a publish killed half-way left. Makes no decisions
 //! about data.
 
 pub mod io_error;
 mod recover;
+mod row_groups;
 pub(crate) mod table;
 
 pub use table::UnixSeconds;
 use table::lake_table;
 
 pub use recover::clean_leftovers;
+pub use row_groups::KeyedPart;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -284,12 +288,17 @@ pub fn estimate_properties(metadata: &[(String, String)], schema: &Schema) -> Re
 /// Arrow schema the writer stores in the footer (`ARROW:schema`), which otherwise has none.
 /// Arrow keeps schema metadata sorted, so the bytes stay the same on the same inputs.
 fn with_schema_metadata(batch: &RecordBatch, props: &WriterProperties) -> Result<RecordBatch> {
-    let mut metadata = batch.schema().metadata().clone();
+    let schema = schema_with_file_metadata(batch.schema_ref(), props);
+    batch.clone().with_schema(schema).context("putting the file metadata into the Arrow schema")
+}
+
+/// `schema` with the file's key-value metadata added to its own (see [`with_schema_metadata`]).
+fn schema_with_file_metadata(schema: &SchemaRef, props: &WriterProperties) -> SchemaRef {
+    let mut metadata = schema.metadata().clone();
     for kv in props.key_value_metadata().into_iter().flatten() {
         metadata.insert(kv.key.clone(), kv.value.clone().unwrap_or_default());
     }
-    let schema = Arc::new(batch.schema().as_ref().clone().with_metadata(metadata));
-    batch.clone().with_schema(schema).context("putting the file metadata into the Arrow schema")
+    Arc::new(schema.as_ref().clone().with_metadata(metadata))
 }
 
 /// Writes one Parquet file at `path`, fully synced.
@@ -346,14 +355,32 @@ pub fn publish_file(
 ) -> Result<PublishedFile> {
     let tmp = staging.join(relative.replace('/', "__"));
     write_parquet(&tmp, batch, props)?;
-    let published = describe(&tmp, relative, batch.num_rows())?;
+    move_staged_file(lake, &tmp, relative, batch.num_rows())
+}
+
+/// As [`publish_file`] for a table made of keyed parts (a survey year's figures each): a part
+/// that the file being replaced holds under the same key is copied from it instead of being
+/// encoded again (`row_groups`). The file is the same bytes either way.
+pub fn publish_keyed(
+    lake: &Path,
+    staging: &Path,
+    relative: &str,
+    schema: SchemaRef,
+    parts: &[KeyedPart],
+    props: WriterProperties,
+) -> Result<PublishedFile> {
+    let tmp = staging.join(relative.replace('/', "__"));
+    let copied = row_groups::write_keyed(&tmp, &lake.join(relative), schema, parts, props, ROW_GROUP_ROWS)?;
+    tracing::debug!(file = relative, copied, "row groups copied from the published file");
+    move_staged_file(lake, &tmp, relative, parts.iter().map(|p| p.rows.num_rows()).sum())
+}
+
+/// Describes a staged file and renames it into the lake, replacing the published one.
+fn move_staged_file(lake: &Path, tmp: &Path, relative: &str, rows: usize) -> Result<PublishedFile> {
+    let published = describe(tmp, relative, rows)?;
     kill_point("file-staged");
-    let target = lake.join(relative);
-    if let Some(parent) = target.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    fs::rename(&tmp, &target).with_context(|| format!("cannot move {} into the lake", target.display()))?;
-    sync_dir(target.parent().unwrap_or(lake))?;
+    move_into_lake(lake, tmp, relative)?;
+    sync_dir(lake.join(relative).parent().unwrap_or(lake))?;
     Ok(published)
 }
 

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
-use arrow_select::concat::concat_batches;
 use rayon::prelude::*;
 
 use super::years::{BuiltYear, YearDelivery, YearPlan};
@@ -317,15 +316,14 @@ pub struct ManifestFiles {
 pub fn indicator_tables(figures: &[PublishedFigures], cx: &PublishContext) -> Result<Vec<PublishedFile>> {
     let lake_dir = &cx.opts.lake;
     let metadata = lake::file_metadata(cx.config, cx.inputs_hash, &[]);
+    // Each year is its own row groups, keyed by its build key: a year this run did not compute
+    // is copied from the published file when that holds it, not encoded again.
     let parquet = |relative: &str, schema: Schema, pick: fn(&YearFigures) -> &RecordBatch| -> Result<PublishedFile> {
-        let batch = concat_batches(&Arc::new(schema), figures.iter().map(|f| pick(&f.figures)))?;
-        lake::publish_file(
-            lake_dir,
-            cx.staging,
-            relative,
-            &batch,
-            lake::estimate_properties(&metadata, &batch.schema())?,
-        )
+        let parts: Vec<lake::KeyedPart> = (figures.iter())
+            .map(|f| lake::KeyedPart { key: &f.build_key, rows: pick(&f.figures), reusable: !f.computed })
+            .collect();
+        let props = lake::estimate_properties(&metadata, &schema)?;
+        lake::publish_keyed(lake_dir, cx.staging, relative, Arc::new(schema), &parts, props)
     };
     // The municipality table is the largest file of a nightly run: it is encoded while the rest
     // is written.
