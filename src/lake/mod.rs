@@ -304,19 +304,9 @@ fn schema_with_file_metadata(schema: &SchemaRef, props: &WriterProperties) -> Sc
 /// Writes one Parquet file at `path`, fully synced.
 fn write_parquet(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<()> {
     let batch = &with_schema_metadata(batch, &props)?;
-    let max_rows = props.max_row_group_row_count().unwrap_or(ROW_GROUP_ROWS);
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let schema = batch.schema();
-    let (mut writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
-    // Row groups as ArrowWriter cuts them, each encoded with its columns side by side.
-    for (ordinal, offset) in (0..batch.num_rows()).step_by(max_rows).enumerate() {
-        let rows = batch.slice(offset, max_rows.min(batch.num_rows() - offset));
-        let mut row_group = writer.next_row_group()?;
-        for chunk in row_groups::encode_row_group(factory.create_column_writers(ordinal)?, &schema, &rows)? {
-            chunk.append_to_row_group(&mut row_group)?;
-        }
-        row_group.close()?;
-    }
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+    writer.write(batch)?;
     let file = writer.into_inner()?;
     file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(())

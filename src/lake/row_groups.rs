@@ -25,14 +25,13 @@ use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
+use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::{ColumnChunkMetaData, KeyValue, ParquetMetaData};
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::serialized_reader::ReadOptionsBuilder;
 use parquet::file::statistics::Statistics;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::PRODUCT_VERSION;
@@ -95,8 +94,16 @@ pub fn write_keyed(
             }
             None => {
                 let rows = part.rows.slice(offset, max_rows.min(part.rows.num_rows() - offset));
-                for chunk in encode_row_group(factory.create_column_writers(ordinal)?, &schema, &rows)? {
-                    chunk.append_to_row_group(&mut row_group)?;
+                let mut columns = factory.create_column_writers(ordinal)?;
+                let leaves = schema.fields().iter().zip(rows.columns()).map(|(f, c)| compute_leaves(f, c));
+                let mut writers = columns.iter_mut();
+                for leaves in leaves {
+                    for leaf in leaves? {
+                        writers.next().context("more leaf columns than column writers")?.write(&leaf)?;
+                    }
+                }
+                for column in columns {
+                    column.close()?.append_to_row_group(&mut row_group)?;
                 }
             }
         }
@@ -105,37 +112,6 @@ pub fn write_keyed(
     let file = writer.into_inner()?;
     file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(copied)
-}
-
-/// Encodes one row group's `rows` with `writers` (one per leaf column, in schema order), the
-/// columns side by side: encoding a year's partition column after column on one core was the
-/// longest stretch of a nightly run. Each column's bytes do not depend on the others, so the
-/// chunks are those of encoding them one after the other.
-pub(super) fn encode_row_group(
-    writers: Vec<ArrowColumnWriter>,
-    schema: &SchemaRef,
-    rows: &RecordBatch,
-) -> Result<Vec<ArrowColumnChunk>> {
-    let mut per_field = Vec::with_capacity(schema.fields().len());
-    let mut writers = writers.into_iter();
-    for (field, column) in schema.fields().iter().zip(rows.columns()) {
-        let leaves = compute_leaves(field, column)?;
-        let mine: Vec<ArrowColumnWriter> = writers.by_ref().take(leaves.len()).collect();
-        anyhow::ensure!(mine.len() == leaves.len(), "fewer column writers than leaf columns");
-        per_field.push((mine, leaves));
-    }
-    let chunks: Vec<Vec<ArrowColumnChunk>> = per_field
-        .into_par_iter()
-        .map(|(writers, leaves)| {
-            (writers.into_iter().zip(&leaves))
-                .map(|(mut writer, leaf)| {
-                    writer.write(leaf)?;
-                    Ok(writer.close()?)
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect::<Result<_>>()?;
-    Ok(chunks.into_iter().flatten().collect())
 }
 
 /// `props` with the row group index among its key-value metadata, still sorted by key.
