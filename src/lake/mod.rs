@@ -2,12 +2,11 @@
 //!
 //! Knows the Arrow schema of each table (built from the codebook, with each variable's label
 //! and value labels as field metadata), the Parquet settings (zstd, dictionary, page
-//! statistics, row groups of 128k rows; the figures files a survey year's row groups apart, so
-//! `row_groups` can copy a year's instead of encoding it again) and how to replace a file or a
-//! year partition so that a
-//! reader never sees half of one: everything is written beside its final place, synced, then
-//! renamed in; `recover` puts back what a publish killed half-way left. Makes no decisions
-//! about data.
+//! statistics, row groups of 128k rows; the figures files keep each survey year in row groups
+//! of its own, so `row_groups` can copy a year's instead of encoding it again) and how to
+//! replace a file or a year partition so that a reader never sees half of one: everything is
+//! written beside its final place, synced, then renamed in; `recover` puts back what a publish
+//! killed half-way left. Makes no decisions about data.
 
 pub mod io_error;
 mod recover;

@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::compute_leaves;
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::{ColumnChunkMetaData, KeyValue, ParquetMetaData};
 use parquet::file::properties::WriterProperties;
@@ -94,16 +94,8 @@ pub fn write_keyed(
             }
             None => {
                 let rows = part.rows.slice(offset, max_rows.min(part.rows.num_rows() - offset));
-                let mut columns = factory.create_column_writers(ordinal)?;
-                let leaves = schema.fields().iter().zip(rows.columns()).map(|(f, c)| compute_leaves(f, c));
-                let mut writers = columns.iter_mut();
-                for leaves in leaves {
-                    for leaf in leaves? {
-                        writers.next().context("more leaf columns than column writers")?.write(&leaf)?;
-                    }
-                }
-                for column in columns {
-                    column.close()?.append_to_row_group(&mut row_group)?;
+                for chunk in encode(factory.create_column_writers(ordinal)?, &schema, &rows)? {
+                    chunk.append_to_row_group(&mut row_group)?;
                 }
             }
         }
@@ -112,6 +104,22 @@ pub fn write_keyed(
     let file = writer.into_inner()?;
     file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(copied)
+}
+
+/// One row group's column chunks: `rows` encoded with `writers` (one per leaf column, in schema
+/// order), as `ArrowWriter` encodes a row group.
+fn encode(
+    mut writers: Vec<ArrowColumnWriter>,
+    schema: &SchemaRef,
+    rows: &RecordBatch,
+) -> Result<Vec<ArrowColumnChunk>> {
+    let mut next = writers.iter_mut();
+    for (field, column) in schema.fields().iter().zip(rows.columns()) {
+        for leaf in compute_leaves(field, column)? {
+            next.next().context("more leaf columns than column writers")?.write(&leaf)?;
+        }
+    }
+    writers.into_iter().map(|w| Ok(w.close()?)).collect()
 }
 
 /// `props` with the row group index among its key-value metadata, still sorted by key.
