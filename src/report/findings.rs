@@ -113,14 +113,18 @@ pub struct Page {
 }
 
 /// Every page `run` writes: the national page and one per municipality with figures, as
-/// `(path relative to the lake, bytes)` under `reports/findings/`.
+/// `(path relative to the lake, bytes)` under `reports/findings/`. The pages are rendered in
+/// parallel, and listed in code order all the same: on a nightly run they share the cores with
+/// the indicator tables' files.
 pub fn all_pages(input: &FindingsInput) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut pages = vec![national_page(input)?];
-    for code in input.municipality_codes() {
-        pages.push(municipality_page(input, &code)?);
-    }
-    Ok(pages
-        .into_iter()
+    use rayon::prelude::*;
+    let codes = input.municipality_codes();
+    let (national, municipalities) = rayon::join(
+        || national_page(input),
+        || codes.par_iter().map(|code| municipality_page(input, code)).collect::<Result<Vec<Page>>>(),
+    );
+    Ok(std::iter::once(national?)
+        .chain(municipalities?)
         .flat_map(|p| {
             [
                 (format!("reports/findings/{}.html", p.stem), p.html.into_bytes()),
