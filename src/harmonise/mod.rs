@@ -80,6 +80,16 @@ impl Answers {
         self.0.get(row).copied().filter(|&c| c != NO_ANSWER)
     }
 
+    /// A column from its stored codes, [`NO_ANSWER`] where a row has none.
+    pub fn from_stored(codes: Vec<i16>) -> Answers {
+        Answers(codes)
+    }
+
+    /// What `row` holds as stored: its code, or [`NO_ANSWER`] (also for a row past the end).
+    pub fn stored(&self, row: usize) -> i16 {
+        self.0.get(row).copied().unwrap_or(NO_ANSWER)
+    }
+
     /// Blanks `row` and returns what it held.
     pub fn take(&mut self, row: usize) -> Option<i16> {
         let was = self.get(row);

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -38,7 +39,7 @@ use serde::Serialize;
 use crate::assemble::RowRef;
 use crate::codebook::Codebook;
 use crate::config::{Config, PRODUCT_VERSION};
-use crate::harmonise::{Answers, Batch};
+use crate::harmonise::{Answers, Batch, NO_ANSWER};
 
 /// Key-value metadata of every lake file: product and codebook version, the hashes of config
 /// and pipeline inputs (`inputs_hash`: pipeline file and population tables), the delivery ids
@@ -193,7 +194,7 @@ pub fn year_record_batch(
     }
     for c in 0..codebook.columns.len() {
         let answers: Vec<Answers> = batches.iter_mut().map(|b| std::mem::take(&mut b.answers[c])).collect();
-        columns.push(Arc::new(rows.iter().map(|r| answers[r.batch].get(r.row)).collect::<Int16Array>()));
+        columns.push(Arc::new(answer_column(rows, &answers)));
     }
     columns.push(Arc::new(rows.iter().map(|r| batches[r.batch].weging[r.row]).collect::<Float64Array>()));
     drop(batches);
@@ -201,6 +202,24 @@ pub fn year_record_batch(
     columns.push(Arc::new(Float64Array::from(weights.weight_national.clone())));
     columns.push(Arc::new(StringArray::from(weights.weight_cell.clone())));
     RecordBatch::try_new(respondent_schema(codebook), columns).context("building the respondents record batch")
+}
+
+/// One answer column of the lake's rows, gathered from the batches' columns: the stored codes in
+/// one pass, then the validity words (64 rows each) and the zeros under the nulls in loops the
+/// compiler can vectorise. Collecting `Option<i16>`s instead set each row's validity bit on its
+/// own and took most of the record batch's time. A row without an answer holds 0 under its null
+/// bit, as an array collected from `Option`s does.
+fn answer_column(rows: &[RowRef], answers: &[Answers]) -> Int16Array {
+    let mut codes: Vec<i16> = rows.iter().map(|r| answers[r.batch].stored(r.row)).collect();
+    let words: Vec<u64> = codes
+        .chunks(64)
+        .map(|chunk| chunk.iter().enumerate().fold(0u64, |w, (i, &c)| w | (u64::from(c != NO_ANSWER) << i)))
+        .collect();
+    for c in &mut codes {
+        *c = if *c == NO_ANSWER { 0 } else { *c };
+    }
+    let valid = BooleanBuffer::new(Buffer::from_vec(words), 0, rows.len());
+    Int16Array::new(ScalarBuffer::from(codes), Some(NullBuffer::new(valid)))
 }
 
 lake_table! {
@@ -607,6 +626,8 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use arrow_array::Array;
+
     use super::*;
 
     #[test]
@@ -619,5 +640,27 @@ mod tests {
         fs::write(b.join("old"), b"old").unwrap();
         exchange(&a, &b).expect("the file system of the test directory supports RENAME_EXCHANGE");
         assert!(b.join("new").exists() && a.join("old").exists());
+    }
+
+    proptest::proptest! {
+        /// The gathered column is the column of `Option`s it replaced: codes, nulls and the
+        /// zeros under them, so the Parquet bytes cannot differ either.
+        #[test]
+        fn an_answer_column_is_the_rows_codes_in_lake_order(
+            columns in proptest::collection::vec(proptest::collection::vec(proptest::option::of(-9i16..100), 0..20), 1..4),
+            picks in proptest::collection::vec((0usize..4, 0usize..20), 0..60),
+        ) {
+            let answers: Vec<Answers> = columns.iter().map(|c| c.iter().copied().collect()).collect();
+            let rows: Vec<RowRef> = picks
+                .into_iter()
+                .filter(|&(b, r)| b < columns.len() && r < columns[b].len())
+                .map(|(batch, row)| RowRef { batch, row, respondent_key: String::new() })
+                .collect();
+            let expected: Int16Array = rows.iter().map(|r| answers[r.batch].get(r.row)).collect();
+            let gathered = answer_column(&rows, &answers);
+            proptest::prop_assert_eq!(&gathered, &expected);
+            proptest::prop_assert_eq!(gathered.values(), expected.values());
+            proptest::prop_assert_eq!(gathered.null_count(), expected.null_count());
+        }
     }
 }
