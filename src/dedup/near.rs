@@ -41,7 +41,7 @@ const BAND_SLACK: usize = 12;
 /// blank: routed questions and checkboxes would make nearly every row a blank in its band.
 const BAND_ITEM_MAX_BLANK_PERCENT: usize = 10;
 
-const NULL: i16 = i16::MIN;
+const NULL: i16 = crate::harmonise::NO_ANSWER;
 
 /// One block's items, row-major (comparisons read contiguous memory), [`NULL`] for a blank.
 struct Block {
@@ -87,7 +87,9 @@ pub fn pairs(batches: &[&Batch], rows: &[(RowRef, Option<&str>)], opts: &DedupOp
         let mut members = Vec::with_capacity(in_block.len());
         for &i in in_block {
             let start = block.values.len();
-            block.values.extend(items.iter().map(|&c| value(rows[i].0, c).unwrap_or(NULL)));
+            // The stored codes as they are: a blank is stored as `NO_ANSWER`, which is `NULL`.
+            let (answers, row) = (&batches[rows[i].0.batch].answers, rows[i].0.row);
+            block.values.extend(items.iter().map(|&c| answers.get(c).map_or(NULL, |col| col.stored(row))));
             let answered = block.values[start..].iter().filter(|&&v| v != NULL).count();
             if answered < MIN_COMPARED {
                 block.values.truncate(start);
