@@ -543,7 +543,8 @@ pub fn publish_bytes(lake: &Path, staging: &Path, relative: &str, bytes: &[u8]) 
 
 /// As [`publish_bytes`] for a file made of `parts` one after the other (a CSV export's heading
 /// and each year's lines), without joining them in memory first; returns the file's
-/// description (`rows` as given), hashed as it is written rather than read back.
+/// description (`rows` as given), hashed from the parts rather than read back. The hash is made
+/// while the file is written: for the 40 MB export that is a core's work beside the writing.
 pub fn publish_parts(
     lake: &Path,
     staging: &Path,
@@ -552,12 +553,18 @@ pub fn publish_parts(
     rows: usize,
 ) -> Result<PublishedFile> {
     let tmp = staging.join(relative.replace('/', "__"));
-    let mut hasher = blake3::Hasher::new();
     let mut file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    for part in parts {
-        std::io::Write::write_all(&mut file, part).with_context(|| format!("cannot write {}", tmp.display()))?;
-        hasher.update(part);
-    }
+    let (written, hasher) = rayon::join(
+        || parts.iter().try_for_each(|part| std::io::Write::write_all(&mut file, part)),
+        || {
+            let mut hasher = blake3::Hasher::new();
+            for part in parts {
+                hasher.update(part);
+            }
+            hasher
+        },
+    );
+    written.with_context(|| format!("cannot write {}", tmp.display()))?;
     file.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
     kill_point("bytes-staged");
     move_into_lake(lake, &tmp, relative)?;
