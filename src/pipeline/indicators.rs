@@ -34,6 +34,21 @@ pub fn year_indicators(
     config: &Config,
     rules: &PublicationRules,
 ) -> Result<YearIndicators> {
+    year_indicators_writing(year, lake_rows, config, rules, false, |_| ()).map(|(indicators, ())| indicators)
+}
+
+/// As [`year_indicators`], and hands the respondent-level table to `write` as soon as it is
+/// scored, before the figures are computed; `side_by_side` runs `write` beside the figures
+/// (the year stage encodes the partition there: on a nightly run the figures and the encoding
+/// share the cores). The table is the one returned.
+pub fn year_indicators_writing<T: Send>(
+    year: u16,
+    lake_rows: RecordBatch,
+    config: &Config,
+    rules: &PublicationRules,
+    side_by_side: bool,
+    write: impl FnOnce(&RecordBatch) -> T + Send,
+) -> Result<(YearIndicators, T)> {
     let items = indicators::definitions::all_items();
     let read = |name: &str| items.contains(&name) || config.catalogue.reads(name);
     let keep: Vec<usize> = (lake_rows.schema_ref().fields().iter().enumerate())
@@ -62,8 +77,13 @@ pub fn year_indicators(
         weight: &weight,
         weight_national: &weight_national,
     };
-    let figures = year_figures(&config.catalogue, &rows, rules)?;
-    Ok(YearIndicators { respondents: scored.into_record_batch(), figures })
+    let respondents = scored.record_batch();
+    let (written, figures) = if side_by_side {
+        rayon::join(|| write(respondents), || year_figures(&config.catalogue, &rows, rules))
+    } else {
+        (write(respondents), year_figures(&config.catalogue, &rows, rules))
+    };
+    Ok((YearIndicators { respondents: scored.into_record_batch(), figures: figures? }, written))
 }
 
 /// A column of the lake's respondents batch by name and type: the lake's schema guarantees

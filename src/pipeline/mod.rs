@@ -276,7 +276,8 @@ fn build_years(
     };
     let source =
         years::BatchSource { state: &opts.state, config, pipeline_hash: &chain.pipeline_hash, reread: &reread };
-    let cx = years::YearContext { source, opts, staging };
+    let alone = plans.iter().filter(|p| p.rebuild.is_some()).count() == 1;
+    let cx = years::YearContext { source, opts, staging, alone };
     // Years to build go first, years that only load their stored result after: a nightly run
     // builds one year, and it should not wait behind the loads of the years before it.
     let mut order: Vec<usize> = (0..plans.len()).collect();

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
 
 use super::RunOptions;
-use super::indicators::year_indicators;
+use super::indicators::year_indicators_writing;
 use crate::assemble::assemble;
 use crate::codebook::Codebook;
 use crate::config::{Config, DedupSettings, PRODUCT_VERSION};
@@ -164,6 +164,10 @@ pub struct YearContext<'a> {
     pub opts: &'a RunOptions,
     /// The run's staging directory, where a rebuilt partition is written.
     pub staging: &'a Path,
+    /// This is the run's one year to build (a nightly run): its steps may share both cores.
+    /// With more years to build each stays on its thread, so that a thread waiting on its other
+    /// half cannot take up a further year (rayon's work stealing) and hold two in memory.
+    pub alone: bool,
 }
 
 /// Builds one year: reuses its stored result when the partition stays, otherwise loads the
@@ -198,6 +202,11 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     // the full batch and frees its string columns when the file is written; the indicators
     // keep only the columns they read.
     let for_indicators = record_batch.clone();
+    // The indicators partition is encoded as soon as the respondents are scored; beside the
+    // figures only when this year is the run's one year to build (`YearContext::alone`).
+    let stage_indicators = |batch: &arrow_array::RecordBatch| {
+        plan.rebuild.as_ref().map(|_| stage(plan, config, cx.staging, YearPartition::Indicators, batch))
+    };
     let (staged_respondents, indicators) = rayon::join(
         move || match plan.rebuild {
             Some(_) => stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch).map(Some),
@@ -205,19 +214,24 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
         },
         || {
             let started = std::time::Instant::now();
-            let indicators = year_indicators(plan.year, for_indicators, config, &opts.indicators);
+            let indicators = year_indicators_writing(
+                plan.year,
+                for_indicators,
+                config,
+                &opts.indicators,
+                cx.alone,
+                stage_indicators,
+            );
             // For the benchmark of the indicators stage (BENCHMARKS.md): `-v` shows it per year.
             tracing::debug!(year = plan.year, seconds = started.elapsed().as_secs_f64(), "indicators computed");
             indicators
         },
     );
-    let indicators = indicators.with_context(|| format!("indicators of survey year {}", plan.year))?;
-    let staged = match staged_respondents? {
-        Some(respondents) => Some(StagedYear {
-            respondents,
-            indicators: stage(plan, config, cx.staging, YearPartition::Indicators, &indicators.respondents)?,
-        }),
-        None => None,
+    let (indicators, staged_indicators) =
+        indicators.with_context(|| format!("indicators of survey year {}", plan.year))?;
+    let staged = match (staged_respondents?, staged_indicators.transpose()?) {
+        (Some(respondents), Some(indicators)) => Some(StagedYear { respondents, indicators }),
+        _ => None,
     };
     Ok(BuiltYear {
         result: YearResult {
