@@ -4,7 +4,7 @@
 //! partition is (same build key) and published with the same exchange.
 //!
 //! What it must NOT do: compute a formula or a statistic itself (`indicators` does), or write
-//! anything (the year stage stages, `publish` swaps).
+//! anything (the year stage stages, through the writer it passes in; `publish` swaps).
 
 use anyhow::{Context, Result};
 use arrow_array::{Array, BooleanArray, Float64Array, RecordBatch, StringArray};
