@@ -17,7 +17,7 @@ pub use table::UnixSeconds;
 use table::lake_table;
 
 pub use recover::clean_leftovers;
-pub use row_groups::KeyedPart;
+pub use row_groups::{ColumnEncoding, KeyedPart};
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -29,7 +29,6 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray};
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -320,14 +319,9 @@ fn schema_with_file_metadata(schema: &SchemaRef, props: &WriterProperties) -> Sc
 }
 
 /// Writes one Parquet file at `path`, fully synced.
-fn write_parquet(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<()> {
+fn write_parquet(path: &Path, batch: &RecordBatch, props: WriterProperties, columns: ColumnEncoding) -> Result<()> {
     let batch = &with_schema_metadata(batch, &props)?;
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    let file = writer.into_inner()?;
-    file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
-    Ok(())
+    row_groups::write_batch(path, batch, props, ROW_GROUP_ROWS, columns)
 }
 
 /// A named point of the publish sequence. With the `kill-points` feature (tests only), the
@@ -372,7 +366,7 @@ pub fn publish_file(
     props: WriterProperties,
 ) -> Result<PublishedFile> {
     let tmp = staging.join(relative.replace('/', "__"));
-    write_parquet(&tmp, batch, props)?;
+    write_parquet(&tmp, batch, props, ColumnEncoding::InTurn)?;
     move_staged_file(lake, &tmp, relative, batch.num_rows())
 }
 
@@ -457,7 +451,7 @@ pub fn publish_year(
     batch: &RecordBatch,
     props: WriterProperties,
 ) -> Result<PublishedFile> {
-    let published = stage_year(staging, table, year, batch, props)?;
+    let published = stage_year(staging, table, year, batch, props, ColumnEncoding::InTurn)?;
     swap_year(lake, staging, table, year)?;
     Ok(published)
 }
@@ -470,11 +464,12 @@ pub fn stage_year(
     year: u16,
     batch: &RecordBatch,
     props: WriterProperties,
+    columns: ColumnEncoding,
 ) -> Result<PublishedFile> {
     let new_dir = staging.join(table.staged_name(year));
     fs::create_dir_all(&new_dir)?;
     let part = "part-0000.parquet";
-    write_parquet(&new_dir.join(part), batch, props)?;
+    write_parquet(&new_dir.join(part), batch, props, columns)?;
     sync_dir(&new_dir)?;
     describe(&new_dir.join(part), &table.file(year), batch.num_rows())
 }

@@ -94,7 +94,7 @@ pub fn write_keyed(
             }
             None => {
                 let rows = part.rows.slice(offset, max_rows.min(part.rows.num_rows() - offset));
-                for chunk in encode(factory.create_column_writers(ordinal)?, &schema, &rows)? {
+                for chunk in encode(factory.create_column_writers(ordinal)?, &schema, &rows, ColumnEncoding::InTurn)? {
                     chunk.append_to_row_group(&mut row_group)?;
                 }
             }
@@ -106,15 +106,68 @@ pub fn write_keyed(
     Ok(copied)
 }
 
+/// How a row group's columns are encoded. The bytes are the same either way: each column chunk
+/// is encoded on its own, and the chunks are appended in schema order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnEncoding {
+    /// One column after another, on the calling thread.
+    InTurn,
+    /// The columns as rayon tasks, so an idle core can take some up. Only where a thread that
+    /// waits for them may not take up unrelated work that holds memory (ARCHITECTURE.md).
+    SideBySide,
+}
+
+/// Writes `batch` to `path`, fully synced, in row groups of at most `max_rows` rows: the bytes
+/// `ArrowWriter` writes for the batch with that row group limit (a test holds them equal), with
+/// each row group's columns encoded as `columns` says. `batch`'s schema is the file's.
+pub fn write_batch(
+    path: &Path,
+    batch: &RecordBatch,
+    props: WriterProperties,
+    max_rows: usize,
+    columns: ColumnEncoding,
+) -> Result<()> {
+    let schema = batch.schema();
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let (mut writer, factory) = ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
+    for (ordinal, offset) in (0..batch.num_rows()).step_by(max_rows.max(1)).enumerate() {
+        let rows = batch.slice(offset, max_rows.min(batch.num_rows() - offset));
+        let mut row_group = writer.next_row_group()?;
+        for chunk in encode(factory.create_column_writers(ordinal)?, &schema, &rows, columns)? {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+    }
+    let file = writer.into_inner()?;
+    file.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
+    Ok(())
+}
+
 /// One row group's column chunks: `rows` encoded with `writers` (one per leaf column, in schema
-/// order), as `ArrowWriter` encodes a row group.
+/// order), as `ArrowWriter` encodes a row group: a column's levels are computed as it is
+/// written, so a row group holds those of one column at a time per thread.
 fn encode(
     mut writers: Vec<ArrowColumnWriter>,
     schema: &SchemaRef,
     rows: &RecordBatch,
+    columns: ColumnEncoding,
 ) -> Result<Vec<ArrowColumnChunk>> {
+    let fields = schema.fields().iter().zip(rows.columns());
+    // Side by side needs a writer per field: nested fields (several leaves) are not in the lake.
+    if columns == ColumnEncoding::SideBySide && writers.len() == schema.fields().len() {
+        use rayon::prelude::*;
+        let fields: Vec<_> = fields.collect();
+        return (writers.into_par_iter().zip(fields))
+            .map(|(mut writer, (field, column))| {
+                for leaf in compute_leaves(field, column)? {
+                    writer.write(&leaf)?;
+                }
+                Ok(writer.close()?)
+            })
+            .collect();
+    }
     let mut next = writers.iter_mut();
-    for (field, column) in schema.fields().iter().zip(rows.columns()) {
+    for (field, column) in fields {
         for leaf in compute_leaves(field, column)? {
             next.next().context("more leaf columns than column writers")?.write(&leaf)?;
         }
@@ -308,5 +361,34 @@ mod tests {
         std::fs::write(dir.path().join("junk.parquet"), b"PAR1 not really").unwrap();
         let (_, copied) = write(dir.path(), "after-junk.parquet", &dir.path().join("junk.parquet"), &[("a", &a, true)]);
         assert_eq!(copied, 0);
+    }
+
+    /// The bytes `ArrowWriter` writes for `batch` with row groups of `max_rows`.
+    fn arrow_writer_bytes(batch: &RecordBatch, props: WriterProperties, max_rows: usize) -> Vec<u8> {
+        let props = props.into_builder().set_max_row_group_row_count(Some(max_rows)).build();
+        let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).unwrap();
+        writer.write(batch).unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_batch_is_written_as_arrow_writer_writes_it_whichever_way_its_columns_are_encoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let metadata = [("burgerpeiling.pipeline_hash".to_string(), "run".to_string())];
+        let settings =
+            [("dictionary", super::super::writer_properties(&metadata).unwrap()), ("estimates", props("run"))];
+        // Several row groups with a short last one, an exact multiple, one row, none.
+        for (rows, max_rows) in [(2500, 1000), (2000, 1000), (1, 1000), (0, 1000), (700, 100_000)] {
+            let batch = figures(2015, rows, 0.25);
+            for (name, props) in &settings {
+                let expected = arrow_writer_bytes(&batch, props.clone(), max_rows);
+                for columns in [ColumnEncoding::InTurn, ColumnEncoding::SideBySide] {
+                    let path = dir.path().join(format!("{rows}-{name}-{columns:?}.parquet"));
+                    write_batch(&path, &batch, props.clone(), max_rows, columns).unwrap();
+                    let written = std::fs::read(&path).unwrap();
+                    assert!(written == expected, "{rows} rows, {name}, {columns:?}: not ArrowWriter's bytes");
+                }
+            }
+        }
     }
 }

@@ -204,12 +204,16 @@ pub fn build_year(plan: &YearPlan, outcomes: &[DeliveryOutcome], cx: &YearContex
     let for_indicators = record_batch.clone();
     // The indicators partition is encoded as soon as the respondents are scored; beside the
     // figures only when this year is the run's one year to build (`YearContext::alone`).
+    // With one year to build, a partition's columns are encoded side by side too: the
+    // respondents file takes longer than the indicators, and the core that finished them would
+    // wait.
+    let columns = if cx.alone { lake::ColumnEncoding::SideBySide } else { lake::ColumnEncoding::InTurn };
     let stage_indicators = |batch: &arrow_array::RecordBatch| {
-        plan.rebuild.as_ref().map(|_| stage(plan, config, cx.staging, YearPartition::Indicators, batch))
+        plan.rebuild.as_ref().map(|_| stage(plan, config, cx.staging, YearPartition::Indicators, batch, columns))
     };
     let (staged_respondents, indicators) = rayon::join(
         move || match plan.rebuild {
-            Some(_) => stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch).map(Some),
+            Some(_) => stage(plan, config, cx.staging, YearPartition::Respondents, &record_batch, columns).map(Some),
             None => Ok(None),
         },
         || {
@@ -254,10 +258,11 @@ fn stage(
     staging: &Path,
     table: YearPartition,
     batch: &arrow_array::RecordBatch,
+    columns: lake::ColumnEncoding,
 ) -> Result<PublishedFile> {
     let ids: Vec<&str> = plan.ids.iter().map(String::as_str).collect();
     let metadata = lake::file_metadata(config, &plan.year_hash, &ids);
-    lake::stage_year(staging, table, plan.year, batch, lake::writer_properties(&metadata)?)
+    lake::stage_year(staging, table, plan.year, batch, lake::writer_properties(&metadata)?, columns)
         .with_context(|| format!("writing survey year {} ({})", plan.year, table.dir()))
 }
 
