@@ -215,7 +215,7 @@ fn check_cells(b: &RecordBatch, d: &GeneratedDelivery, cb: &Codebook) {
                 panic!("{v} is not a questionnaire variable of {}", d.dataformat);
             };
             // Declared missing → null; 2019 codes recoded onto 2022 codes where a rule exists.
-            let expected = answer.filter(|c| !a.user_missing.contains(c)).and_then(|c| a.recoded(c));
+            let expected = answer.filter(|c| !a.user_missing.contains(*c)).and_then(|c| a.recoded(c));
             let col = int16s(b, &cb.columns[a.column].name);
             let got = col.is_valid(i).then(|| col.value(i));
             assert_eq!(got, expected, "{} respondent {} {v}", d.file_name, r.respondent);

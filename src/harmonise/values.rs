@@ -53,7 +53,7 @@ pub fn answer_column<'a>(cells: impl Iterator<Item = Value<'a>>, answer: &Answer
                 }
             },
         };
-        let code = code.filter(|c| !answer.user_missing.contains(c));
+        let code = code.filter(|c| !answer.user_missing.contains(*c));
         let code = match code {
             Some(c) if !answer.is_valid(c) => {
                 out.invalid.push(r);
@@ -183,7 +183,7 @@ fn plain_integer(t: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codebook::Recode;
+    use crate::codebook::{CodeSet, Recode};
 
     fn text(s: &str) -> Value<'_> {
         if s.is_empty() { Value::Empty } else { Value::Text(s) }
@@ -242,8 +242,8 @@ mod tests {
     fn answer(valid: &[i16], recode: Option<Recode>) -> Answer {
         Answer {
             column: 0,
-            user_missing: vec![-1, 88, 99],
-            valid: valid.to_vec(),
+            user_missing: CodeSet::new(&[-1, 88, 99]),
+            valid: CodeSet::new(valid),
             labels: vec![("helemaal eens".into(), 1), ("eens".into(), 2)],
             recode,
         }

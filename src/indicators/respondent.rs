@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::definitions::{DEFINITIONS, Kind, items_needed};
 use super::dont_know::dont_know_by_column;
 use super::formulas::{self, ItemColumns, PART_BREAKS, QOL_BREAKS};
-use crate::codebook::{Codebook, Comparability, SUFFIX_2019};
+use crate::codebook::{CodeSet, Codebook, Comparability, SUFFIX_2019};
 
 /// Checkbox items whose unticked (missing) box `recode.R` counts as 0. Not `zw13_9` and
 /// `zw13_10` ("cannot" / "will not"): VNG leaves those missing, which `hlp_wei` depends on.
@@ -68,7 +68,7 @@ pub struct Items<'a> {
 /// One lake column and how to clean it.
 struct ItemColumn<'a> {
     codes: &'a Int16Array,
-    dont_know: &'a [i16],
+    dont_know: CodeSet,
     /// An unticked box of a checkbox set counts 0 (`CHECKBOX_ZERO`).
     zero: bool,
 }
@@ -78,7 +78,7 @@ impl ItemColumn<'_> {
     /// bits: decoding row by row through `Option` was a sixth of the indicators' time.
     fn decode(&self, rows: Range<usize>) -> Vec<f64> {
         let missing = if self.zero { 0.0 } else { f64::NAN };
-        let clean = |code: i16| if self.dont_know.contains(&code) { missing } else { f64::from(code) };
+        let clean = |code: i16| if self.dont_know.contains(code) { missing } else { f64::from(code) };
         let codes = &self.codes.values()[rows.clone()];
         match self.codes.nulls() {
             None => codes.iter().map(|&c| clean(c)).collect(),
@@ -107,7 +107,7 @@ impl<'a> Items<'a> {
         for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
             let Some(codes) = array.as_any().downcast_ref::<Int16Array>() else { continue };
             let name = field.name().as_str();
-            let dont_know = rules.dont_know.get(name).map(Vec::as_slice).unwrap_or(&[]);
+            let dont_know = CodeSet::new(rules.dont_know.get(name).map_or(&[], Vec::as_slice));
             columns.insert(name, ItemColumn { codes, dont_know, zero: CHECKBOX_ZERO.contains(&name) });
         }
         Ok(Items { respondent_key, is_2019, columns })

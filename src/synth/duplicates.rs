@@ -100,9 +100,7 @@ fn changeable(plan: &FormatPlan, codebook: &Codebook) -> Vec<Vec<i16>> {
             let codes: BTreeSet<i16> = cdf
                 .iter()
                 .map(|(_, c)| *c)
-                .filter(|c| {
-                    !missing.contains(c) && !a.user_missing.contains(c) && (a.valid.is_empty() || a.valid.contains(c))
-                })
+                .filter(|c| !missing.contains(c) && !a.user_missing.contains(*c) && a.is_valid(*c))
                 .collect();
             if codes.len() < 2 { Vec::new() } else { codes.into_iter().collect() }
         })
