@@ -90,6 +90,11 @@ impl Answers {
         self.0.get(row).copied().unwrap_or(NO_ANSWER)
     }
 
+    /// Every row as stored: its code, or [`NO_ANSWER`].
+    pub fn as_stored(&self) -> &[i16] {
+        &self.0
+    }
+
     /// Blanks `row` and returns what it held.
     pub fn take(&mut self, row: usize) -> Option<i16> {
         let was = self.get(row);

@@ -209,7 +209,13 @@ pub fn year_record_batch(
 /// own and took most of the record batch's time. A row without an answer holds 0 under its null
 /// bit, as an array collected from `Option`s does.
 fn answer_column(rows: &[RowRef], answers: &[Answers]) -> Int16Array {
-    let mut codes: Vec<i16> = rows.iter().map(|r| answers[r.batch].stored(r.row)).collect();
+    stored_codes_array(rows.iter().map(|r| answers[r.batch].stored(r.row)).collect())
+}
+
+/// An Int16 array of stored codes ([`Answers`]' representation: [`NO_ANSWER`] for a row
+/// without an answer), built as [`answer_column`] builds its column.
+pub fn stored_codes_array(mut codes: Vec<i16>) -> Int16Array {
+    let rows = codes.len();
     let words: Vec<u64> = codes
         .chunks(64)
         .map(|chunk| chunk.iter().enumerate().fold(0u64, |w, (i, &c)| w | (u64::from(c != NO_ANSWER) << i)))
@@ -217,7 +223,7 @@ fn answer_column(rows: &[RowRef], answers: &[Answers]) -> Int16Array {
     for c in &mut codes {
         *c = if *c == NO_ANSWER { 0 } else { *c };
     }
-    let valid = BooleanBuffer::new(Buffer::from_vec(words), 0, rows.len());
+    let valid = BooleanBuffer::new(Buffer::from_vec(words), 0, rows);
     Int16Array::new(ScalarBuffer::from(codes), Some(NullBuffer::new(valid)))
 }
 

@@ -399,7 +399,9 @@ fn encode_batch(b: &Batch, codebook: &Codebook) -> Result<Vec<u8>> {
         Arc::new(weging.finish()),
         Arc::new(complete.finish()),
     ];
-    columns.extend(b.answers.iter().map(|c| Arc::new(c.iter().collect::<Int16Array>()) as ArrayRef));
+    // The stored codes straight into the array: collecting `Option`s set one validity bit at a
+    // time and was half of storing a delivery.
+    columns.extend(b.answers.iter().map(|c| Arc::new(lake::stored_codes_array(c.as_stored().to_vec())) as ArrayRef));
     // try_new checks every column has the same length as the others.
     let batch =
         RecordBatch::try_new(Arc::new(schema(codebook)), columns).context("the batch's columns differ in length")?;
