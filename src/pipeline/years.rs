@@ -121,13 +121,14 @@ pub fn plan_years(
             by_year.entry(s.year).or_default().push(i);
         }
     }
+    let fingerprints = opts.population.fingerprints_upto(by_year.keys().copied());
     let mut plans = Vec::new();
     for (year, indexes) in by_year {
         let mut ids: Vec<String> = indexes.iter().map(|&i| outcomes[i].delivery.id.clone()).collect();
         ids.sort();
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         // The year's own inputs: the population tables it can use, not later years' tables.
-        let year_hash = format!("{pipeline_hash}+{}", opts.population.fingerprint_upto(year));
+        let year_hash = format!("{pipeline_hash}+{}", fingerprints[&year]);
         let build_key = ledger::build_key(&id_refs, &config.hash, &year_hash, PRODUCT_VERSION);
         let previous = ledger.partition(year)?;
         let on_disk = YearPartition::ALL.iter().all(|t| opts.lake.join(t.file(year)).is_file());
