@@ -61,13 +61,14 @@ const VIOLATIONS_NAMED: usize = 5;
 pub fn check_year(table: &YearTable) -> anyhow::Result<()> {
     let mut wrong_year = Vec::new();
     let mut malformed = Vec::new();
+    let year = table.year.to_string();
     for rr in &table.rows {
         let batch = table.batches[rr.batch];
         let at = || format!("levering {} rij {}", batch.delivery_id, batch.source_row[rr.row]);
         if batch.year != table.year || batch.jr[rr.row] != Some(table.year as i16) {
             wrong_year.push(at());
         }
-        if !key_is_well_formed(&rr.respondent_key, batch, rr.row, table.year) {
+        if !key_is_well_formed(&rr.respondent_key, batch, rr.row, &year) {
             malformed.push(at());
         }
     }
@@ -94,38 +95,54 @@ pub fn check_year(table: &YearTable) -> anyhow::Result<()> {
 /// `GM0363-2023-Q2-000123`, optionally `-2`, `-3`, …: the row's own municipality, the year,
 /// its quarter (`Q0` when unknown), and a respondent number of at least six digits (or `r`
 /// and the source row, for a row without a number).
-fn key_is_well_formed(key: &str, batch: &Batch, row: usize, year: u16) -> bool {
+fn key_is_well_formed(key: &str, batch: &Batch, row: usize, year: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let parts: Vec<&str> = key.split('-').collect();
-    let (code, key_year, quarter, number, suffix) = match parts.as_slice() {
-        [c, y, q, n] => (*c, *y, *q, *n, None),
-        [c, y, q, n, s] => (*c, *y, *q, *n, Some(*s)),
-        _ => return false,
+    let mut parts = key.split('-');
+    let (Some(code), Some(key_year), Some(quarter), Some(number)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
     };
+    let suffix = parts.next();
+    if parts.next().is_some() {
+        return false;
+    }
     let municipality = &batch.municipality(row).code;
-    let quarter_ok = quarter == format!("Q{}", batch.kw[row].unwrap_or_default())
-        && matches!(quarter, "Q0" | "Q1" | "Q2" | "Q3" | "Q4");
+    // `Q` and the row's quarter, 0 to 4: one digit, compared without formatting the quarter.
+    let quarter_ok = matches!(quarter, "Q0" | "Q1" | "Q2" | "Q3" | "Q4")
+        && i16::from(quarter.as_bytes()[1] - b'0') == batch.kw[row].unwrap_or_default();
     let number_ok = match &batch.respondent[row] {
         Some(_) => digits(number) && number.len() >= 6,
         None => number.strip_prefix('r').is_some_and(|n| digits(n) && n.len() >= 6),
     };
     code == municipality
         && code.strip_prefix("GM").is_some_and(|d| digits(d) && d.len() == 4)
-        && key_year == year.to_string()
+        && key_year == year
         && quarter_ok
         && number_ok
         && suffix.is_none_or(|s| digits(s) && s != "0" && s != "1")
 }
 
+/// Written into one string: a year has tens of thousands of rows, and a `format!` per part
+/// showed in the single-threaded start of every year's build.
 fn base_key(batch: &Batch, row: usize) -> String {
+    use std::fmt::Write;
     let quarter = batch.kw[row].unwrap_or_default();
-    let number = match &batch.respondent[row] {
-        Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => format!("{r:0>6}"),
-        Some(r) => r.clone(),
+    let mut key = String::with_capacity(32);
+    let _ = write!(key, "{}-{}-Q{quarter}-", batch.municipality(row).code, batch.year);
+    match &batch.respondent[row] {
+        Some(r) if !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()) => {
+            // At least six digits, zeros in front.
+            key.extend(std::iter::repeat_n('0', 6usize.saturating_sub(r.len())));
+            key.push_str(r);
+        }
+        Some(r) => key.push_str(r),
         // No number delivered: the source row keeps the key unique and traceable.
-        None => format!("r{:06}", batch.source_row[row]),
-    };
-    format!("{}-{}-Q{quarter}-{number}", batch.municipality(row).code, batch.year)
+        None => {
+            let _ = write!(key, "r{:06}", batch.source_row[row]);
+        }
+    }
+    key
 }
 
 #[cfg(test)]
@@ -176,6 +193,11 @@ mod tests {
         assert_eq!((t.rows[2].batch, t.rows[2].row), (0, 0));
         assert_eq!((t.rows[3].batch, t.rows[3].row), (0, 2));
         check_year(&t).expect("keys built here hold the invariants");
+        // Seven digits and a number that is not one: no padding.
+        let c = batch("GM0363", &[Some("1234567"), Some("A12")], Some(4));
+        let t = assemble(2023, vec![&c]);
+        let keys: Vec<&str> = t.rows.iter().map(|r| r.respondent_key.as_str()).collect();
+        assert_eq!(keys, ["GM0363-2023-Q4-1234567", "GM0363-2023-Q4-A12"]);
     }
 
     #[test]
@@ -215,10 +237,13 @@ mod tests {
             "GM0363-2023-Q2-000012-1",
             "GM0363-2023-Q2-000012-x",
             "GM0363-2023-Q2",
+            "GM0363-2023-Q2-000012-3-4",
+            "GM0363-2023-Q02-000012",
+            "GM0363-2023-Q-000012",
         ] {
-            assert!(!key_is_well_formed(key, &d, 0, 2023), "{key}");
+            assert!(!key_is_well_formed(key, &d, 0, "2023"), "{key}");
         }
-        assert!(key_is_well_formed("GM0363-2023-Q2-000012-3", &d, 0, 2023));
-        assert!(key_is_well_formed("GM0363-2023-Q2-12345678", &d, 0, 2023));
+        assert!(key_is_well_formed("GM0363-2023-Q2-000012-3", &d, 0, "2023"));
+        assert!(key_is_well_formed("GM0363-2023-Q2-12345678", &d, 0, "2023"));
     }
 }
