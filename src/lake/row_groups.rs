@@ -13,6 +13,12 @@
 //! stands for the harmonising code in the cache key: a release that changes them must carry a
 //! new version.
 //!
+//! Every Parquet file of the lake is written here, as row groups encoded through Arrow's column
+//! writers: a table of keyed parts by `write_keyed`, a single batch (a year partition, a lake
+//! table) by `write_batch`, with the bytes `ArrowWriter` would write. Going through the column
+//! writers is what lets a run that builds one year encode a partition's columns side by side
+//! (`ColumnEncoding`).
+//!
 //! What it must NOT do: decide which rows are equal (the caller's key does), or trust a file it
 //! copies from beyond its footer: an unreadable or foreign file means encoding everything.
 
