@@ -160,8 +160,7 @@ impl PopulationTable {
     /// instructions (callgrind), all before the years are built, on one core.
     pub fn fingerprints_upto(&self, years: impl IntoIterator<Item = u16>) -> BTreeMap<u16, String> {
         let years: BTreeSet<u16> = years.into_iter().collect();
-        let rows: Vec<&PopulationRow> = self.rows().collect();
-        let mut sorted = sorted_rows(&rows).into_iter().peekable();
+        let mut sorted = sorted_rows(self.rows()).into_iter().peekable();
         let mut hasher = blake3::Hasher::new();
         let mut line = csv_heading();
         hasher.update(line.as_bytes());
@@ -351,17 +350,16 @@ pub fn parse_csv(bytes: &[u8], name: &str) -> Result<Vec<PopulationRow>> {
 /// Renders rows as the contract CSV: header, then rows sorted by year, region, sex
 /// (total, male, female), age_from, age_to. Byte-identical for the same rows in any order.
 pub fn render_csv(rows: &[PopulationRow]) -> String {
-    let rows: Vec<&PopulationRow> = rows.iter().collect();
     let mut s = csv_heading();
-    for r in sorted_rows(&rows) {
+    for r in sorted_rows(rows) {
         push_csv_line(&mut s, r);
     }
     s
 }
 
 /// `rows` in the contract CSV's order (a stable sort: equal keys keep their order).
-fn sorted_rows<'a>(rows: &[&'a PopulationRow]) -> Vec<&'a PopulationRow> {
-    let mut sorted = rows.to_vec();
+fn sorted_rows<'a>(rows: impl IntoIterator<Item = &'a PopulationRow>) -> Vec<&'a PopulationRow> {
+    let mut sorted: Vec<&PopulationRow> = rows.into_iter().collect();
     sorted.sort_by(|a, b| {
         (a.year, &a.region, a.sex, a.age_from, a.age_to).cmp(&(b.year, &b.region, b.sex, b.age_from, b.age_to))
     });
